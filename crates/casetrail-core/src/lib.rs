@@ -1,0 +1,36 @@
+//! The domain of casetrail, the System Log of a law firm's account — no I/O.
+//!
+//! - [`activity`]: the catalog of activity types and record types (API.md §8).
+//! - [`validate`]: what a host sends, parsed into [`NewEvent`]s with every bad field
+//!   named ([`FieldError`]).
+//! - [`event`]: the stored [`Event`]; its canonical JSON ([`canonical`]) is what the
+//!   per-account hash chain ([`chain`]) covers.
+//! - [`diff`]: `before`/`after` snapshots into a list of changes.
+//! - [`query`]: browse filters, keyset cursors and the keyword tokenizer.
+//! - [`time`]: millisecond UTC timestamps.
+//!
+//! ```
+//! use casetrail_core::{chain::{ChainHash, ChainedEvent}, validate::{parse_ingest, IngestRules}, time::Timestamp};
+//! let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
+//! let body = serde_json::json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.created"});
+//! let new = parse_ingest(&body, &rules).unwrap().remove(0);
+//! let event = new.into_event(uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), 1, Timestamp::now());
+//! let sealed = ChainedEvent::seal(&event, ChainHash::GENESIS);
+//! assert!(sealed.hash_is_consistent());
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod activity;
+pub mod canonical;
+pub mod chain;
+pub mod diff;
+pub mod event;
+pub mod query;
+pub mod time;
+pub mod validate;
+
+pub use activity::{Activity, RecordType};
+pub use chain::{ChainHash, ChainedEvent};
+pub use event::{Actor, ActorType, Change, Context, Event, Related};
+pub use time::Timestamp;
+pub use validate::{FieldError, NewEvent};

@@ -1,0 +1,157 @@
+//! Millisecond UTC timestamps, as API.md §2 writes and reads them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An instant with millisecond precision, rendered as `2026-11-25T10:15:30.123Z`.
+///
+/// Kept as milliseconds since the Unix epoch: that is what the stores index, and the
+/// contract keeps no finer precision.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// Why a timestamp string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    #[error("not an RFC 3339 timestamp")]
+    Malformed,
+    #[error("timestamp out of range (1970 to 9999)")]
+    OutOfRange,
+}
+
+/// The last millisecond of year 9999.
+const MAX_MILLIS: i64 = 253_402_300_799_999;
+
+impl Timestamp {
+    pub const EPOCH: Timestamp = Timestamp(0);
+
+    /// From milliseconds since the epoch; `None` outside 1970..=9999.
+    pub fn from_millis(ms: i64) -> Option<Timestamp> {
+        (0..=MAX_MILLIS).contains(&ms).then_some(Timestamp(ms))
+    }
+
+    pub fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// Now, truncated to the millisecond.
+    pub fn now() -> Timestamp {
+        Timestamp::from_jiff(jiff::Timestamp::now()).unwrap_or(Timestamp::EPOCH)
+    }
+
+    /// Truncates finer digits, as the contract says.
+    pub fn from_jiff(ts: jiff::Timestamp) -> Option<Timestamp> {
+        let ms = ts.as_millisecond();
+        Timestamp::from_millis(ms)
+    }
+
+    pub fn to_jiff(self) -> jiff::Timestamp {
+        // In range by construction.
+        jiff::Timestamp::from_millisecond(self.0).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+
+    pub fn plus_millis(self, ms: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(ms).clamp(0, MAX_MILLIS))
+    }
+
+    pub fn minus_days(self, days: i64) -> Timestamp {
+        self.plus_millis(-days.saturating_mul(86_400_000))
+    }
+
+    /// Parses any RFC 3339 form (any offset, any precision).
+    pub fn parse(s: &str) -> Result<Timestamp, TimestampError> {
+        // jiff also takes forms RFC 3339 does not (no offset, bracketed zones); the
+        // contract asks for an offset, so a bare civil time is refused.
+        let has_offset = s.ends_with(['Z', 'z'])
+            || s.get(s.len().saturating_sub(6)..)
+                .is_some_and(|tail| tail.starts_with(['+', '-']) && tail.as_bytes()[3] == b':');
+        if !has_offset || s.contains('[') {
+            return Err(TimestampError::Malformed);
+        }
+        let ts = jiff::Timestamp::from_str(s).map_err(|_| TimestampError::Malformed)?;
+        Timestamp::from_jiff(ts).ok_or(TimestampError::OutOfRange)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dt = self
+            .to_jiff()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .datetime();
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            dt.year(),
+            dt.month(),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second(),
+            dt.millisecond()
+        )
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Timestamp::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_three_fraction_digits_and_z() {
+        let ts = Timestamp::parse("2026-11-25T10:15:30.123Z").unwrap();
+        assert_eq!(ts.to_string(), "2026-11-25T10:15:30.123Z");
+        assert_eq!(Timestamp::EPOCH.to_string(), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn accepts_any_offset_and_truncates_finer_digits() {
+        let ts = Timestamp::parse("2026-11-25T11:15:30.123987+01:00").unwrap();
+        assert_eq!(ts.to_string(), "2026-11-25T10:15:30.123Z");
+        let ts = Timestamp::parse("2026-11-25T05:15:30-05:00").unwrap();
+        assert_eq!(ts.to_string(), "2026-11-25T10:15:30.000Z");
+    }
+
+    #[test]
+    fn refuses_what_is_not_rfc3339() {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-11-25",
+            "2026-11-25T10:15:30",
+            "2026-13-01T00:00:00Z",
+            "2026-11-25T10:15:30Z[Europe/Paris]",
+        ] {
+            assert_eq!(
+                Timestamp::parse(bad),
+                Err(TimestampError::Malformed),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Timestamp::parse("1969-12-31T23:59:59Z"),
+            Err(TimestampError::OutOfRange)
+        );
+    }
+}

@@ -1,0 +1,219 @@
+use serde_json::json;
+
+use super::*;
+
+fn rules() -> IngestRules {
+    IngestRules {
+        now: Timestamp::parse("2026-11-25T12:00:00Z").unwrap(),
+        window_start: Some(Timestamp::parse("2026-08-27T12:00:00Z").unwrap()),
+        allow_reserved: false,
+    }
+}
+
+fn invalid(body: Value) -> Vec<(String, String)> {
+    match parse_ingest(&body, &rules()) {
+        Err(IngestError::Invalid(errors)) => {
+            errors.into_iter().map(|e| (e.field, e.message)).collect()
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+fn fields(body: Value) -> Vec<String> {
+    invalid(body).into_iter().map(|(f, _)| f).collect()
+}
+
+fn minimal() -> Value {
+    json!({"actor": {"id": "u_1", "name": "Jane Doe"}, "activity": "case.updated"})
+}
+
+#[test]
+fn a_minimal_event_gets_defaults() {
+    let events = parse_ingest(&minimal(), &rules()).unwrap();
+    let e = &events[0];
+    assert_eq!(e.occurred_at, rules().now);
+    assert_eq!(e.actor.kind, ActorType::User);
+    assert_eq!(e.actor.email, None);
+    assert_eq!(e.description, "Case updated");
+    assert!(e.related.is_empty() && e.changes.is_empty() && e.metadata.is_empty());
+    assert_eq!(e.context, Context::default());
+}
+
+#[test]
+fn default_description_names_the_first_related_record() {
+    let mut body = minimal();
+    body["related"] = json!([{"type": "case", "id": "c_1", "name": "Smith v. Jones"}, {"type": "client", "id": "cl_1"}]);
+    assert_eq!(
+        parse_ingest(&body, &rules()).unwrap()[0].description,
+        "Case updated: Smith v. Jones"
+    );
+    body["related"] = json!([{"type": "client", "id": "cl_9"}]);
+    assert_eq!(
+        parse_ingest(&body, &rules()).unwrap()[0].description,
+        "Case updated: cl_9"
+    );
+}
+
+#[test]
+fn every_bad_field_is_named() {
+    let body = json!({
+        "actor": {"id": 17, "type": "robot"},
+        "activity": "case.opened",
+        "occurred_at": "yesterday",
+        "description": 5,
+        "related": [{"type": "matter", "id": ""}],
+        "metadata": [],
+        "context": {"ip": 1, "referrer": "x"},
+        "surprise": true
+    });
+    let mut got = fields(body);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "activity",
+            "actor.id",
+            "actor.name",
+            "actor.type",
+            "context.ip",
+            "context.referrer",
+            "description",
+            "metadata",
+            "occurred_at",
+            "related[0].id",
+            "related[0].type",
+            "surprise"
+        ]
+    );
+}
+
+#[test]
+fn batch_errors_are_indexed_and_the_batch_is_refused_whole() {
+    let body = json!({"events": [minimal(), {"actor": {"id": "u", "name": "n"}, "activity": "case.opened"}, minimal(), {"activity": "case.created"}]});
+    let errs = invalid(body);
+    assert_eq!(
+        errs[0],
+        (
+            "events[1].activity".to_string(),
+            "unknown activity type \"case.opened\"".to_string()
+        )
+    );
+    assert_eq!(errs[1].0, "events[3].actor");
+    assert_eq!(errs.len(), 2);
+}
+
+#[test]
+fn batch_sizes() {
+    let many: Vec<Value> = (0..1001).map(|_| minimal()).collect();
+    assert_eq!(
+        parse_ingest(&json!({"events": many}), &rules()),
+        Err(IngestError::TooManyEvents(1001))
+    );
+    assert_eq!(fields(json!({"events": []})), ["events"]);
+    assert_eq!(fields(json!({"events": {}})), ["events"]);
+    let thousand: Vec<Value> = (0..1000).map(|_| minimal()).collect();
+    assert_eq!(
+        parse_ingest(&json!({"events": thousand}), &rules())
+            .unwrap()
+            .len(),
+        1000
+    );
+    assert_eq!(fields(json!([minimal()])), ["body"]);
+    assert_eq!(fields(json!({"events": [5]})), ["events[0]"]);
+}
+
+#[test]
+fn time_rules() {
+    let mut body = minimal();
+    body["occurred_at"] = json!("2026-11-25T12:06:00Z");
+    assert_eq!(
+        invalid(body.clone())[0].1,
+        "may not be more than 5 minutes in the future"
+    );
+    body["occurred_at"] = json!("2026-11-25T12:04:59.999Z");
+    assert!(parse_ingest(&body, &rules()).is_ok());
+    body["occurred_at"] = json!("2026-08-27T11:59:59.999Z");
+    assert!(invalid(body.clone())[0].1.contains("retention window"));
+    body["occurred_at"] = json!(1764072000);
+    assert_eq!(fields(body), ["occurred_at"]);
+}
+
+#[test]
+fn reserved_activities_only_from_casetrail() {
+    let mut body = minimal();
+    body["activity"] = json!("system_log.purged");
+    assert!(
+        invalid(body.clone())[0]
+            .1
+            .contains("written by casetrail itself")
+    );
+    let own = IngestRules {
+        allow_reserved: true,
+        ..rules()
+    };
+    assert!(parse_ingest(&body, &own).is_ok());
+}
+
+#[test]
+fn limits() {
+    let mut body = minimal();
+    body["description"] = json!("d".repeat(2001));
+    assert_eq!(fields(body.clone()), ["description"]);
+    body["description"] = json!("é".repeat(2000));
+    assert!(
+        parse_ingest(&body, &rules()).is_ok(),
+        "limits count characters, not bytes"
+    );
+    body["idempotency_key"] = json!("k".repeat(201));
+    assert_eq!(fields(body.clone()), ["idempotency_key"]);
+    body["idempotency_key"] = json!("k");
+    body["related"] = json!(
+        (0..51)
+            .map(|i| json!({"type": "case", "id": i.to_string()}))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(fields(body.clone()), ["related"]);
+    body["related"] = json!([]);
+    body["changes"] = json!(
+        (0..501)
+            .map(|i| json!({"field": i.to_string(), "before": 1, "after": 2}))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(fields(body.clone()), ["changes"]);
+    body["changes"] = json!([]);
+    body["metadata"] = json!({"blob": "x".repeat(16 * 1024)});
+    assert_eq!(fields(body.clone()), ["metadata"]);
+    body["metadata"] = json!({});
+    body["actor"]["name"] = json!("n".repeat(10_001));
+    assert_eq!(fields(body), ["actor.name"]);
+}
+
+#[test]
+fn before_after_snapshots() {
+    let mut body = minimal();
+    body["before"] = json!({"status": "Intake", "owner": {"name": "Ann"}});
+    body["after"] = json!({"status": "Active", "owner": {"name": "Bob"}});
+    let e = parse_ingest(&body, &rules()).unwrap().remove(0);
+    let got: Vec<_> = e.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(got, ["owner.name", "status"]);
+    body["changes"] = json!([]);
+    assert_eq!(fields(body.clone()), ["changes"]);
+    let mut one_side = minimal();
+    one_side["before"] = json!({"a": 1});
+    assert_eq!(fields(one_side), ["after"]);
+    let mut not_object = minimal();
+    not_object["before"] = json!("x");
+    not_object["after"] = json!({});
+    assert_eq!(fields(not_object), ["before"]);
+}
+
+#[test]
+fn hostile_strings_are_kept_verbatim() {
+    let mut body = minimal();
+    let nasty = "<script>alert(1)</script>'; DROP TABLE events;-- =cmd|' 🚀 \u{0}";
+    body["description"] = json!(nasty);
+    body["actor"]["name"] = json!(nasty);
+    let e = parse_ingest(&body, &rules()).unwrap().remove(0);
+    assert_eq!(e.description, nasty);
+    assert_eq!(e.actor.name, nasty);
+}

@@ -1,0 +1,241 @@
+//! Reading events: the filtered, keyset-paged browse, single events, the chain in
+//! seq order, and the filter pickers.
+
+use casetrail_core::chain::{ChainHash, ChainedEvent};
+use casetrail_core::query::{BrowseQuery, Cursor};
+use casetrail_core::{RecordType, Timestamp};
+use casetrail_store::{ActorSummary, ChainHead, Page, RecordSummary, StoreError, StoreResult};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use uuid::Uuid;
+
+use crate::db;
+
+const EVENT_COLUMNS: &str = "e.seq, e.occurred_at, e.body, e.prev_hash, e.hash";
+
+/// Reads the columns of [`EVENT_COLUMNS`].
+fn chained(row: &Row<'_>) -> rusqlite::Result<(ChainedEvent, i64)> {
+    let seq: i64 = row.get(0)?;
+    let occurred: i64 = row.get(1)?;
+    let prev: Vec<u8> = row.get(3)?;
+    let hash: Vec<u8> = row.get(4)?;
+    let event = ChainedEvent {
+        seq: seq as u64,
+        body: row.get(2)?,
+        // A hash column of the wrong length can only come from tampering; it reads as
+        // zeros here and verification reports the mismatch.
+        prev_hash: ChainHash::from_slice(&prev).unwrap_or_default(),
+        hash: ChainHash::from_slice(&hash).unwrap_or_default(),
+    };
+    Ok((event, occurred))
+}
+
+/// One page of the newest-first browse. Builds one statement from the filters; every
+/// user value is a bound parameter and search words are quoted prefix terms.
+pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResult<Page> {
+    let f = &query.filter;
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1");
+    let mut args: Vec<Sql> = vec![Sql::Integer(pk)];
+    let arg = |args: &mut Vec<Sql>, v: Sql| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    if let Some(from) = f.from {
+        let p = arg(&mut args, Sql::Integer(from.as_millis()));
+        sql += &format!(" AND e.occurred_at >= {p}");
+    }
+    if let Some(to) = f.to {
+        let p = arg(&mut args, Sql::Integer(to.as_millis()));
+        sql += &format!(" AND e.occurred_at < {p}");
+    }
+    if !f.actors.is_empty() {
+        let list: Vec<String> = f
+            .actors
+            .iter()
+            .map(|a| arg(&mut args, Sql::Text(a.clone())))
+            .collect();
+        sql += &format!(" AND e.actor_id IN ({})", list.join(","));
+    }
+    if !f.activities.is_empty() {
+        let list: Vec<String> = f
+            .activities
+            .iter()
+            .map(|a| arg(&mut args, Sql::Text(a.key().to_string())))
+            .collect();
+        sql += &format!(" AND e.activity IN ({})", list.join(","));
+    }
+    for (kind, id) in [(RecordType::Case, &f.case), (RecordType::Client, &f.client)] {
+        if let Some(id) = id {
+            let k = arg(&mut args, Sql::Text(kind.key().to_string()));
+            let p = arg(&mut args, Sql::Text(id.clone()));
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM event_records r WHERE r.acct = e.acct AND r.kind = {k} \
+                 AND r.record_id = {p} AND r.occurred_at = e.occurred_at AND r.seq = e.seq)"
+            );
+        }
+    }
+    if !f.words.is_empty() {
+        // Words are letters and digits only (casetrail-core's tokenizer), so quoting
+        // each one makes a plain prefix term whatever the user typed.
+        let expr: Vec<String> = f.words.iter().map(|w| format!("\"{w}\"*")).collect();
+        let p = arg(&mut args, Sql::Text(expr.join(" ")));
+        sql += &format!(" AND e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {p})");
+    }
+    if let Some(c) = query.cursor {
+        let t = arg(&mut args, Sql::Integer(c.occurred_at.as_millis()));
+        let s = arg(&mut args, Sql::Integer(c.seq as i64));
+        sql += &format!(" AND (e.occurred_at, e.seq) < ({t}, {s})");
+    }
+    let limit = query.limit as usize;
+    let l = arg(&mut args, Sql::Integer(limit as i64 + 1));
+    sql += &format!(" ORDER BY e.occurred_at DESC, e.seq DESC LIMIT {l}");
+
+    let mut st = conn.prepare_cached(&sql).map_err(db)?;
+    let mut rows: Vec<(ChainedEvent, i64)> = st
+        .query_map(params_from_iter(args), chained)
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|(e, occurred)| Cursor {
+            occurred_at: Timestamp::from_millis(*occurred).unwrap_or(Timestamp::EPOCH),
+            seq: e.seq,
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        events: rows.into_iter().map(|(e, _)| e).collect(),
+        next_cursor,
+    })
+}
+
+pub(crate) fn by_id(conn: &Connection, pk: i64, id: Uuid) -> StoreResult<Option<ChainedEvent>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = ?1 AND e.acct = ?2");
+    conn.prepare_cached(&sql)
+        .and_then(|mut st| {
+            st.query_row(params![id.as_bytes().as_slice(), pk], chained)
+                .optional()
+        })
+        .map(|row| row.map(|(e, _)| e))
+        .map_err(db)
+}
+
+pub(crate) fn chain(
+    conn: &Connection,
+    pk: i64,
+    after_seq: u64,
+    limit: u32,
+) -> StoreResult<Vec<ChainedEvent>> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"
+    );
+    let mut st = conn.prepare_cached(&sql).map_err(db)?;
+    st.query_map(params![pk, after_seq as i64, limit], |r| {
+        chained(r).map(|(e, _)| e)
+    })
+    .map_err(db)?
+    .collect::<Result<_, _>>()
+    .map_err(db)
+}
+
+pub(crate) fn head(conn: &Connection, pk: i64) -> StoreResult<Option<ChainHead>> {
+    let (seq, hash): (i64, Vec<u8>) = conn
+        .prepare_cached("SELECT head_seq, head_hash FROM accounts WHERE pk = ?1")
+        .and_then(|mut st| st.query_row([pk], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(db)?;
+    if seq == 0 {
+        return Ok(None);
+    }
+    let hash = ChainHash::from_slice(&hash)
+        .ok_or_else(|| StoreError::Corrupt("chain head is not 32 bytes".into()))?;
+    Ok(Some(ChainHead {
+        seq: seq as u64,
+        hash,
+    }))
+}
+
+/// `AND search LIKE '% word%'` for each word; words are letters and digits only, so
+/// they hold no LIKE wildcard.
+fn word_conditions(words: &[String], args: &mut Vec<Sql>) -> String {
+    let mut sql = String::new();
+    for w in words {
+        args.push(Sql::Text(format!("% {w}%")));
+        sql += &format!(" AND search LIKE ?{}", args.len());
+    }
+    sql
+}
+
+/// Best match first: a name whose first word starts with the first query word, then
+/// the most recently seen.
+fn rank(words: &[String], args: &mut Vec<Sql>) -> String {
+    match words.first() {
+        Some(w) => {
+            args.push(Sql::Text(format!(" {w}%")));
+            format!(
+                " ORDER BY (search LIKE ?{}) DESC, last_seen DESC",
+                args.len()
+            )
+        }
+        None => " ORDER BY last_seen DESC".to_string(),
+    }
+}
+
+pub(crate) fn actors(
+    conn: &Connection,
+    pk: i64,
+    words: &[String],
+    limit: u32,
+) -> StoreResult<Vec<ActorSummary>> {
+    let mut args = vec![Sql::Integer(pk)];
+    let mut sql = "SELECT actor_id, name, email FROM actors WHERE acct = ?1".to_string();
+    sql += &word_conditions(words, &mut args);
+    sql += &rank(words, &mut args);
+    args.push(Sql::Integer(limit.into()));
+    sql += &format!(" LIMIT ?{}", args.len());
+    let mut st = conn.prepare_cached(&sql).map_err(db)?;
+    st.query_map(params_from_iter(args), |r| {
+        Ok(ActorSummary {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            email: r.get(2)?,
+        })
+    })
+    .map_err(db)?
+    .collect::<Result<_, _>>()
+    .map_err(db)
+}
+
+pub(crate) fn records(
+    conn: &Connection,
+    pk: i64,
+    kind: Option<RecordType>,
+    words: &[String],
+    limit: u32,
+) -> StoreResult<Vec<RecordSummary>> {
+    let mut args = vec![Sql::Integer(pk)];
+    let mut sql = "SELECT kind, record_id, name FROM records WHERE acct = ?1".to_string();
+    if let Some(kind) = kind {
+        args.push(Sql::Text(kind.key().to_string()));
+        sql += &format!(" AND kind = ?{}", args.len());
+    }
+    sql += &word_conditions(words, &mut args);
+    sql += &rank(words, &mut args);
+    args.push(Sql::Integer(limit.into()));
+    sql += &format!(" LIMIT ?{}", args.len());
+    let mut st = conn.prepare_cached(&sql).map_err(db)?;
+    let rows = st
+        .query_map(params_from_iter(args), |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(db)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, id, name) = row.map_err(db)?;
+        let kind = RecordType::from_key(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("record type {kind:?}")))?;
+        out.push(RecordSummary { kind, id, name });
+    }
+    Ok(out)
+}

@@ -1,0 +1,172 @@
+//! The embedded SQLite backend of casetrail: one file in the data dir.
+//!
+//! - One writer connection behind a mutex: every write, above all the group-commit
+//!   [`Store::append`](casetrail_store::Store::append), runs on it inside a blocking
+//!   task, so a chain head is only ever moved by one transaction at a time.
+//! - A small pool of reader connections; WAL lets them read while the writer commits.
+//! - Events keep their canonical body text (what the chain hashes) beside indexed
+//!   copies of the filtered members; case/client links live in `event_records`,
+//!   keywords in a contentless FTS5 table ([`schema`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), casetrail_store::StoreError> {
+//! let store = casetrail_store_sqlite::SqliteStore::open("casetrail-data/casetrail.db")?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod append;
+mod browse;
+mod records;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use casetrail_store::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags};
+
+/// How many idle reader connections are kept.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite store. Cheap to clone; clones share the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// Anything that must live as long as the store, such as a test's temporary dir.
+    _guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = Connection::open(&path).map_err(StoreError::backend)?;
+        schema::configure(&writer).map_err(StoreError::backend)?;
+        schema::migrate(&mut writer).map_err(StoreError::backend)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                _guard: None,
+            }),
+        })
+    }
+
+    /// Opens a fresh store in a new temporary directory that is removed when the
+    /// last clone of the store is dropped: for tests and benchmarks.
+    pub fn open_temporary() -> StoreResult<SqliteStore> {
+        let dir = tempfile::TempDir::new().map_err(StoreError::backend)?;
+        let store = SqliteStore::open(dir.path().join("casetrail.db"))?;
+        let inner = Arc::into_inner(store.inner)
+            .ok_or_else(|| StoreError::Corrupt("store shared while opening".into()))?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                _guard: Some(Box::new(dir)),
+                ..inner
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on the writer connection in a blocking task.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic in another write leaves the connection usable (SQLite rolls back an
+            // unfinished transaction when it is dropped), so a poisoned lock is taken over.
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+
+    /// Runs `f` on a reader connection in a blocking task.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let idle = inner
+                .readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop();
+            let conn = match idle {
+                Some(conn) => conn,
+                None => open_reader(&inner.path)?,
+            };
+            let result = f(&conn);
+            let mut pool = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+}
+
+fn open_reader(path: &Path) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(StoreError::backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(StoreError::backend)?;
+    conn.pragma_update(None, "cache_size", -16_000)
+        .map_err(StoreError::backend)?;
+    Ok(conn)
+}
+
+/// Maps any SQLite error to a backend error (for logs only).
+pub(crate) fn db(err: rusqlite::Error) -> StoreError {
+    StoreError::backend(err)
+}
+
+/// The internal key of an account, or `UnknownAccount`.
+pub(crate) fn account_pk(conn: &Connection, id: uuid::Uuid) -> StoreResult<i64> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached("SELECT pk FROM accounts WHERE id = ?1")
+        .and_then(|mut st| {
+            st.query_row([id.as_bytes().as_slice()], |r| r.get(0))
+                .optional()
+        })
+        .map_err(db)?
+        .ok_or(StoreError::UnknownAccount)
+}
+
+/// Like [`account_pk`], but an unknown account is simply empty for reads.
+pub(crate) fn account_pk_opt(conn: &Connection, id: uuid::Uuid) -> StoreResult<Option<i64>> {
+    match account_pk(conn, id) {
+        Ok(pk) => Ok(Some(pk)),
+        Err(StoreError::UnknownAccount) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,144 @@
+//! The schema and its migrations, applied in order at open; `PRAGMA user_version`
+//! records how far a file has come.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version forward. Never edit a shipped entry:
+/// add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE accounts (
+        pk INTEGER PRIMARY KEY,
+        id BLOB NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        record_urls TEXT NOT NULL DEFAULT '{}',
+        retention_days INTEGER DEFAULT 90,
+        legal_hold INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        -- The chain head, read and moved inside every append transaction.
+        head_seq INTEGER NOT NULL DEFAULT 0,
+        head_hash BLOB NOT NULL DEFAULT (zeroblob(32))
+    );
+
+    CREATE TABLE users (
+        id BLOB PRIMARY KEY,
+        acct INTEGER NOT NULL REFERENCES accounts(pk),
+        email TEXT NOT NULL,
+        email_norm TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX users_acct ON users(acct);
+
+    CREATE TABLE api_keys (
+        id BLOB PRIMARY KEY,
+        acct INTEGER NOT NULL REFERENCES accounts(pk),
+        name TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        secret_hash BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+    );
+    CREATE INDEX api_keys_acct ON api_keys(acct);
+
+    CREATE TABLE sessions (
+        token_hash BLOB PRIMARY KEY,
+        acct INTEGER NOT NULL,
+        user_id BLOB NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+
+    -- One row per event. `body` is the RFC 8785 text the chain hashes; the other
+    -- columns are copies of body members that the indexes need.
+    CREATE TABLE events (
+        rid INTEGER PRIMARY KEY,
+        acct INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        id BLOB NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        actor_id TEXT NOT NULL,
+        activity TEXT NOT NULL,
+        idem_key TEXT,
+        body TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX events_seq ON events(acct, seq);
+    CREATE UNIQUE INDEX events_id ON events(id);
+    CREATE UNIQUE INDEX events_idem ON events(acct, idem_key) WHERE idem_key IS NOT NULL;
+    CREATE INDEX events_time ON events(acct, occurred_at, seq);
+    CREATE INDEX events_actor ON events(acct, actor_id, occurred_at, seq);
+    CREATE INDEX events_activity ON events(acct, activity, occurred_at, seq);
+
+    -- The cases and clients each event relates to, so those filters are index
+    -- lookups rather than JSON scans.
+    CREATE TABLE event_records (
+        acct INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (acct, kind, record_id, occurred_at, seq)
+    ) WITHOUT ROWID;
+
+    -- What the filter pickers offer: every actor and related record seen.
+    CREATE TABLE actors (
+        acct INTEGER NOT NULL,
+        actor_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        email TEXT,
+        -- Normalized words of id, name and email, each after a space, for prefix LIKE.
+        search TEXT NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (acct, actor_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE records (
+        acct INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        name TEXT,
+        search TEXT NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (acct, kind, record_id)
+    ) WITHOUT ROWID;
+
+    -- Keyword search. Contentless: the text lives in `events.body`; rowid = events.rid.
+    -- The indexed text is already normalized by casetrail-core (lowercase, no
+    -- diacritics), so the tokenizer only splits on spaces.
+    CREATE VIRTUAL TABLE events_fts USING fts5(
+        text, content='', contentless_delete=1,
+        tokenize='unicode61 remove_diacritics 0', prefix='1 2 3'
+    );
+    "#,
+];
+
+/// Brings the file up to the newest schema, one transaction per step.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for (version, sql) in (1i64..).zip(MIGRATIONS).skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Settings every connection gets. `synchronous = FULL` because an acknowledged
+/// event must survive a power cut; group commit keeps that affordable.
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    Ok(())
+}

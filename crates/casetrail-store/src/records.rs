@@ -1,0 +1,161 @@
+//! The records a store keeps beside events: accounts, users, API keys, sessions, and
+//! the summaries that feed the filter pickers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use casetrail_core::{RecordType, Timestamp};
+use uuid::Uuid;
+
+/// One firm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: Uuid,
+    pub name: String,
+    /// IANA time zone name in which dates are read and shown.
+    pub timezone: String,
+    /// Record type key → URL template containing `{id}`.
+    pub record_urls: BTreeMap<String, String>,
+    /// `None` keeps events forever.
+    pub retention_days: Option<u32>,
+    pub legal_hold: bool,
+    pub created_at: Timestamp,
+}
+
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Role> {
+        match key {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// A user to create. The password arrives already hashed (argon2id PHC string).
+#[derive(Clone)]
+pub struct NewUser {
+    pub account_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+impl fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("account_id", &self.account_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("password_hash", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// May only ingest.
+    EventsWrite,
+    /// May do all an admin user may do.
+    Admin,
+}
+
+impl Scope {
+    pub fn key(self) -> &'static str {
+        match self {
+            Scope::EventsWrite => "events:write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Scope> {
+        match key {
+            "events:write" => Some(Scope::EventsWrite),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A key to create; only the SHA-256 of its secret is stored.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub account_id: Uuid,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub secret_hash: [u8; 32],
+}
+
+/// A signed-in browser. The cookie holds a random token; the store keeps its hash.
+#[derive(Clone, PartialEq)]
+pub struct Session {
+    pub token_hash: [u8; 32],
+    pub account_id: Uuid,
+    pub user_id: Uuid,
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("account_id", &self.account_id)
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An actor the log has seen, for the user picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorSummary {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// A related record the log has seen, for the case and client pickers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSummary {
+    pub kind: RecordType,
+    pub id: String,
+    pub name: Option<String>,
+}
