@@ -1,0 +1,123 @@
+//! Ingest and reading: `POST/GET /api/v1/events`, `GET /api/v1/events/{id}`,
+//! `GET /api/v1/activity-types`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use casetrail_core::activity::CATEGORIES;
+use casetrail_core::query::BrowseQuery;
+use casetrail_core::validate::{IngestError, IngestRules, parse_ingest};
+use casetrail_core::{ChainedEvent, Timestamp};
+use casetrail_store::Account;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{JsonBody, QueryPairs, raw_json};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+
+/// The oldest `occurred_at` the account's retention keeps at `now`.
+pub fn window_start(account: &Account, now: Timestamp) -> Option<Timestamp> {
+    account.retention_days.map(|days| now.minus_days(i64::from(days)))
+}
+
+/// Record one event or a batch of up to 1000, atomically.
+#[utoipa::path(post, path = "/api/v1/events", tag = "events",
+    responses(
+        (status = 201, description = "Stored; ids and seqs in input order"),
+        (status = 200, description = "Every event was a duplicate of an idempotency key"),
+        (status = 413, description = "Body over 1 MiB or more than 1000 events"),
+        (status = 422, description = "Invalid events; every bad field named"),
+    ))]
+pub async fn ingest(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> ApiResult<Response> {
+    principal.require_ingest()?;
+    let account = state.account(principal.account_id).await?;
+    let now = Timestamp::now();
+    let rules = IngestRules { now, window_start: window_start(&account, now), allow_reserved: false };
+    let events = parse_ingest(&body, &rules).map_err(|err| match err {
+        IngestError::TooManyEvents(n) => ApiError::too_large(format!("a batch holds at most 1000 events, not {n}")),
+        IngestError::Invalid(details) => ApiError::validation(details),
+    })?;
+    let appended = state.append(account.id, events).await?;
+    let status = if appended.iter().all(|a| a.duplicate) { StatusCode::OK } else { StatusCode::CREATED };
+    let events: Vec<_> =
+        appended.iter().map(|a| json!({"id": a.id, "seq": a.seq, "duplicate": a.duplicate})).collect();
+    Ok(raw_json(status, json!({ "events": events }).to_string()))
+}
+
+/// Browse, filter and search the log, newest first.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    params(
+        ("from" = Option<String>, Query, description = "occurred_at lower bound (inclusive): RFC 3339 or YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "occurred_at upper bound: exclusive timestamp, or a whole day"),
+        ("actor" = Option<Vec<String>>, Query, description = "actor id; repeat for any of several"),
+        ("activity" = Option<Vec<String>>, Query, description = "activity key or category; repeatable"),
+        ("case" = Option<String>, Query, description = "id of a related case"),
+        ("client" = Option<String>, Query, description = "id of a related client"),
+        ("q" = Option<String>, Query, description = "keywords; every word must match the start of a word"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses((status = 200, description = "A page of events and next_cursor")))]
+pub async fn list(State(state): State<AppState>, principal: Principal, QueryPairs(params): QueryPairs) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let query = browse_query(&state, &principal, &params, &[]).await?;
+    let page = state.store.events(principal.account_id, &query).await?;
+    let mut body = String::with_capacity(page.events.len() * 1024 + 64);
+    body.push_str("{\"events\":[");
+    for (i, event) in page.events.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&api_json(event)?);
+    }
+    body.push_str("],\"next_cursor\":");
+    body.push_str(&match page.next_cursor {
+        Some(c) => json!(c.encode()).to_string(),
+        None => "null".to_string(),
+    });
+    body.push('}');
+    Ok(raw_json(StatusCode::OK, body))
+}
+
+/// Parses browse parameters with dates read in the account's time zone.
+pub async fn browse_query(
+    state: &AppState,
+    principal: &Principal,
+    params: &[(String, String)],
+    extra: &[&str],
+) -> ApiResult<BrowseQuery> {
+    let account = state.account(principal.account_id).await?;
+    let tz = jiff::tz::TimeZone::get(&account.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    BrowseQuery::from_params(params, &tz, extra).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+pub fn api_json(event: &ChainedEvent) -> ApiResult<String> {
+    event.to_api_json().map_err(|e| ApiError::internal(anyhow::Error::new(e).context(format!("event seq {} is unreadable", event.seq))))
+}
+
+/// One event, whole.
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "event id")),
+    responses((status = 200, description = "The event"), (status = 404, description = "No such event in your account")))]
+pub async fn get_one(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("event"))?;
+    let event = state.store.event(principal.account_id, id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    Ok(raw_json(StatusCode::OK, api_json(&event)?))
+}
+
+/// The activity catalog, by category.
+#[utoipa::path(get, path = "/api/v1/activity-types", tag = "events",
+    responses((status = 200, description = "Categories in order, each with its types")))]
+pub async fn activity_types(_principal: Principal) -> Response {
+    let categories: Vec<_> = CATEGORIES
+        .iter()
+        .map(|c| {
+            let types: Vec<_> = c.types.iter().map(|t| json!({"key": t.key, "label": t.label})).collect();
+            json!({"key": c.key, "label": c.label, "types": types})
+        })
+        .collect();
+    raw_json(StatusCode::OK, json!({ "categories": categories }).to_string())
+}

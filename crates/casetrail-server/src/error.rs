@@ -1,0 +1,119 @@
+//! The one error type of the HTTP layer. It logs the whole cause chain and gives
+//! the client only the API.md §2 shape: `{"error": {"code", "message", "details"}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use casetrail_core::FieldError;
+use casetrail_store::StoreError;
+use serde::Serialize;
+
+/// A refusal or failure, already in the contract's words.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+    /// The underlying cause, for the log only.
+    pub source: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), details: Vec::new(), retry_after: None, source: None }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "missing or invalid credentials")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    pub fn too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
+    pub fn rate_limited(retry_after: u64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; try again later");
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// A 422 naming every bad field; the message is the first problem.
+    pub fn validation(details: Vec<FieldError>) -> ApiError {
+        let message = match details.first() {
+            Some(first) => format!("{}: {}", first.field, first.message),
+            None => "invalid request".to_string(),
+        };
+        let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message);
+        e.details = details;
+        e
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::validation(vec![FieldError::new(field, message)])
+    }
+
+    /// Something failed on our side; the cause goes to the log only.
+    pub fn internal(source: impl Into<anyhow::Error>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged");
+        e.source = Some(source.into());
+        e
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        match err {
+            StoreError::Conflict(message) => ApiError::conflict(message),
+            StoreError::UnknownAccount => ApiError::not_found("account"),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    details: &'a [FieldError],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(source) = &self.source {
+            tracing::error!(code = self.code, error = ?source, "request failed");
+        }
+        let body = Body { error: Inner { code: self.code, message: &self.message, details: &self.details } };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,59 @@
+//! Creating an account with its first admin and keys (`casetrail account create`,
+//! the demo, and tests). Creating an account writes no event: its first event is seq 1.
+
+use casetrail_store::{Account, NewApiKey, NewUser, Role, Scope, Store, User};
+
+use crate::auth::{hash_password, new_key_secret, random_token, token_hash};
+
+/// What a new account's owner needs, shown once.
+#[derive(Clone)]
+pub struct Provisioned {
+    pub account: Account,
+    pub admin: User,
+    pub admin_password: String,
+    pub ingest_key: String,
+    pub admin_key: String,
+}
+
+impl std::fmt::Debug for Provisioned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provisioned").field("account", &self.account.id).field("admin", &self.admin.email).finish_non_exhaustive()
+    }
+}
+
+/// Creates an account, its admin with a generated password, an `events:write` key
+/// and an `admin` key.
+pub async fn create_account(store: &dyn Store, name: &str, admin_email: &str, admin_name: &str) -> anyhow::Result<Provisioned> {
+    let account = store.create_account(name).await?;
+    let admin_password = random_token();
+    let admin = create_user(store, &account, admin_email, admin_name, Role::Admin, &admin_password).await?;
+    let ingest_key = create_key(store, &account, "Host application (ingest)", vec![Scope::EventsWrite]).await?;
+    let admin_key = create_key(store, &account, "Administration", vec![Scope::Admin]).await?;
+    Ok(Provisioned { account, admin, admin_password, ingest_key, admin_key })
+}
+
+/// Creates a user with the given password (already checked by the caller).
+pub async fn create_user(
+    store: &dyn Store,
+    account: &Account,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> anyhow::Result<User> {
+    let password = password.to_string();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    let user = store
+        .create_user(NewUser { account_id: account.id, email: email.to_string(), name: name.to_string(), role, password_hash })
+        .await?;
+    Ok(user)
+}
+
+/// Creates a key and returns its secret.
+pub async fn create_key(store: &dyn Store, account: &Account, name: &str, scopes: Vec<Scope>) -> anyhow::Result<String> {
+    let secret = new_key_secret();
+    store
+        .create_api_key(NewApiKey { account_id: account.id, name: name.to_string(), scopes, secret_hash: token_hash(&secret) })
+        .await?;
+    Ok(secret)
+}

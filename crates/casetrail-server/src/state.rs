@@ -1,0 +1,83 @@
+//! What every handler shares.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use casetrail_core::{NewEvent, Timestamp};
+use casetrail_store::{Account, AccountId, Appended, Store};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::limiter::LoginLimiter;
+use crate::writer::Writer;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Mark cookies `Secure` (when served over TLS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// How long a sign-in lasts.
+    pub session_hours: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig { secure_cookies: false, session_hours: 12 }
+    }
+}
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    pub config: Arc<ServerConfig>,
+    pub(crate) logins: Arc<LoginLimiter>,
+    key_use: Arc<Mutex<HashMap<Uuid, Timestamp>>>,
+}
+
+/// `last_used_at` is written at most this often per key, so that authenticating is
+/// not a write on every request.
+const KEY_USE_RESOLUTION_MS: i64 = 60_000;
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, writer: Writer, config: ServerConfig) -> AppState {
+        AppState {
+            store,
+            writer,
+            config: Arc::new(config),
+            logins: Arc::new(LoginLimiter::default()),
+            key_use: Arc::default(),
+        }
+    }
+
+    /// The caller's account; it exists for any valid credential.
+    pub async fn account(&self, id: AccountId) -> ApiResult<Account> {
+        self.store.account(id).await?.ok_or_else(|| ApiError::not_found("account"))
+    }
+
+    /// Appends events and waits for their commit.
+    pub async fn append(&self, account: AccountId, events: Vec<NewEvent>) -> ApiResult<Vec<Appended>> {
+        self.writer.append(account, events).await.map_err(ApiError::internal)
+    }
+
+    /// Records an event that casetrail itself writes (sign-ins, settings, exports).
+    pub async fn record(&self, account: AccountId, event: NewEvent) -> ApiResult<Appended> {
+        let mut appended = self.append(account, vec![event]).await?;
+        appended.pop().ok_or_else(|| ApiError::internal(anyhow::anyhow!("the writer answered no event")))
+    }
+
+    pub(crate) async fn note_key_use(&self, key: Uuid) {
+        let now = Timestamp::now();
+        {
+            let mut seen = self.key_use.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.get(&key).is_some_and(|last| now.as_millis() - last.as_millis() < KEY_USE_RESOLUTION_MS) {
+                return;
+            }
+            seen.insert(key, now);
+        }
+        if let Err(err) = self.store.touch_api_key(key, now).await {
+            tracing::warn!(error = ?err, "could not record an API key's last use");
+        }
+    }
+}

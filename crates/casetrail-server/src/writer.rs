@@ -1,0 +1,105 @@
+//! The group-commit ingest writer (DESIGN.md decision 1).
+//!
+//! Every append, from a host's request or from casetrail itself, is queued here. One
+//! task takes whatever has queued, hands it to [`Store::append`] as one transaction,
+//! then answers each waiting request. While a commit is in progress the next requests
+//! queue up, so under load many requests share one fsync.
+
+use std::sync::Arc;
+
+use casetrail_store::{AccountId, AppendBatch, Appended, Store, StoreError};
+use casetrail_core::NewEvent;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// At most this many events go into one transaction, so one huge group cannot hold
+/// the write lock for long.
+const MAX_GROUP_EVENTS: usize = 5_000;
+/// Requests that may wait in the queue before senders are slowed down.
+const QUEUE_DEPTH: usize = 4_096;
+
+type Reply = oneshot::Sender<Result<Vec<Appended>, Arc<StoreError>>>;
+
+struct Job {
+    batch: AppendBatch,
+    reply: Reply,
+}
+
+/// A handle to the writer task; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Why an append did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the store failed to commit")]
+    Store(#[source] Arc<StoreError>),
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
+impl Writer {
+    /// Starts the writer task. It ends once every `Writer` clone has been dropped and
+    /// the queue is drained, so in-flight commits always finish.
+    pub fn start(store: Arc<dyn Store>) -> (Writer, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let task = tokio::spawn(run(store, rx));
+        (Writer { tx }, task)
+    }
+
+    /// Appends one request's events atomically; answers once they are committed.
+    pub async fn append(&self, account_id: AccountId, events: Vec<NewEvent>) -> Result<Vec<Appended>, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job { batch: AppendBatch { account_id, events }, reply };
+        self.tx.send(job).await.map_err(|_| WriteError::Stopped)?;
+        answer.await.map_err(|_| WriteError::Stopped)?.map_err(WriteError::Store)
+    }
+}
+
+async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut events = first.batch.events.len();
+        let mut jobs = vec![first];
+        while events < MAX_GROUP_EVENTS {
+            match rx.try_recv() {
+                Ok(job) => {
+                    events += job.batch.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        commit(store.as_ref(), jobs, events).await;
+    }
+}
+
+async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) {
+    let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
+    let group = batches.len();
+    // Kept so that a failed group can be retried request by request: one request's
+    // problem must not fail the others that happened to share its transaction.
+    let retry = (group > 1).then(|| batches.clone());
+    match store.append(batches).await {
+        Ok(answers) => {
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                // The requester may have gone away; its events are committed anyway.
+                let _ = reply.send(Ok(answer));
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = ?err, group, events, "group commit failed");
+            let Some(batches) = retry else {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(Arc::new(err)));
+                }
+                return;
+            };
+            for (batch, reply) in batches.into_iter().zip(replies) {
+                let answer = store.append(vec![batch]).await.map(|mut a| a.pop().unwrap_or_default());
+                let _ = reply.send(answer.map_err(Arc::new));
+            }
+        }
+    }
+}

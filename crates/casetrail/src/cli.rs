@@ -1,0 +1,182 @@
+//! The commands and what they do.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use casetrail_server::ServerConfig;
+use casetrail_store::Store;
+use casetrail_store_sqlite::SqliteStore;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "casetrail", version, about = "The System Log of a law firm's account: a tamper-evident audit trail")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command takes after its name.
+#[derive(Debug, Args)]
+struct Common {
+    /// Holds the embedded database and the signing key.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// A TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and the web UI.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// The address to listen on.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// First fill an empty store with a demo firm.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Check every chain; exit 1 when anything was tampered with.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        /// Only this account.
+        #[arg(long, value_name = "ID")]
+        account: Option<uuid::Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create an account with its first admin, an ingest key and an admin key.
+    Create {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "EMAIL")]
+        admin_email: String,
+        #[arg(long, value_name = "NAME")]
+        admin_name: Option<String>,
+        /// Print exactly one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn config(common: &Common, listen: Option<SocketAddr>) -> anyhow::Result<Config> {
+    Config::load(common.config.as_deref(), Overrides { data_dir: common.data_dir.clone(), listen })
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CASETRAIL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Opens the embedded store, creating the data dir when needed.
+pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
+    SqliteStore::open(config.database_path())
+        .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { common, listen, demo } => {
+            let config = config(&common, listen)?;
+            init_logging(&config);
+            serve(config, demo).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Account { command: AccountCommand::Create { common, name, admin_email, admin_name, json } } => {
+            let config = config(&common, None)?;
+            create_account(&config, &name, &admin_email, admin_name.as_deref(), json).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { common, account } => {
+            let config = config(&common, None)?;
+            let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
+            crate::verify::run(store.as_ref(), account).await
+        }
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    if demo {
+        crate::demo::load_if_empty(store.as_ref(), &format!("http://{addr}")).await?;
+    }
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "casetrail is serving");
+    let server_config = ServerConfig { secure_cookies: config.secure_cookies, session_hours: config.session_hours };
+    casetrail_server::serve(listener, store, server_config, shutdown_signal()).await?;
+    tracing::info!("casetrail stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests and commits");
+}
+
+async fn create_account(config: &Config, name: &str, email: &str, admin_name: Option<&str>, json: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+    anyhow::ensure!(casetrail_server::api::valid_email(email), "--admin-email {email:?} is not an email address");
+    let store = open_store(config)?;
+    let admin_name = admin_name.unwrap_or("Administrator");
+    let p = casetrail_server::provision::create_account(&store, name.trim(), email, admin_name).await?;
+    if json {
+        let out = serde_json::json!({
+            "account_id": p.account.id,
+            "admin_email": p.admin.email,
+            "admin_password": p.admin_password,
+            "ingest_key": p.ingest_key,
+            "admin_key": p.admin_key,
+        });
+        println!("{out}");
+    } else {
+        println!("Created account {} ({})", p.account.name, p.account.id);
+        println!("  admin:      {} / {}", p.admin.email, p.admin_password);
+        println!("  ingest key: {}", p.ingest_key);
+        println!("  admin key:  {}", p.admin_key);
+        println!("Keep these now: the password and keys are not shown again.");
+    }
+    Ok(())
+}

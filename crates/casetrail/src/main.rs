@@ -1,0 +1,31 @@
+//! `casetrail`: the System Log server and its command-line tools (API.md §10).
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod config;
+mod demo;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("casetrail: error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            // One line, the whole cause chain: `{:#}` joins the contexts with colons.
+            eprintln!("casetrail: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
