@@ -82,10 +82,7 @@ pub static CATEGORIES: &[Category] = &[
         [
             ("settings.updated", "Settings updated"),
             ("settings.integration_connected", "Integration connected"),
-            (
-                "settings.integration_disconnected",
-                "Integration disconnected"
-            ),
+            ("settings.integration_disconnected", "Integration disconnected"),
             ("settings.automation_created", "Automation created"),
             ("settings.automation_modified", "Automation modified"),
         ]
@@ -140,12 +137,7 @@ impl Activity {
 
     /// Every activity type of the catalog, in order.
     pub fn all() -> impl Iterator<Item = Activity> {
-        CATEGORIES.iter().flat_map(|category| {
-            category
-                .types
-                .iter()
-                .map(move |kind| Activity { category, kind })
-        })
+        CATEGORIES.iter().flat_map(|category| category.types.iter().map(move |kind| Activity { category, kind }))
     }
 }
 
@@ -183,8 +175,7 @@ impl Serialize for Activity {
 impl<'de> Deserialize<'de> for Activity {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let key = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Activity::from_key(&key)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown activity type {key:?}")))
+        Activity::from_key(&key).ok_or_else(|| serde::de::Error::custom(format!("unknown activity type {key:?}")))
     }
 }
 
@@ -249,17 +240,7 @@ mod tests {
     #[test]
     fn catalog_matches_the_contract() {
         let keys: Vec<&str> = CATEGORIES.iter().map(|c| c.key).collect();
-        assert_eq!(
-            keys,
-            [
-                "case",
-                "client",
-                "communication",
-                "team",
-                "settings",
-                "system_log"
-            ]
-        );
+        assert_eq!(keys, ["case", "client", "communication", "team", "settings", "system_log"]);
         assert_eq!(Activity::all().count(), 29);
         for activity in Activity::all() {
             let (cat, _) = activity.key().split_once('.').unwrap();
@@ -275,11 +256,7 @@ mod tests {
         assert!(Activity::from_key("case.opened").is_none());
         assert!(Activity::from_key("case").is_none());
         assert!(Activity::from_key("").is_none());
-        assert!(
-            Activity::from_key("system_log.purged")
-                .unwrap()
-                .is_reserved()
-        );
+        assert!(Activity::from_key("system_log.purged").unwrap().is_reserved());
         assert!(!Activity::from_key("case.created").unwrap().is_reserved());
     }
 

@@ -90,12 +90,7 @@ impl ChainedEvent {
     pub fn seal(event: &Event, prev: ChainHash) -> ChainedEvent {
         let body = event.canonical_body();
         let hash = link(&prev, &body);
-        ChainedEvent {
-            seq: event.seq,
-            body,
-            prev_hash: prev,
-            hash,
-        }
+        ChainedEvent { seq: event.seq, body, prev_hash: prev, hash }
     }
 
     /// Parses the body back into an [`Event`].
@@ -110,16 +105,21 @@ impl ChainedEvent {
 
     /// The event as the API returns it: the body plus `category`, `activity_label`,
     /// `prev_hash` and `hash`, written without re-encoding the body.
-    pub fn to_api_json(&self, activity: crate::activity::Activity) -> String {
+    pub fn to_api_json(&self) -> Result<String, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Kind {
+            activity: crate::activity::Activity,
+        }
+        let activity = serde_json::from_str::<Kind>(&self.body)?.activity;
         let body = self.body.trim_end();
         let inner = body.strip_suffix('}').unwrap_or(body);
-        format!(
+        Ok(format!(
             "{inner},\"category\":\"{}\",\"activity_label\":{},\"prev_hash\":\"{}\",\"hash\":\"{}\"}}",
             activity.category().key,
             serde_json::Value::from(activity.label()),
             self.prev_hash,
             self.hash
-        )
+        ))
     }
 }
 

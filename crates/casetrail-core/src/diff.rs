@@ -23,23 +23,15 @@ pub fn diff(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<Chan
         let b = left.get(path).copied().unwrap_or(&Value::Null);
         let a = right.get(path).copied().unwrap_or(&Value::Null);
         if b != a {
-            changes.push(Change {
-                field: path.clone(),
-                before: b.clone(),
-                after: a.clone(),
-            });
+            changes.push(Change { field: path.clone(), before: b.clone(), after: a.clone() });
         }
     }
     changes
 }
 
-/// Collects every leaf under `object` by dotted path. An empty object is a leaf of
-/// its own, so that `{}` → `{"a": 1}` is not lost.
-fn flatten<'a>(
-    object: &'a Map<String, Value>,
-    prefix: &mut String,
-    out: &mut BTreeMap<String, &'a Value>,
-) {
+/// Collects every leaf under `object` by dotted path. Objects are walked into, so an
+/// empty object has no leaves: `{}` → `{"a": 1}` is the one change `a: null → 1`.
+fn flatten<'a>(object: &'a Map<String, Value>, prefix: &mut String, out: &mut BTreeMap<String, &'a Value>) {
     for (key, value) in object {
         let len = prefix.len();
         if !prefix.is_empty() {
@@ -47,7 +39,7 @@ fn flatten<'a>(
         }
         prefix.push_str(key);
         match value {
-            Value::Object(inner) if !inner.is_empty() => flatten(inner, prefix, out),
+            Value::Object(inner) => flatten(inner, prefix, out),
             _ => {
                 out.insert(prefix.clone(), value);
             }
@@ -66,17 +58,13 @@ mod tests {
     }
 
     fn fields(changes: &[Change]) -> Vec<(&str, Value, Value)> {
-        changes
-            .iter()
-            .map(|c| (c.field.as_str(), c.before.clone(), c.after.clone()))
-            .collect()
+        changes.iter().map(|c| (c.field.as_str(), c.before.clone(), c.after.clone())).collect()
     }
 
     #[test]
     fn nested_paths_sorted_and_unchanged_left_out() {
-        let before = obj(
-            json!({"status": "Intake", "address": {"city": "Boston", "zip": "02110"}, "tags": ["a"], "n": 1}),
-        );
+        let before =
+            obj(json!({"status": "Intake", "address": {"city": "Boston", "zip": "02110"}, "tags": ["a"], "n": 1}));
         let after = obj(
             json!({"status": "Active", "address": {"city": "Cambridge", "zip": "02110"}, "tags": ["a", "b"], "n": 1}),
         );
@@ -120,18 +108,19 @@ mod tests {
     }
 
     #[test]
+    fn empty_objects_are_walked_into_and_have_no_leaves() {
+        let before = obj(json!({"urls": {}, "gone": {}}));
+        let after = obj(json!({"urls": {"case": "x"}}));
+        assert_eq!(fields(&diff(&before, &after)), vec![("urls.case", Value::Null, json!("x"))]);
+    }
+
+    #[test]
     fn explicit_null_equals_absent_is_not_a_change() {
         // A leaf that is null on one side and absent on the other reads the same
         // either way (`null`), so it is not reported.
         let before = obj(json!({"x": null}));
         let after = obj(json!({}));
         assert!(diff(&before, &after).is_empty());
-        assert!(
-            diff(
-                &obj(json!({"same": [1, {"a": 1}]})),
-                &obj(json!({"same": [1, {"a": 1}]}))
-            )
-            .is_empty()
-        );
+        assert!(diff(&obj(json!({"same": [1, {"a": 1}]})), &obj(json!({"same": [1, {"a": 1}]}))).is_empty());
     }
 }

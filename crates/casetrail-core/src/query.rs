@@ -61,10 +61,7 @@ impl Cursor {
         if parts.next().is_some() {
             return None;
         }
-        Some(Cursor {
-            occurred_at: Timestamp::from_millis(ms)?,
-            seq,
-        })
+        Some(Cursor { occurred_at: Timestamp::from_millis(ms)?, seq })
     }
 }
 
@@ -85,10 +82,7 @@ pub struct ParamError {
 }
 
 fn bad(param: &str, message: impl Into<String>) -> ParamError {
-    ParamError {
-        param: param.to_string(),
-        message: message.into(),
-    }
+    ParamError { param: param.to_string(), message: message.into() }
 }
 
 /// The parameters that only filter (the export takes these plus `format`).
@@ -98,16 +92,8 @@ impl BrowseQuery {
     /// Reads query parameters; dates are days in `tz`. Empty values count as absent, so
     /// a plain HTML form with blank fields filters nothing. `extra` names parameters the
     /// caller handles itself (such as `format`); any other unknown name is refused.
-    pub fn from_params(
-        params: &[(String, String)],
-        tz: &TimeZone,
-        extra: &[&str],
-    ) -> Result<BrowseQuery, ParamError> {
-        let mut query = BrowseQuery {
-            filter: Filter::default(),
-            cursor: None,
-            limit: DEFAULT_LIMIT,
-        };
+    pub fn from_params(params: &[(String, String)], tz: &TimeZone, extra: &[&str]) -> Result<BrowseQuery, ParamError> {
+        let mut query = BrowseQuery { filter: Filter::default(), cursor: None, limit: DEFAULT_LIMIT };
         let f = &mut query.filter;
         for (key, value) in params {
             let value = value.trim();
@@ -141,27 +127,20 @@ impl BrowseQuery {
                         .parse::<u32>()
                         .ok()
                         .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| {
-                            bad(
-                                "limit",
-                                format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                            )
-                        })?;
+                        .ok_or_else(|| bad("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")))?;
                 }
                 "cursor" => {
-                    query.cursor = Some(
-                        Cursor::decode(value)
-                            .ok_or_else(|| bad("cursor", "not a cursor this server gave out"))?,
-                    );
+                    query.cursor =
+                        Some(Cursor::decode(value).ok_or_else(|| bad("cursor", "not a cursor this server gave out"))?);
                 }
                 other if extra.contains(&other) => {}
                 other => return Err(bad(other, "unknown query parameter")),
             }
         }
-        if let (Some(from), Some(to)) = (f.from, f.to) {
-            if from >= to {
-                return Err(bad("to", "must be after from"));
-            }
+        if let (Some(from), Some(to)) = (f.from, f.to)
+            && from >= to
+        {
+            return Err(bad("to", "must be after from"));
         }
         Ok(query)
     }
@@ -183,50 +162,21 @@ pub fn parse_activity(value: &str) -> Result<Vec<Activity>, ParamError> {
         return Ok(vec![a]);
     }
     if activity::category(value).is_some() {
-        return Ok(Activity::all()
-            .filter(|a| a.category().key == value)
-            .collect());
+        return Ok(Activity::all().filter(|a| a.category().key == value).collect());
     }
-    Err(bad(
-        "activity",
-        format!(
-            "unknown activity type or category {:?}",
-            value.chars().take(64).collect::<String>()
-        ),
-    ))
+    Err(bad("activity", format!("unknown activity type or category {:?}", value.chars().take(64).collect::<String>())))
 }
 
 /// A `from`/`to` bound: an RFC 3339 timestamp, or a date read in `tz`. A date as
 /// `to` includes that whole day, so it becomes the start of the next day.
-fn parse_bound(
-    value: &str,
-    tz: &TimeZone,
-    param: &str,
-    end_of_day: bool,
-) -> Result<Timestamp, ParamError> {
+fn parse_bound(value: &str, tz: &TimeZone, param: &str, end_of_day: bool) -> Result<Timestamp, ParamError> {
     if value.len() == 10 {
-        let date: Date = value
-            .parse()
-            .map_err(|_| bad(param, "must be a date YYYY-MM-DD or an RFC 3339 timestamp"))?;
-        let day = if end_of_day {
-            date.tomorrow()
-                .map_err(|_| bad(param, "date out of range"))?
-        } else {
-            date
-        };
-        let instant = day
-            .to_zoned_datetime(tz.clone())
-            .map_err(|_| bad(param, "date out of range"))?
-            .timestamp();
-        return Timestamp::from_jiff(instant)
-            .ok_or_else(|| bad(param, "date out of range (1970 to 9999)"));
+        let date: Date = value.parse().map_err(|_| bad(param, "must be a date YYYY-MM-DD or an RFC 3339 timestamp"))?;
+        let day = if end_of_day { date.tomorrow().map_err(|_| bad(param, "date out of range"))? } else { date };
+        let instant = day.to_zoned_datetime(tz.clone()).map_err(|_| bad(param, "date out of range"))?.timestamp();
+        return Timestamp::from_jiff(instant).ok_or_else(|| bad(param, "date out of range (1970 to 9999)"));
     }
-    Timestamp::parse(value).map_err(|e| {
-        bad(
-            param,
-            format!("must be a date YYYY-MM-DD or an RFC 3339 timestamp ({e})"),
-        )
-    })
+    Timestamp::parse(value).map_err(|e| bad(param, format!("must be a date YYYY-MM-DD or an RFC 3339 timestamp ({e})")))
 }
 
 /// The words of a text, as search sees them: runs of letters and digits, lowercased,

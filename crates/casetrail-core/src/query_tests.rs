@@ -3,10 +3,7 @@ use proptest::prelude::*;
 use super::*;
 
 fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn parse(pairs: &[(&str, &str)]) -> Result<BrowseQuery, ParamError> {
@@ -18,10 +15,7 @@ fn tokenizer_follows_the_contract() {
     assert_eq!(keywords("O'Brien"), ["o", "brien"]);
     assert_eq!(keywords("jane@smithlaw.com"), ["jane", "smithlaw", "com"]);
     assert_eq!(keywords("José MÜLLER"), ["jose", "muller"]);
-    assert_eq!(
-        keywords("\"smith\" AND (jones*) -x NEAR( 🚀"),
-        ["smith", "and", "jones", "x", "near"]
-    );
+    assert_eq!(keywords("\"smith\" AND (jones*) -x NEAR( 🚀"), ["smith", "and", "jones", "x", "near"]);
     assert!(keywords("*** -- () 🚀 \" '").is_empty());
     assert_eq!(keywords("東京 case42"), ["東京", "case42"]);
 }
@@ -34,26 +28,11 @@ fn a_q_with_no_word_filters_nothing() {
 #[test]
 fn dates_are_days_in_the_account_zone() {
     let ny = TimeZone::get("America/New_York").unwrap();
-    let q = BrowseQuery::from_params(
-        &params(&[("from", "2026-11-25"), ("to", "2026-11-25")]),
-        &ny,
-        &[],
-    )
-    .unwrap();
-    assert_eq!(
-        q.filter.from.unwrap().to_string(),
-        "2026-11-25T05:00:00.000Z"
-    );
+    let q = BrowseQuery::from_params(&params(&[("from", "2026-11-25"), ("to", "2026-11-25")]), &ny, &[]).unwrap();
+    assert_eq!(q.filter.from.unwrap().to_string(), "2026-11-25T05:00:00.000Z");
     assert_eq!(q.filter.to.unwrap().to_string(), "2026-11-26T05:00:00.000Z");
-    let q = parse(&[
-        ("from", "2026-11-25T10:00:00+01:00"),
-        ("to", "2026-11-25T10:00:00Z"),
-    ])
-    .unwrap();
-    assert_eq!(
-        q.filter.from.unwrap().to_string(),
-        "2026-11-25T09:00:00.000Z"
-    );
+    let q = parse(&[("from", "2026-11-25T10:00:00+01:00"), ("to", "2026-11-25T10:00:00Z")]).unwrap();
+    assert_eq!(q.filter.from.unwrap().to_string(), "2026-11-25T09:00:00.000Z");
     assert_eq!(q.filter.to.unwrap().to_string(), "2026-11-25T10:00:00.000Z");
 }
 
@@ -87,31 +66,14 @@ fn categories_expand_and_repeats_combine() {
     ])
     .unwrap();
     let keys: Vec<&str> = q.filter.activities.iter().map(|a| a.key()).collect();
-    assert_eq!(
-        keys,
-        [
-            "client.created",
-            "client.updated",
-            "client.merged",
-            "client.contact_changed",
-            "case.created"
-        ]
-    );
+    assert_eq!(keys, ["client.created", "client.updated", "client.merged", "client.contact_changed", "case.created"]);
     assert_eq!(q.filter.actors, ["u1", "u2"]);
     assert_eq!(q.limit, 500);
 }
 
 #[test]
 fn blank_form_fields_are_absent() {
-    let q = parse(&[
-        ("from", ""),
-        ("to", " "),
-        ("actor", ""),
-        ("activity", ""),
-        ("q", ""),
-        ("case", ""),
-    ])
-    .unwrap();
+    let q = parse(&[("from", ""), ("to", " "), ("actor", ""), ("activity", ""), ("q", ""), ("case", "")]).unwrap();
     assert!(q.filter.is_empty());
     assert_eq!(q.limit, DEFAULT_LIMIT);
 }

@@ -77,10 +77,7 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dt = self
-            .to_jiff()
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .datetime();
+        let dt = self.to_jiff().to_zoned_datetime(jiff::tz::TimeZone::UTC).datetime();
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
@@ -143,15 +140,8 @@ mod tests {
             "2026-13-01T00:00:00Z",
             "2026-11-25T10:15:30Z[Europe/Paris]",
         ] {
-            assert_eq!(
-                Timestamp::parse(bad),
-                Err(TimestampError::Malformed),
-                "{bad}"
-            );
+            assert_eq!(Timestamp::parse(bad), Err(TimestampError::Malformed), "{bad}");
         }
-        assert_eq!(
-            Timestamp::parse("1969-12-31T23:59:59Z"),
-            Err(TimestampError::OutOfRange)
-        );
+        assert_eq!(Timestamp::parse("1969-12-31T23:59:59Z"), Err(TimestampError::OutOfRange));
     }
 }

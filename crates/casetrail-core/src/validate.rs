@@ -27,10 +27,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), message: message.into() }
     }
 }
 
@@ -50,13 +47,7 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// The stored event, once the writer has given it a place in the chain.
-    pub fn into_event(
-        self,
-        id: uuid::Uuid,
-        account_id: uuid::Uuid,
-        seq: u64,
-        recorded_at: Timestamp,
-    ) -> Event {
+    pub fn into_event(self, id: uuid::Uuid, account_id: uuid::Uuid, seq: u64, recorded_at: Timestamp) -> Event {
         Event {
             id,
             account_id,
@@ -111,30 +102,19 @@ pub fn parse_ingest(body: &Value, rules: &IngestRules) -> Result<Vec<NewEvent>, 
         )]));
     };
     let Some(events) = object.get("events") else {
-        return parse_event(body, "", rules)
-            .map(|e| vec![e])
-            .map_err(IngestError::Invalid);
+        return parse_event(body, "", rules).map(|e| vec![e]).map_err(IngestError::Invalid);
     };
     if let Some(extra) = object.keys().find(|k| *k != "events") {
-        return Err(IngestError::Invalid(vec![FieldError::new(
-            extra.as_str(),
-            "unknown member beside \"events\"",
-        )]));
+        return Err(IngestError::Invalid(vec![FieldError::new(extra.as_str(), "unknown member beside \"events\"")]));
     }
     let Some(events) = events.as_array() else {
-        return Err(IngestError::Invalid(vec![FieldError::new(
-            "events",
-            "must be an array",
-        )]));
+        return Err(IngestError::Invalid(vec![FieldError::new("events", "must be an array")]));
     };
     if events.len() > MAX_BATCH {
         return Err(IngestError::TooManyEvents(events.len()));
     }
     if events.is_empty() {
-        return Err(IngestError::Invalid(vec![FieldError::new(
-            "events",
-            "must hold 1 to 1000 events",
-        )]));
+        return Err(IngestError::Invalid(vec![FieldError::new("events", "must hold 1 to 1000 events")]));
     }
     let mut parsed = Vec::with_capacity(events.len());
     let mut errors = Vec::new();
@@ -144,11 +124,7 @@ pub fn parse_ingest(body: &Value, rules: &IngestRules) -> Result<Vec<NewEvent>, 
             Err(mut errs) => errors.append(&mut errs),
         }
     }
-    if errors.is_empty() {
-        Ok(parsed)
-    } else {
-        Err(IngestError::Invalid(errors))
-    }
+    if errors.is_empty() { Ok(parsed) } else { Err(IngestError::Invalid(errors)) }
 }
 
 const TOP_LEVEL: [&str; 11] = [
@@ -173,11 +149,7 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn fail(&mut self, field: &str, message: impl Into<String>) {
-        let field = if self.prefix.is_empty() {
-            field.to_string()
-        } else {
-            format!("{}{field}", self.prefix)
-        };
+        let field = if self.prefix.is_empty() { field.to_string() } else { format!("{}{field}", self.prefix) };
         self.errors.push(FieldError::new(field, message));
     }
 
@@ -228,47 +200,25 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 /// Parses one event object; `prefix` is `""` for a single event, `events[3].` in a batch.
-pub fn parse_event(
-    value: &Value,
-    prefix: &str,
-    rules: &IngestRules,
-) -> Result<NewEvent, Vec<FieldError>> {
-    let mut c = Checker {
-        prefix,
-        errors: Vec::new(),
-    };
+pub fn parse_event(value: &Value, prefix: &str, rules: &IngestRules) -> Result<NewEvent, Vec<FieldError>> {
+    let mut c = Checker { prefix, errors: Vec::new() };
     let Some(obj) = value.as_object() else {
         let field = prefix.trim_end_matches('.');
         let field = if field.is_empty() { "body" } else { field };
-        return Err(vec![FieldError::new(
-            field,
-            format!("must be an object, not {}", json_type(value)),
-        )]);
+        return Err(vec![FieldError::new(field, format!("must be an object, not {}", json_type(value)))]);
     };
     for key in obj.keys().filter(|k| !TOP_LEVEL.contains(&k.as_str())) {
         c.fail(key, "unknown member");
     }
 
-    let idempotency_key = c.string(
-        obj,
-        "idempotency_key",
-        "idempotency_key",
-        MAX_IDEMPOTENCY_KEY_CHARS,
-        false,
-    );
+    let idempotency_key = c.string(obj, "idempotency_key", "idempotency_key", MAX_IDEMPOTENCY_KEY_CHARS, false);
     if idempotency_key.as_deref().is_some_and(str::is_empty) {
         c.fail("idempotency_key", "must not be empty");
     }
     let occurred_at = parse_occurred_at(&mut c, obj.get("occurred_at"), rules);
     let actor = parse_actor(&mut c, obj.get("actor"));
     let activity = parse_activity(&mut c, obj.get("activity"), rules);
-    let description = c.string(
-        obj,
-        "description",
-        "description",
-        MAX_DESCRIPTION_CHARS,
-        false,
-    );
+    let description = c.string(obj, "description", "description", MAX_DESCRIPTION_CHARS, false);
     let related = parse_related(&mut c, obj.get("related"));
     let changes = parse_changes(&mut c, obj);
     let metadata = parse_metadata(&mut c, obj.get("metadata"));
@@ -278,13 +228,9 @@ pub fn parse_event(
         return Err(c.errors);
     }
     let (Some(actor), Some(activity)) = (actor, activity) else {
-        return Err(vec![FieldError::new(
-            format!("{prefix}actor"),
-            "is required",
-        )]);
+        return Err(vec![FieldError::new(format!("{prefix}actor"), "is required")]);
     };
-    let description =
-        description.unwrap_or_else(|| NewEvent::default_description(activity, &related));
+    let description = description.unwrap_or_else(|| NewEvent::default_description(activity, &related));
     Ok(NewEvent {
         idempotency_key,
         occurred_at: occurred_at.unwrap_or(rules.now),
@@ -298,22 +244,12 @@ pub fn parse_event(
     })
 }
 
-fn parse_occurred_at(
-    c: &mut Checker<'_>,
-    value: Option<&Value>,
-    rules: &IngestRules,
-) -> Option<Timestamp> {
+fn parse_occurred_at(c: &mut Checker<'_>, value: Option<&Value>, rules: &IngestRules) -> Option<Timestamp> {
     let s = match value {
         None | Some(Value::Null) => return None,
         Some(Value::String(s)) => s,
         Some(other) => {
-            c.fail(
-                "occurred_at",
-                format!(
-                    "must be an RFC 3339 timestamp string, not {}",
-                    json_type(other)
-                ),
-            );
+            c.fail("occurred_at", format!("must be an RFC 3339 timestamp string, not {}", json_type(other)));
             return None;
         }
     };
@@ -325,15 +261,9 @@ fn parse_occurred_at(
         }
     };
     if ts > rules.now.plus_millis(MAX_FUTURE_MILLIS) {
-        c.fail(
-            "occurred_at",
-            "may not be more than 5 minutes in the future",
-        );
+        c.fail("occurred_at", "may not be more than 5 minutes in the future");
     } else if let Some(start) = rules.window_start.filter(|start| ts < *start) {
-        c.fail(
-            "occurred_at",
-            format!("lies before the account's retention window, which starts at {start}"),
-        );
+        c.fail("occurred_at", format!("lies before the account's retention window, which starts at {start}"));
     }
     Some(ts)
 }
@@ -346,17 +276,11 @@ fn parse_actor(c: &mut Checker<'_>, value: Option<&Value>) -> Option<Actor> {
         }
         Some(Value::Object(obj)) => obj,
         Some(other) => {
-            c.fail(
-                "actor",
-                format!("must be an object, not {}", json_type(other)),
-            );
+            c.fail("actor", format!("must be an object, not {}", json_type(other)));
             return None;
         }
     };
-    for key in obj
-        .keys()
-        .filter(|k| !["id", "name", "email", "type"].contains(&k.as_str()))
-    {
+    for key in obj.keys().filter(|k| !["id", "name", "email", "type"].contains(&k.as_str())) {
         c.fail(&format!("actor.{key}"), "unknown member");
     }
     let id = c.string(obj, "id", "actor.id", MAX_STRING_CHARS, true);
@@ -369,35 +293,20 @@ fn parse_actor(c: &mut Checker<'_>, value: Option<&Value>) -> Option<Actor> {
             if kind.is_none() {
                 c.fail(
                     "actor.type",
-                    format!(
-                        "must be one of user, system, automation, api; not {:?}",
-                        truncate(s, 64)
-                    ),
+                    format!("must be one of user, system, automation, api; not {:?}", truncate(s, 64)),
                 );
             }
             kind
         }
         Some(other) => {
-            c.fail(
-                "actor.type",
-                format!("must be a string, not {}", json_type(other)),
-            );
+            c.fail("actor.type", format!("must be a string, not {}", json_type(other)));
             None
         }
     };
-    Some(Actor {
-        id: id?,
-        name: name?,
-        email,
-        kind: kind?,
-    })
+    Some(Actor { id: id?, name: name?, email, kind: kind? })
 }
 
-fn parse_activity(
-    c: &mut Checker<'_>,
-    value: Option<&Value>,
-    rules: &IngestRules,
-) -> Option<Activity> {
+fn parse_activity(c: &mut Checker<'_>, value: Option<&Value>, rules: &IngestRules) -> Option<Activity> {
     match value {
         None | Some(Value::Null) => {
             c.fail("activity", "is required");
@@ -405,29 +314,17 @@ fn parse_activity(
         }
         Some(Value::String(key)) => match Activity::from_key(key) {
             None => {
-                c.fail(
-                    "activity",
-                    format!("unknown activity type {:?}", truncate(key, 64)),
-                );
+                c.fail("activity", format!("unknown activity type {:?}", truncate(key, 64)));
                 None
             }
             Some(a) if a.is_reserved() && !rules.allow_reserved => {
-                c.fail(
-                    "activity",
-                    format!(
-                        "{:?} is written by casetrail itself and may not be sent",
-                        a.key()
-                    ),
-                );
+                c.fail("activity", format!("{:?} is written by casetrail itself and may not be sent", a.key()));
                 None
             }
             Some(a) => Some(a),
         },
         Some(other) => {
-            c.fail(
-                "activity",
-                format!("must be a string, not {}", json_type(other)),
-            );
+            c.fail("activity", format!("must be a string, not {}", json_type(other)));
             None
         }
     }
@@ -438,33 +335,21 @@ fn parse_related(c: &mut Checker<'_>, value: Option<&Value>) -> Vec<Related> {
         None | Some(Value::Null) => return Vec::new(),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            c.fail(
-                "related",
-                format!("must be an array, not {}", json_type(other)),
-            );
+            c.fail("related", format!("must be an array, not {}", json_type(other)));
             return Vec::new();
         }
     };
     if items.len() > MAX_RELATED {
-        c.fail(
-            "related",
-            format!("must hold at most {MAX_RELATED} records"),
-        );
+        c.fail("related", format!("must hold at most {MAX_RELATED} records"));
         return Vec::new();
     }
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let Some(obj) = item.as_object() else {
-            c.fail(
-                &format!("related[{i}]"),
-                format!("must be an object, not {}", json_type(item)),
-            );
+            c.fail(&format!("related[{i}]"), format!("must be an object, not {}", json_type(item)));
             continue;
         };
-        for key in obj
-            .keys()
-            .filter(|k| !["type", "id", "name"].contains(&k.as_str()))
-        {
+        for key in obj.keys().filter(|k| !["type", "id", "name"].contains(&k.as_str())) {
             c.fail(&format!("related[{i}].{key}"), "unknown member");
         }
         let kind = match obj.get("type") {
@@ -483,27 +368,12 @@ fn parse_related(c: &mut Checker<'_>, value: Option<&Value>) -> Vec<Related> {
                 None
             }
             Some(other) => {
-                c.fail(
-                    &format!("related[{i}].type"),
-                    format!("must be a string, not {}", json_type(other)),
-                );
+                c.fail(&format!("related[{i}].type"), format!("must be a string, not {}", json_type(other)));
                 None
             }
         };
-        let id = c.string(
-            obj,
-            "id",
-            &format!("related[{i}].id"),
-            MAX_STRING_CHARS,
-            true,
-        );
-        let name = c.string(
-            obj,
-            "name",
-            &format!("related[{i}].name"),
-            MAX_STRING_CHARS,
-            false,
-        );
+        let id = c.string(obj, "id", &format!("related[{i}].id"), MAX_STRING_CHARS, true);
+        let name = c.string(obj, "name", &format!("related[{i}].name"), MAX_STRING_CHARS, false);
         if let (Some(kind), Some(id)) = (kind, id) {
             out.push(Related { kind, id, name });
         }
@@ -515,52 +385,31 @@ fn parse_changes(c: &mut Checker<'_>, obj: &Map<String, Value>) -> Vec<Change> {
     let snapshots = (obj.get("before"), obj.get("after"));
     let changes = match (obj.get("changes"), snapshots) {
         (Some(_), (Some(_), _) | (_, Some(_))) => {
-            c.fail(
-                "changes",
-                "send either changes or before and after, not both",
-            );
+            c.fail("changes", "send either changes or before and after, not both");
             return Vec::new();
         }
         (None | Some(Value::Null), (None, None)) => return Vec::new(),
         (None, (before, after)) => return snapshot_changes(c, before, after),
         (Some(Value::Array(items)), _) => items,
         (Some(other), _) => {
-            c.fail(
-                "changes",
-                format!("must be an array, not {}", json_type(other)),
-            );
+            c.fail("changes", format!("must be an array, not {}", json_type(other)));
             return Vec::new();
         }
     };
     if changes.len() > MAX_CHANGES {
-        c.fail(
-            "changes",
-            format!("must hold at most {MAX_CHANGES} changes"),
-        );
+        c.fail("changes", format!("must hold at most {MAX_CHANGES} changes"));
         return Vec::new();
     }
     let mut out = Vec::with_capacity(changes.len());
     for (i, item) in changes.iter().enumerate() {
         let Some(change) = item.as_object() else {
-            c.fail(
-                &format!("changes[{i}]"),
-                format!("must be an object, not {}", json_type(item)),
-            );
+            c.fail(&format!("changes[{i}]"), format!("must be an object, not {}", json_type(item)));
             continue;
         };
-        for key in change
-            .keys()
-            .filter(|k| !["field", "before", "after"].contains(&k.as_str()))
-        {
+        for key in change.keys().filter(|k| !["field", "before", "after"].contains(&k.as_str())) {
             c.fail(&format!("changes[{i}].{key}"), "unknown member");
         }
-        if let Some(field) = c.string(
-            change,
-            "field",
-            &format!("changes[{i}].field"),
-            MAX_STRING_CHARS,
-            true,
-        ) {
+        if let Some(field) = c.string(change, "field", &format!("changes[{i}].field"), MAX_STRING_CHARS, true) {
             out.push(Change {
                 field,
                 before: change.get("before").cloned().unwrap_or(Value::Null),
@@ -571,18 +420,11 @@ fn parse_changes(c: &mut Checker<'_>, obj: &Map<String, Value>) -> Vec<Change> {
     out
 }
 
-fn snapshot_changes(
-    c: &mut Checker<'_>,
-    before: Option<&Value>,
-    after: Option<&Value>,
-) -> Vec<Change> {
+fn snapshot_changes(c: &mut Checker<'_>, before: Option<&Value>, after: Option<&Value>) -> Vec<Change> {
     let mut snapshot = |name: &str, v: Option<&Value>| match v {
         Some(Value::Object(o)) => Some(o.clone()),
         None | Some(Value::Null) => {
-            c.fail(
-                name,
-                "is required with the other snapshot: send both before and after",
-            );
+            c.fail(name, "is required with the other snapshot: send both before and after");
             None
         }
         Some(other) => {
@@ -595,10 +437,7 @@ fn snapshot_changes(
     };
     let changes = diff(&b, &a);
     if changes.len() > MAX_CHANGES {
-        c.fail(
-            "after",
-            format!("before and after differ in more than {MAX_CHANGES} fields"),
-        );
+        c.fail("after", format!("before and after differ in more than {MAX_CHANGES} fields"));
         return Vec::new();
     }
     changes
@@ -608,22 +447,14 @@ fn parse_metadata(c: &mut Checker<'_>, value: Option<&Value>) -> Map<String, Val
     match value {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => {
-            let size = serde_json::to_string(map)
-                .map(|s| s.len())
-                .unwrap_or(usize::MAX);
+            let size = serde_json::to_string(map).map(|s| s.len()).unwrap_or(usize::MAX);
             if size > MAX_METADATA_BYTES {
-                c.fail(
-                    "metadata",
-                    format!("must be at most 16 KiB of JSON, not {size} bytes"),
-                );
+                c.fail("metadata", format!("must be at most 16 KiB of JSON, not {size} bytes"));
             }
             map.clone()
         }
         Some(other) => {
-            c.fail(
-                "metadata",
-                format!("must be an object, not {}", json_type(other)),
-            );
+            c.fail("metadata", format!("must be an object, not {}", json_type(other)));
             Map::new()
         }
     }
@@ -634,24 +465,14 @@ fn parse_context(c: &mut Checker<'_>, value: Option<&Value>) -> Context {
         None | Some(Value::Null) => return Context::default(),
         Some(Value::Object(obj)) => obj,
         Some(other) => {
-            c.fail(
-                "context",
-                format!("must be an object, not {}", json_type(other)),
-            );
+            c.fail("context", format!("must be an object, not {}", json_type(other)));
             return Context::default();
         }
     };
-    for key in obj
-        .keys()
-        .filter(|k| !Context::MEMBERS.contains(&k.as_str()))
-    {
-        c.fail(
-            &format!("context.{key}"),
-            "unknown member; one of ip, user_agent, request_id, correlation_id",
-        );
+    for key in obj.keys().filter(|k| !Context::MEMBERS.contains(&k.as_str())) {
+        c.fail(&format!("context.{key}"), "unknown member; one of ip, user_agent, request_id, correlation_id");
     }
-    let mut member =
-        |key: &str| c.string(obj, key, &format!("context.{key}"), MAX_STRING_CHARS, false);
+    let mut member = |key: &str| c.string(obj, key, &format!("context.{key}"), MAX_STRING_CHARS, false);
     Context {
         ip: member("ip"),
         user_agent: member("user_agent"),
@@ -662,11 +483,7 @@ fn parse_context(c: &mut Checker<'_>, value: Option<&Value>) -> Context {
 
 /// Cuts echoed user input short so an error message stays readable.
 fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        s.chars().take(max).chain("…".chars()).collect()
-    }
+    if s.chars().count() <= max { s.to_string() } else { s.chars().take(max).chain("…".chars()).collect() }
 }
 
 #[cfg(test)]

@@ -12,9 +12,7 @@ fn rules() -> IngestRules {
 
 fn invalid(body: Value) -> Vec<(String, String)> {
     match parse_ingest(&body, &rules()) {
-        Err(IngestError::Invalid(errors)) => {
-            errors.into_iter().map(|e| (e.field, e.message)).collect()
-        }
+        Err(IngestError::Invalid(errors)) => errors.into_iter().map(|e| (e.field, e.message)).collect(),
         other => panic!("expected a validation error, got {other:?}"),
     }
 }
@@ -42,16 +40,11 @@ fn a_minimal_event_gets_defaults() {
 #[test]
 fn default_description_names_the_first_related_record() {
     let mut body = minimal();
-    body["related"] = json!([{"type": "case", "id": "c_1", "name": "Smith v. Jones"}, {"type": "client", "id": "cl_1"}]);
-    assert_eq!(
-        parse_ingest(&body, &rules()).unwrap()[0].description,
-        "Case updated: Smith v. Jones"
-    );
+    body["related"] =
+        json!([{"type": "case", "id": "c_1", "name": "Smith v. Jones"}, {"type": "client", "id": "cl_1"}]);
+    assert_eq!(parse_ingest(&body, &rules()).unwrap()[0].description, "Case updated: Smith v. Jones");
     body["related"] = json!([{"type": "client", "id": "cl_9"}]);
-    assert_eq!(
-        parse_ingest(&body, &rules()).unwrap()[0].description,
-        "Case updated: cl_9"
-    );
+    assert_eq!(parse_ingest(&body, &rules()).unwrap()[0].description, "Case updated: cl_9");
 }
 
 #[test]
@@ -91,13 +84,7 @@ fn every_bad_field_is_named() {
 fn batch_errors_are_indexed_and_the_batch_is_refused_whole() {
     let body = json!({"events": [minimal(), {"actor": {"id": "u", "name": "n"}, "activity": "case.opened"}, minimal(), {"activity": "case.created"}]});
     let errs = invalid(body);
-    assert_eq!(
-        errs[0],
-        (
-            "events[1].activity".to_string(),
-            "unknown activity type \"case.opened\"".to_string()
-        )
-    );
+    assert_eq!(errs[0], ("events[1].activity".to_string(), "unknown activity type \"case.opened\"".to_string()));
     assert_eq!(errs[1].0, "events[3].actor");
     assert_eq!(errs.len(), 2);
 }
@@ -105,19 +92,11 @@ fn batch_errors_are_indexed_and_the_batch_is_refused_whole() {
 #[test]
 fn batch_sizes() {
     let many: Vec<Value> = (0..1001).map(|_| minimal()).collect();
-    assert_eq!(
-        parse_ingest(&json!({"events": many}), &rules()),
-        Err(IngestError::TooManyEvents(1001))
-    );
+    assert_eq!(parse_ingest(&json!({"events": many}), &rules()), Err(IngestError::TooManyEvents(1001)));
     assert_eq!(fields(json!({"events": []})), ["events"]);
     assert_eq!(fields(json!({"events": {}})), ["events"]);
     let thousand: Vec<Value> = (0..1000).map(|_| minimal()).collect();
-    assert_eq!(
-        parse_ingest(&json!({"events": thousand}), &rules())
-            .unwrap()
-            .len(),
-        1000
-    );
+    assert_eq!(parse_ingest(&json!({"events": thousand}), &rules()).unwrap().len(), 1000);
     assert_eq!(fields(json!([minimal()])), ["body"]);
     assert_eq!(fields(json!({"events": [5]})), ["events[0]"]);
 }
@@ -126,10 +105,7 @@ fn batch_sizes() {
 fn time_rules() {
     let mut body = minimal();
     body["occurred_at"] = json!("2026-11-25T12:06:00Z");
-    assert_eq!(
-        invalid(body.clone())[0].1,
-        "may not be more than 5 minutes in the future"
-    );
+    assert_eq!(invalid(body.clone())[0].1, "may not be more than 5 minutes in the future");
     body["occurred_at"] = json!("2026-11-25T12:04:59.999Z");
     assert!(parse_ingest(&body, &rules()).is_ok());
     body["occurred_at"] = json!("2026-08-27T11:59:59.999Z");
@@ -142,15 +118,8 @@ fn time_rules() {
 fn reserved_activities_only_from_casetrail() {
     let mut body = minimal();
     body["activity"] = json!("system_log.purged");
-    assert!(
-        invalid(body.clone())[0]
-            .1
-            .contains("written by casetrail itself")
-    );
-    let own = IngestRules {
-        allow_reserved: true,
-        ..rules()
-    };
+    assert!(invalid(body.clone())[0].1.contains("written by casetrail itself"));
+    let own = IngestRules { allow_reserved: true, ..rules() };
     assert!(parse_ingest(&body, &own).is_ok());
 }
 
@@ -160,25 +129,15 @@ fn limits() {
     body["description"] = json!("d".repeat(2001));
     assert_eq!(fields(body.clone()), ["description"]);
     body["description"] = json!("é".repeat(2000));
-    assert!(
-        parse_ingest(&body, &rules()).is_ok(),
-        "limits count characters, not bytes"
-    );
+    assert!(parse_ingest(&body, &rules()).is_ok(), "limits count characters, not bytes");
     body["idempotency_key"] = json!("k".repeat(201));
     assert_eq!(fields(body.clone()), ["idempotency_key"]);
     body["idempotency_key"] = json!("k");
-    body["related"] = json!(
-        (0..51)
-            .map(|i| json!({"type": "case", "id": i.to_string()}))
-            .collect::<Vec<_>>()
-    );
+    body["related"] = json!((0..51).map(|i| json!({"type": "case", "id": i.to_string()})).collect::<Vec<_>>());
     assert_eq!(fields(body.clone()), ["related"]);
     body["related"] = json!([]);
-    body["changes"] = json!(
-        (0..501)
-            .map(|i| json!({"field": i.to_string(), "before": 1, "after": 2}))
-            .collect::<Vec<_>>()
-    );
+    body["changes"] =
+        json!((0..501).map(|i| json!({"field": i.to_string(), "before": 1, "after": 2})).collect::<Vec<_>>());
     assert_eq!(fields(body.clone()), ["changes"]);
     body["changes"] = json!([]);
     body["metadata"] = json!({"blob": "x".repeat(16 * 1024)});

@@ -19,10 +19,7 @@ struct Head {
 }
 
 /// Appends every batch inside `tx`; the caller commits.
-pub(crate) fn append_all(
-    tx: &Transaction<'_>,
-    batches: Vec<AppendBatch>,
-) -> StoreResult<Vec<Vec<Appended>>> {
+pub(crate) fn append_all(tx: &Transaction<'_>, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
     let recorded_at = Timestamp::now();
     let mut heads: HashMap<Uuid, Head> = HashMap::new();
     // Keys taken earlier in this same transaction, which the unique index would
@@ -32,20 +29,17 @@ pub(crate) fn append_all(
     let mut out = Vec::with_capacity(batches.len());
 
     for batch in batches {
-        if !heads.contains_key(&batch.account_id) {
-            let head = load_head(tx, batch.account_id)?;
-            heads.insert(batch.account_id, head);
-        }
-        let head = heads
-            .get_mut(&batch.account_id)
-            .ok_or(StoreError::UnknownAccount)?;
+        let head = match heads.entry(batch.account_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(load_head(tx, batch.account_id)?),
+        };
         let mut answers = Vec::with_capacity(batch.events.len());
         for new in batch.events {
-            if let Some(key) = &new.idempotency_key {
-                if let Some(original) = find_duplicate(tx, &taken, head.pk, key)? {
-                    answers.push(original);
-                    continue;
-                }
+            if let Some(key) = &new.idempotency_key
+                && let Some(original) = find_duplicate(tx, &taken, head.pk, key)?
+            {
+                answers.push(original);
+                continue;
             }
             let seq = head.seq + 1;
             let id = Uuid::now_v7();
@@ -55,31 +49,18 @@ pub(crate) fn append_all(
             pickers.saw(head.pk, &event);
             head.seq = seq;
             head.hash = sealed.hash;
-            let appended = Appended {
-                id,
-                seq,
-                duplicate: false,
-            };
+            let appended = Appended { id, seq, duplicate: false };
             if let Some(key) = event.idempotency_key {
-                taken.insert(
-                    (head.pk, key),
-                    Appended {
-                        duplicate: true,
-                        ..appended
-                    },
-                );
+                taken.insert((head.pk, key), Appended { duplicate: true, ..appended });
             }
             answers.push(appended);
         }
         out.push(answers);
     }
 
-    let mut st = tx
-        .prepare_cached("UPDATE accounts SET head_seq = ?1, head_hash = ?2 WHERE pk = ?3")
-        .map_err(db)?;
+    let mut st = tx.prepare_cached("UPDATE accounts SET head_seq = ?1, head_hash = ?2 WHERE pk = ?3").map_err(db)?;
     for head in heads.values() {
-        st.execute(params![head.seq as i64, head.hash.0.as_slice(), head.pk])
-            .map_err(db)?;
+        st.execute(params![head.seq as i64, head.hash.0.as_slice(), head.pk]).map_err(db)?;
     }
     pickers.flush(tx)?;
     Ok(out)
@@ -91,13 +72,8 @@ fn load_head(tx: &Transaction<'_>, account: Uuid) -> StoreResult<Head> {
         .prepare_cached("SELECT head_seq, head_hash FROM accounts WHERE pk = ?1")
         .and_then(|mut st| st.query_row([pk], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(db)?;
-    let hash = ChainHash::from_slice(&hash)
-        .ok_or_else(|| StoreError::Corrupt("chain head is not 32 bytes".into()))?;
-    Ok(Head {
-        pk,
-        seq: seq as u64,
-        hash,
-    })
+    let hash = ChainHash::from_slice(&hash).ok_or_else(|| StoreError::Corrupt("chain head is not 32 bytes".into()))?;
+    Ok(Head { pk, seq: seq as u64, hash })
 }
 
 fn find_duplicate(
@@ -111,29 +87,16 @@ fn find_duplicate(
     }
     let row: Option<(Vec<u8>, i64)> = tx
         .prepare_cached("SELECT id, seq FROM events WHERE acct = ?1 AND idem_key = ?2")
-        .and_then(|mut st| {
-            st.query_row(params![pk, key], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-        })
+        .and_then(|mut st| st.query_row(params![pk, key], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(db)?;
     row.map(|(id, seq)| {
-        let id = Uuid::from_slice(&id)
-            .map_err(|_| StoreError::Corrupt("event id is not a uuid".into()))?;
-        Ok(Appended {
-            id,
-            seq: seq as u64,
-            duplicate: true,
-        })
+        let id = Uuid::from_slice(&id).map_err(|_| StoreError::Corrupt("event id is not a uuid".into()))?;
+        Ok(Appended { id, seq: seq as u64, duplicate: true })
     })
     .transpose()
 }
 
-fn insert_event(
-    tx: &Transaction<'_>,
-    pk: i64,
-    event: &Event,
-    sealed: &ChainedEvent,
-) -> StoreResult<()> {
+fn insert_event(tx: &Transaction<'_>, pk: i64, event: &Event, sealed: &ChainedEvent) -> StoreResult<()> {
     let occurred = event.occurred_at.as_millis();
     let seq = event.seq as i64;
     let mut st = tx
@@ -162,18 +125,11 @@ fn insert_event(
             "INSERT OR IGNORE INTO event_records (acct, kind, record_id, occurred_at, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(db)?;
-    for r in event
-        .related
-        .iter()
-        .filter(|r| matches!(r.kind, RecordType::Case | RecordType::Client))
-    {
-        link.execute(params![pk, r.kind.key(), r.id, occurred, seq])
-            .map_err(db)?;
+    for r in event.related.iter().filter(|r| matches!(r.kind, RecordType::Case | RecordType::Client)) {
+        link.execute(params![pk, r.kind.key(), r.id, occurred, seq]).map_err(db)?;
     }
 
-    let mut fts = tx
-        .prepare_cached("INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)")
-        .map_err(db)?;
+    let mut fts = tx.prepare_cached("INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)").map_err(db)?;
     fts.execute(params![rid, search_text(event)]).map_err(db)?;
     Ok(())
 }
@@ -189,18 +145,12 @@ impl Pickers {
     fn saw(&mut self, pk: i64, event: &Event) {
         let at = event.occurred_at.as_millis();
         let actor = &event.actor;
-        let entry =
-            self.actors
-                .entry((pk, actor.id.clone()))
-                .or_insert((String::new(), None, i64::MIN));
+        let entry = self.actors.entry((pk, actor.id.clone())).or_insert((String::new(), None, i64::MIN));
         if at >= entry.2 {
             *entry = (actor.name.clone(), actor.email.clone(), at);
         }
         for r in &event.related {
-            let entry = self
-                .records
-                .entry((pk, r.kind.key(), r.id.clone()))
-                .or_insert((None, i64::MIN));
+            let entry = self.records.entry((pk, r.kind.key(), r.id.clone())).or_insert((None, i64::MIN));
             if at >= entry.1 {
                 *entry = (r.name.clone(), at);
             }
@@ -219,8 +169,7 @@ impl Pickers {
             .map_err(db)?;
         for ((pk, id), (name, email, at)) in self.actors {
             let search = picker_search(&[Some(&name), email.as_ref(), Some(&id)]);
-            st.execute(params![pk, id, name, email, search, at])
-                .map_err(db)?;
+            st.execute(params![pk, id, name, email, search, at]).map_err(db)?;
         }
         let mut st = tx
             .prepare_cached(
@@ -232,8 +181,7 @@ impl Pickers {
             .map_err(db)?;
         for ((pk, kind, id), (name, at)) in self.records {
             let search = picker_search(&[name.as_ref(), Some(&id)]);
-            st.execute(params![pk, kind, id, name, search, at])
-                .map_err(db)?;
+            st.execute(params![pk, kind, id, name, search, at]).map_err(db)?;
         }
         Ok(())
     }
@@ -243,11 +191,7 @@ impl Pickers {
 /// word-prefix match.
 pub(crate) fn picker_search(parts: &[Option<&String>]) -> String {
     let mut out = String::new();
-    for word in parts
-        .iter()
-        .flatten()
-        .flat_map(|p| casetrail_core::query::keywords(p))
-    {
+    for word in parts.iter().flatten().flat_map(|p| casetrail_core::query::keywords(p)) {
         out.push(' ');
         out.push_str(&word);
     }

@@ -49,19 +49,11 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
         sql += &format!(" AND e.occurred_at < {p}");
     }
     if !f.actors.is_empty() {
-        let list: Vec<String> = f
-            .actors
-            .iter()
-            .map(|a| arg(&mut args, Sql::Text(a.clone())))
-            .collect();
+        let list: Vec<String> = f.actors.iter().map(|a| arg(&mut args, Sql::Text(a.clone()))).collect();
         sql += &format!(" AND e.actor_id IN ({})", list.join(","));
     }
     if !f.activities.is_empty() {
-        let list: Vec<String> = f
-            .activities
-            .iter()
-            .map(|a| arg(&mut args, Sql::Text(a.key().to_string())))
-            .collect();
+        let list: Vec<String> = f.activities.iter().map(|a| arg(&mut args, Sql::Text(a.key().to_string()))).collect();
         sql += &format!(" AND e.activity IN ({})", list.join(","));
     }
     for (kind, id) in [(RecordType::Case, &f.case), (RecordType::Client, &f.client)] {
@@ -91,11 +83,8 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
     sql += &format!(" ORDER BY e.occurred_at DESC, e.seq DESC LIMIT {l}");
 
     let mut st = conn.prepare_cached(&sql).map_err(db)?;
-    let mut rows: Vec<(ChainedEvent, i64)> = st
-        .query_map(params_from_iter(args), chained)
-        .map_err(db)?
-        .collect::<Result<_, _>>()
-        .map_err(db)?;
+    let mut rows: Vec<(ChainedEvent, i64)> =
+        st.query_map(params_from_iter(args), chained).map_err(db)?.collect::<Result<_, _>>().map_err(db)?;
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|(e, occurred)| Cursor {
@@ -105,39 +94,24 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
     } else {
         None
     };
-    Ok(Page {
-        events: rows.into_iter().map(|(e, _)| e).collect(),
-        next_cursor,
-    })
+    Ok(Page { events: rows.into_iter().map(|(e, _)| e).collect(), next_cursor })
 }
 
 pub(crate) fn by_id(conn: &Connection, pk: i64, id: Uuid) -> StoreResult<Option<ChainedEvent>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = ?1 AND e.acct = ?2");
     conn.prepare_cached(&sql)
-        .and_then(|mut st| {
-            st.query_row(params![id.as_bytes().as_slice(), pk], chained)
-                .optional()
-        })
+        .and_then(|mut st| st.query_row(params![id.as_bytes().as_slice(), pk], chained).optional())
         .map(|row| row.map(|(e, _)| e))
         .map_err(db)
 }
 
-pub(crate) fn chain(
-    conn: &Connection,
-    pk: i64,
-    after_seq: u64,
-    limit: u32,
-) -> StoreResult<Vec<ChainedEvent>> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"
-    );
+pub(crate) fn chain(conn: &Connection, pk: i64, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3");
     let mut st = conn.prepare_cached(&sql).map_err(db)?;
-    st.query_map(params![pk, after_seq as i64, limit], |r| {
-        chained(r).map(|(e, _)| e)
-    })
-    .map_err(db)?
-    .collect::<Result<_, _>>()
-    .map_err(db)
+    st.query_map(params![pk, after_seq as i64, limit], |r| chained(r).map(|(e, _)| e))
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
 }
 
 pub(crate) fn head(conn: &Connection, pk: i64) -> StoreResult<Option<ChainHead>> {
@@ -148,12 +122,8 @@ pub(crate) fn head(conn: &Connection, pk: i64) -> StoreResult<Option<ChainHead>>
     if seq == 0 {
         return Ok(None);
     }
-    let hash = ChainHash::from_slice(&hash)
-        .ok_or_else(|| StoreError::Corrupt("chain head is not 32 bytes".into()))?;
-    Ok(Some(ChainHead {
-        seq: seq as u64,
-        hash,
-    }))
+    let hash = ChainHash::from_slice(&hash).ok_or_else(|| StoreError::Corrupt("chain head is not 32 bytes".into()))?;
+    Ok(Some(ChainHead { seq: seq as u64, hash }))
 }
 
 /// `AND search LIKE '% word%'` for each word; words are letters and digits only, so
@@ -173,21 +143,13 @@ fn rank(words: &[String], args: &mut Vec<Sql>) -> String {
     match words.first() {
         Some(w) => {
             args.push(Sql::Text(format!(" {w}%")));
-            format!(
-                " ORDER BY (search LIKE ?{}) DESC, last_seen DESC",
-                args.len()
-            )
+            format!(" ORDER BY (search LIKE ?{}) DESC, last_seen DESC", args.len())
         }
         None => " ORDER BY last_seen DESC".to_string(),
     }
 }
 
-pub(crate) fn actors(
-    conn: &Connection,
-    pk: i64,
-    words: &[String],
-    limit: u32,
-) -> StoreResult<Vec<ActorSummary>> {
+pub(crate) fn actors(conn: &Connection, pk: i64, words: &[String], limit: u32) -> StoreResult<Vec<ActorSummary>> {
     let mut args = vec![Sql::Integer(pk)];
     let mut sql = "SELECT actor_id, name, email FROM actors WHERE acct = ?1".to_string();
     sql += &word_conditions(words, &mut args);
@@ -195,16 +157,10 @@ pub(crate) fn actors(
     args.push(Sql::Integer(limit.into()));
     sql += &format!(" LIMIT ?{}", args.len());
     let mut st = conn.prepare_cached(&sql).map_err(db)?;
-    st.query_map(params_from_iter(args), |r| {
-        Ok(ActorSummary {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            email: r.get(2)?,
-        })
-    })
-    .map_err(db)?
-    .collect::<Result<_, _>>()
-    .map_err(db)
+    st.query_map(params_from_iter(args), |r| Ok(ActorSummary { id: r.get(0)?, name: r.get(1)?, email: r.get(2)? }))
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)
 }
 
 pub(crate) fn records(
@@ -225,16 +181,12 @@ pub(crate) fn records(
     args.push(Sql::Integer(limit.into()));
     sql += &format!(" LIMIT ?{}", args.len());
     let mut st = conn.prepare_cached(&sql).map_err(db)?;
-    let rows = st
-        .query_map(params_from_iter(args), |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-        })
-        .map_err(db)?;
+    let rows =
+        st.query_map(params_from_iter(args), |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))).map_err(db)?;
     let mut out = Vec::new();
     for row in rows {
         let (kind, id, name) = row.map_err(db)?;
-        let kind = RecordType::from_key(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("record type {kind:?}")))?;
+        let kind = RecordType::from_key(&kind).ok_or_else(|| StoreError::Corrupt(format!("record type {kind:?}")))?;
         out.push(RecordSummary { kind, id, name });
     }
     Ok(out)

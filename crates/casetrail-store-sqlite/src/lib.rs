@@ -45,9 +45,7 @@ struct Inner {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.inner.path)
-            .finish()
+        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish()
     }
 }
 
@@ -59,12 +57,7 @@ impl SqliteStore {
         schema::configure(&writer).map_err(StoreError::backend)?;
         schema::migrate(&mut writer).map_err(StoreError::backend)?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                path,
-                writer: Mutex::new(writer),
-                readers: Mutex::new(Vec::new()),
-                _guard: None,
-            }),
+            inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), _guard: None }),
         })
     }
 
@@ -73,14 +66,9 @@ impl SqliteStore {
     pub fn open_temporary() -> StoreResult<SqliteStore> {
         let dir = tempfile::TempDir::new().map_err(StoreError::backend)?;
         let store = SqliteStore::open(dir.path().join("casetrail.db"))?;
-        let inner = Arc::into_inner(store.inner)
-            .ok_or_else(|| StoreError::Corrupt("store shared while opening".into()))?;
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                _guard: Some(Box::new(dir)),
-                ..inner
-            }),
-        })
+        let inner =
+            Arc::into_inner(store.inner).ok_or_else(|| StoreError::Corrupt("store shared while opening".into()))?;
+        Ok(SqliteStore { inner: Arc::new(Inner { _guard: Some(Box::new(dir)), ..inner }) })
     }
 
     pub fn path(&self) -> &Path {
@@ -112,11 +100,7 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let idle = inner
-                .readers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop();
+            let idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match idle {
                 Some(conn) => conn,
                 None => open_reader(&inner.path)?,
@@ -134,14 +118,10 @@ impl SqliteStore {
 }
 
 fn open_reader(path: &Path) -> StoreResult<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(StoreError::backend)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(StoreError::backend)?;
-    conn.pragma_update(None, "cache_size", -16_000)
-        .map_err(StoreError::backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(StoreError::backend)?;
+    conn.pragma_update(None, "cache_size", -16_000).map_err(StoreError::backend)?;
     Ok(conn)
 }
 
@@ -154,10 +134,7 @@ pub(crate) fn db(err: rusqlite::Error) -> StoreError {
 pub(crate) fn account_pk(conn: &Connection, id: uuid::Uuid) -> StoreResult<i64> {
     use rusqlite::OptionalExtension;
     conn.prepare_cached("SELECT pk FROM accounts WHERE id = ?1")
-        .and_then(|mut st| {
-            st.query_row([id.as_bytes().as_slice()], |r| r.get(0))
-                .optional()
-        })
+        .and_then(|mut st| st.query_row([id.as_bytes().as_slice()], |r| r.get(0)).optional())
         .map_err(db)?
         .ok_or(StoreError::UnknownAccount)
 }

@@ -8,8 +8,8 @@ use casetrail_core::chain::ChainedEvent;
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{
-    Account, AccountId, ActorSummary, ApiKey, AppendBatch, Appended, ChainHead, NewApiKey, NewUser,
-    Page, RecordSummary, Role, Scope, Session, Store, StoreError, StoreResult, User,
+    Account, AccountId, ActorSummary, ApiKey, AppendBatch, Appended, ChainHead, NewApiKey, NewUser, Page,
+    RecordSummary, Role, Scope, Session, Store, StoreError, StoreResult, User,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -21,13 +21,11 @@ fn ts(ms: i64) -> Timestamp {
 }
 
 fn uuid(bytes: Vec<u8>) -> rusqlite::Result<Uuid> {
-    Uuid::from_slice(&bytes).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
-    })
+    Uuid::from_slice(&bytes)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e)))
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "id, name, timezone, record_urls, retention_days, legal_hold, created_at";
+const ACCOUNT_COLUMNS: &str = "id, name, timezone, record_urls, retention_days, legal_hold, created_at";
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let urls: String = r.get(3)?;
@@ -56,8 +54,7 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-const KEY_COLUMNS: &str =
-    "k.id, a.id, k.name, k.scopes, k.created_at, k.last_used_at, k.revoked_at";
+const KEY_COLUMNS: &str = "k.id, a.id, k.name, k.scopes, k.created_at, k.last_used_at, k.revoked_at";
 
 fn key_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
     let scopes: String = r.get(3)?;
@@ -73,21 +70,13 @@ fn key_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
 }
 
 fn user_by(conn: &Connection, clause: &str, id: &[u8], pk: i64) -> StoreResult<Option<User>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users u JOIN accounts a ON a.pk = u.acct WHERE {clause}"
-    );
-    conn.query_row(&sql, params![id, pk], user_row)
-        .optional()
-        .map_err(db)
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u JOIN accounts a ON a.pk = u.acct WHERE {clause}");
+    conn.query_row(&sql, params![id, pk], user_row).optional().map_err(db)
 }
 
 fn key_by_id(conn: &Connection, id: Uuid) -> StoreResult<Option<ApiKey>> {
-    let sql = format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.pk = k.acct WHERE k.id = ?1"
-    );
-    conn.query_row(&sql, [id.as_bytes().as_slice()], key_row)
-        .optional()
-        .map_err(db)
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.pk = k.acct WHERE k.id = ?1");
+    conn.query_row(&sql, [id.as_bytes().as_slice()], key_row).optional().map_err(db)
 }
 
 fn is_unique_violation(err: &rusqlite::Error) -> bool {
@@ -107,8 +96,7 @@ impl Store for SqliteStore {
             )
             .map_err(db)?;
             let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1");
-            conn.query_row(&sql, [id.as_bytes().as_slice()], account_row)
-                .map_err(db)
+            conn.query_row(&sql, [id.as_bytes().as_slice()], account_row).map_err(db)
         })
         .await
     }
@@ -116,9 +104,7 @@ impl Store for SqliteStore {
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
         self.read(move |conn| {
             let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1");
-            conn.query_row(&sql, [id.as_bytes().as_slice()], account_row)
-                .optional()
-                .map_err(db)
+            conn.query_row(&sql, [id.as_bytes().as_slice()], account_row).optional().map_err(db)
         })
         .await
     }
@@ -127,10 +113,7 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY pk");
             let mut st = conn.prepare(&sql).map_err(db)?;
-            st.query_map([], account_row)
-                .map_err(db)?
-                .collect::<Result<_, _>>()
-                .map_err(db)
+            st.query_map([], account_row).map_err(db)?.collect::<Result<_, _>>().map_err(db)
         })
         .await
     }
@@ -211,12 +194,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_user_role(
-        &self,
-        account: AccountId,
-        id: Uuid,
-        role: Role,
-    ) -> StoreResult<Option<User>> {
+    async fn set_user_role(&self, account: AccountId, id: Uuid, role: Role) -> StoreResult<Option<User>> {
         self.write(move |conn| {
             let Some(pk) = account_pk_opt(conn, account)? else {
                 return Ok(None);
@@ -238,16 +216,10 @@ impl Store for SqliteStore {
             };
             let tx = conn.transaction().map_err(db)?;
             let n = tx
-                .execute(
-                    "DELETE FROM users WHERE id = ?1 AND acct = ?2",
-                    params![id.as_bytes().as_slice(), pk],
-                )
+                .execute("DELETE FROM users WHERE id = ?1 AND acct = ?2", params![id.as_bytes().as_slice(), pk])
                 .map_err(db)?;
-            tx.execute(
-                "DELETE FROM sessions WHERE user_id = ?1 AND acct = ?2",
-                params![id.as_bytes().as_slice(), pk],
-            )
-            .map_err(db)?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND acct = ?2", params![id.as_bytes().as_slice(), pk])
+                .map_err(db)?;
             tx.commit().map_err(db)?;
             Ok(n > 0)
         })
@@ -289,7 +261,9 @@ impl Store for SqliteStore {
 
     async fn api_key_by_hash(&self, secret_hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
         self.read(move |conn| {
-            let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.pk = k.acct WHERE k.secret_hash = ?1");
+            let sql = format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.pk = k.acct WHERE k.secret_hash = ?1"
+            );
             conn.prepare_cached(&sql)
                 .and_then(|mut st| st.query_row([secret_hash.as_slice()], key_row).optional())
                 .map_err(db)
@@ -368,11 +342,7 @@ impl Store for SqliteStore {
 
     async fn delete_session(&self, token_hash: [u8; 32]) -> StoreResult<()> {
         self.write(move |conn| {
-            conn.execute(
-                "DELETE FROM sessions WHERE token_hash = ?1",
-                [token_hash.as_slice()],
-            )
-            .map_err(db)?;
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash.as_slice()]).map_err(db)?;
             Ok(())
         })
         .await
@@ -380,9 +350,7 @@ impl Store for SqliteStore {
 
     async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
         self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(db)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
             let out = append::append_all(&tx, batches)?;
             tx.commit().map_err(db)?;
             Ok(out)
@@ -407,12 +375,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn chain(
-        &self,
-        account: AccountId,
-        after_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<ChainedEvent>> {
+    async fn chain(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
         self.read(move |conn| match account_pk_opt(conn, account)? {
             Some(pk) => browse::chain(conn, pk, after_seq, limit),
             None => Ok(Vec::new()),
@@ -428,12 +391,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn actors(
-        &self,
-        account: AccountId,
-        words: &[String],
-        limit: u32,
-    ) -> StoreResult<Vec<ActorSummary>> {
+    async fn actors(&self, account: AccountId, words: &[String], limit: u32) -> StoreResult<Vec<ActorSummary>> {
         let words = words.to_vec();
         self.read(move |conn| match account_pk_opt(conn, account)? {
             Some(pk) => browse::actors(conn, pk, &words, limit),

@@ -103,12 +103,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn user(&self, account: AccountId, id: Uuid) -> StoreResult<Option<User>>;
     /// The user with this email (case-insensitive) and their password hash.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>>;
-    async fn set_user_role(
-        &self,
-        account: AccountId,
-        id: Uuid,
-        role: Role,
-    ) -> StoreResult<Option<User>>;
+    async fn set_user_role(&self, account: AccountId, id: Uuid, role: Role) -> StoreResult<Option<User>>;
     /// Deletes the user and every session of theirs; `false` when there was none.
     async fn delete_user(&self, account: AccountId, id: Uuid) -> StoreResult<bool>;
 
@@ -135,22 +130,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn events(&self, account: AccountId, query: &BrowseQuery) -> StoreResult<Page>;
     async fn event(&self, account: AccountId, id: Uuid) -> StoreResult<Option<ChainedEvent>>;
     /// Up to `limit` events with `seq > after_seq`, in seq order: the chain as stored.
-    async fn chain(
-        &self,
-        account: AccountId,
-        after_seq: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<ChainedEvent>>;
+    async fn chain(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>>;
     async fn head(&self, account: AccountId) -> StoreResult<Option<ChainHead>>;
 
     // --- pickers --------------------------------------------------------------
     /// Actors the log has seen whose id, name or email matches every word.
-    async fn actors(
-        &self,
-        account: AccountId,
-        words: &[String],
-        limit: u32,
-    ) -> StoreResult<Vec<ActorSummary>>;
+    async fn actors(&self, account: AccountId, words: &[String], limit: u32) -> StoreResult<Vec<ActorSummary>>;
     /// Related records the log has seen, optionally of one type.
     async fn records(
         &self,

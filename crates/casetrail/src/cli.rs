@@ -156,7 +156,13 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests and commits");
 }
 
-async fn create_account(config: &Config, name: &str, email: &str, admin_name: Option<&str>, json: bool) -> anyhow::Result<()> {
+async fn create_account(
+    config: &Config,
+    name: &str,
+    email: &str,
+    admin_name: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
     anyhow::ensure!(casetrail_server::api::valid_email(email), "--admin-email {email:?} is not an email address");
     let store = open_store(config)?;

@@ -27,7 +27,8 @@ pub async fn load_if_empty(store: &dyn Store, url: &str) -> anyhow::Result<()> {
     store.delete_user(account.id, p.admin.id).await?;
     for staff in &firm.staff {
         let role = if staff.admin { Role::Admin } else { Role::Member };
-        casetrail_server::provision::create_user(store, &account, &staff.email, &staff.name, role, DEMO_PASSWORD).await?;
+        casetrail_server::provision::create_user(store, &account, &staff.email, &staff.name, role, DEMO_PASSWORD)
+            .await?;
     }
 
     let now = Timestamp::now();

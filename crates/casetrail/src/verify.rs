@@ -28,14 +28,26 @@ pub async fn run(store: &dyn Store, only: Option<uuid::Uuid>) -> anyhow::Result<
             after = last.seq;
             for e in &events {
                 if e.seq != expected_seq {
-                    println!("account {} seq {}: missing: events {} to {} are absent", account.id, expected_seq, expected_seq, e.seq - 1);
+                    println!(
+                        "account {} seq {}: missing: events {} to {} are absent",
+                        account.id,
+                        expected_seq,
+                        expected_seq,
+                        e.seq - 1
+                    );
                     problems += 1;
                 } else if e.prev_hash != prev {
-                    println!("account {} seq {}: broken_link: prev_hash does not match the previous event's hash", account.id, e.seq);
+                    println!(
+                        "account {} seq {}: broken_link: prev_hash does not match the previous event's hash",
+                        account.id, e.seq
+                    );
                     problems += 1;
                 }
                 if !e.hash_is_consistent() {
-                    println!("account {} seq {}: hash_mismatch: the stored hash does not match the event's content", account.id, e.seq);
+                    println!(
+                        "account {} seq {}: hash_mismatch: the stored hash does not match the event's content",
+                        account.id, e.seq
+                    );
                     problems += 1;
                 }
                 expected_seq = e.seq + 1;
@@ -44,7 +56,13 @@ pub async fn run(store: &dyn Store, only: Option<uuid::Uuid>) -> anyhow::Result<
         }
         if let Some(head) = store.head(account.id).await? {
             if head.seq >= expected_seq {
-                println!("account {} seq {}: truncated: the chain head is seq {} but the last stored event is seq {}", account.id, expected_seq, head.seq, expected_seq - 1);
+                println!(
+                    "account {} seq {}: truncated: the chain head is seq {} but the last stored event is seq {}",
+                    account.id,
+                    expected_seq,
+                    head.seq,
+                    expected_seq - 1
+                );
                 problems += 1;
             }
         }

@@ -1,0 +1,13 @@
+//! HTTP tests against the real server on 127.0.0.1:0: one test binary, one module
+//! per area.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod admin;
+mod auth;
+mod concurrency;
+mod ingest;
+mod openapi;
+mod reading;
+mod smoke;

@@ -1,0 +1,229 @@
+//! A real server on `127.0.0.1:0` over a temporary SQLite store, per test.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use casetrail_server::ServerConfig;
+use casetrail_server::provision::{Provisioned, create_account, create_user};
+use casetrail_store::{Role, Store};
+use casetrail_store_sqlite::SqliteStore;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub sqlite: SqliteStore,
+    pub firm: Provisioned,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub const MEMBER_PASSWORD: &str = "member-password-123";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn account_id(&self) -> uuid::Uuid {
+        self.firm.account.id
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// POSTs raw bytes as JSON.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        key: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn ingest(&self, body: &Value) -> reqwest::Response {
+        self.post_json("/api/v1/events", &self.firm.ingest_key, body)
+            .await
+    }
+
+    /// Ingests and asserts success; returns the answer body.
+    pub async fn ingest_ok(&self, body: &Value) -> Value {
+        let response = self.ingest(body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(
+            status == 201 || status == 200,
+            "ingest answered {status}: {text}"
+        );
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        let response = self.get(path, &self.firm.admin_key).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A second account on the same server.
+    pub async fn other_firm(&self) -> Provisioned {
+        create_account(
+            self.store.as_ref(),
+            "Other Firm LLP",
+            "boss@otherfirm.example",
+            "Other Boss",
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A member user of this account; returns their email.
+    pub async fn add_member(&self, email: &str) -> String {
+        create_user(
+            self.store.as_ref(),
+            &self.firm.account,
+            email,
+            "Mia Member",
+            Role::Member,
+            MEMBER_PASSWORD,
+        )
+        .await
+        .unwrap();
+        email.to_string()
+    }
+
+    /// A client with a cookie jar, signed in through the login form.
+    pub async fn signed_in(&self, email: &str, password: &str) -> reqwest::Client {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let form = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden_value(&form, "csrf").expect("the login form carries a csrf token");
+        let response = client
+            .post(self.url("/login"))
+            .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "sign-in should redirect");
+        client
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// The `value` of `<input ... name="NAME" value="...">` in a page.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let rest = &html[at..];
+    let start = rest.find("value=\"")? + 7;
+    let end = rest[start..].find('"')?;
+    Some(rest[start..start + end].to_string())
+}
+
+pub async fn spawn_app() -> TestApp {
+    let sqlite = SqliteStore::open_temporary().expect("temporary store");
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let firm = create_account(
+        store.as_ref(),
+        "Smith & Jones LLP",
+        "admin@smithjones.example",
+        "Ada Admin",
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(casetrail_server::serve(
+        listener,
+        store.clone(),
+        ServerConfig::default(),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        store,
+        sqlite,
+        firm,
+        client: reqwest::Client::new(),
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+/// A valid event with the given activity and description.
+pub fn event(activity: &str, description: &str) -> Value {
+    serde_json::json!({
+        "actor": {"id": "u_17", "name": "Jane Doe", "email": "jane@smithlaw.com"},
+        "activity": activity,
+        "description": description,
+    })
+}
+
+/// An instant an hour ago written at +01:00 with microseconds, and how the API must
+/// show it (UTC, milliseconds truncated).
+pub fn an_hour_ago() -> (String, String) {
+    let base = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - 3600).unwrap();
+    let utc = base.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let plus_one = jiff::Timestamp::from_second(base.as_second() + 3600).unwrap();
+    let local = format!("{}.123456+01:00", plus_one.strftime("%Y-%m-%dT%H:%M:%S"));
+    (local, format!("{utc}.123Z"))
+}
+
+/// RFC 3339 for `secs` seconds ago.
+pub fn ago(secs: i64) -> String {
+    let t = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - secs).unwrap();
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
