@@ -25,6 +25,7 @@ pub mod canonical;
 pub mod chain;
 pub mod diff;
 pub mod event;
+pub mod integrity;
 pub mod query;
 pub mod time;
 pub mod validate;

@@ -22,8 +22,12 @@ mod audit;
 pub mod auth;
 pub mod error;
 mod limiter;
+pub mod integrity;
 pub mod provision;
+pub mod retention;
+pub mod signing;
 mod state;
+mod tasks;
 pub mod web;
 pub mod writer;
 
@@ -44,12 +48,16 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (writer, writer_task) = writer::Writer::start(store.clone());
+    let (writer, writer_task) = writer::Writer::start(store.clone(), config.keys.clone());
     let state = AppState::new(store, writer, config);
+    let background = tasks::spawn(state.clone());
     let app = router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
+    // The periodic tasks hold a writer handle too; stop them so the writer can drain.
+    background.abort();
+    let _ = background.await;
     // Every handle to the writer went with the router; the task drains and ends.
     if let Err(err) = writer_task.await {
         tracing::error!(error = ?err, "the ingest writer ended abnormally");
@@ -65,17 +73,22 @@ pub fn router(state: AppState) -> axum::Router {
 
     let (api, _) = api::routes().split_for_parts();
     axum::Router::new()
-        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
         .merge(api)
         .merge(web::routes())
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(api::panic_response))
         .layer(TraceLayer::new_for_http())
-        .layer(tower_http::sensitive_headers::SetSensitiveHeadersLayer::new([
-            axum::http::header::AUTHORIZATION,
-            axum::http::header::COOKIE,
-            axum::http::header::SET_COOKIE,
-        ]))
+        .layer(
+            tower_http::sensitive_headers::SetSensitiveHeadersLayer::new([
+                axum::http::header::AUTHORIZATION,
+                axum::http::header::COOKIE,
+                axum::http::header::SET_COOKIE,
+            ]),
+        )
         .with_state(state)
 }

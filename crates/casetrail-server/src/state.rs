@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::limiter::LoginLimiter;
+use crate::signing::Keys;
 use crate::writer::Writer;
 
 /// Settings of a running server.
@@ -18,11 +19,21 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// How long a sign-in lasts.
     pub session_hours: i64,
+    /// Signs checkpoints and purge tombstones; verifies them.
+    pub keys: Arc<Keys>,
+    /// How often the retention task purges by itself.
+    pub retention_every: std::time::Duration,
 }
 
 impl Default for ServerConfig {
+    /// Test-friendly defaults: an ephemeral signing key.
     fn default() -> ServerConfig {
-        ServerConfig { secure_cookies: false, session_hours: 12 }
+        ServerConfig {
+            secure_cookies: false,
+            session_hours: 12,
+            keys: Arc::new(Keys::ephemeral()),
+            retention_every: std::time::Duration::from_secs(3600),
+        }
     }
 }
 
@@ -53,25 +64,40 @@ impl AppState {
 
     /// The caller's account; it exists for any valid credential.
     pub async fn account(&self, id: AccountId) -> ApiResult<Account> {
-        self.store.account(id).await?.ok_or_else(|| ApiError::not_found("account"))
+        self.store
+            .account(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account"))
     }
 
     /// Appends events and waits for their commit.
-    pub async fn append(&self, account: AccountId, events: Vec<NewEvent>) -> ApiResult<Vec<Appended>> {
-        self.writer.append(account, events).await.map_err(ApiError::internal)
+    pub async fn append(
+        &self,
+        account: AccountId,
+        events: Vec<NewEvent>,
+    ) -> ApiResult<Vec<Appended>> {
+        self.writer
+            .append(account, events)
+            .await
+            .map_err(ApiError::internal)
     }
 
     /// Records an event that casetrail itself writes (sign-ins, settings, exports).
     pub async fn record(&self, account: AccountId, event: NewEvent) -> ApiResult<Appended> {
         let mut appended = self.append(account, vec![event]).await?;
-        appended.pop().ok_or_else(|| ApiError::internal(anyhow::anyhow!("the writer answered no event")))
+        appended
+            .pop()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the writer answered no event")))
     }
 
     pub(crate) async fn note_key_use(&self, key: Uuid) {
         let now = Timestamp::now();
         {
             let mut seen = self.key_use.lock().unwrap_or_else(|p| p.into_inner());
-            if seen.get(&key).is_some_and(|last| now.as_millis() - last.as_millis() < KEY_USE_RESOLUTION_MS) {
+            if seen
+                .get(&key)
+                .is_some_and(|last| now.as_millis() - last.as_millis() < KEY_USE_RESOLUTION_MS)
+            {
                 return;
             }
             seen.insert(key, now);

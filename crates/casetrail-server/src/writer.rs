@@ -5,10 +5,14 @@
 //! then answers each waiting request. While a commit is in progress the next requests
 //! queue up, so under load many requests share one fsync.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use casetrail_store::{AccountId, AppendBatch, Appended, Store, StoreError};
 use casetrail_core::NewEvent;
+use uuid::Uuid;
+
+use crate::signing::Keys;
+use casetrail_store::{AccountId, AppendBatch, Appended, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -17,6 +21,8 @@ use tokio::task::JoinHandle;
 const MAX_GROUP_EVENTS: usize = 5_000;
 /// Requests that may wait in the queue before senders are slowed down.
 const QUEUE_DEPTH: usize = 4_096;
+/// A checkpoint is signed at least every this many events per account.
+pub const CHECKPOINT_EVERY: u64 = 1_000;
 
 type Reply = oneshot::Sender<Result<Vec<Appended>, Arc<StoreError>>>;
 
@@ -43,22 +49,34 @@ pub enum WriteError {
 impl Writer {
     /// Starts the writer task. It ends once every `Writer` clone has been dropped and
     /// the queue is drained, so in-flight commits always finish.
-    pub fn start(store: Arc<dyn Store>) -> (Writer, JoinHandle<()>) {
+    pub fn start(store: Arc<dyn Store>, keys: Arc<Keys>) -> (Writer, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::spawn(run(store, rx));
+        let task = tokio::spawn(run(store, keys, rx));
         (Writer { tx }, task)
     }
 
     /// Appends one request's events atomically; answers once they are committed.
-    pub async fn append(&self, account_id: AccountId, events: Vec<NewEvent>) -> Result<Vec<Appended>, WriteError> {
+    pub async fn append(
+        &self,
+        account_id: AccountId,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<Appended>, WriteError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job { batch: AppendBatch { account_id, events }, reply };
+        let job = Job {
+            batch: AppendBatch { account_id, events },
+            reply,
+        };
         self.tx.send(job).await.map_err(|_| WriteError::Stopped)?;
-        answer.await.map_err(|_| WriteError::Stopped)?.map_err(WriteError::Store)
+        answer
+            .await
+            .map_err(|_| WriteError::Stopped)?
+            .map_err(WriteError::Store)
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, mut rx: mpsc::Receiver<Job>) {
+    // The seq of each account's newest checkpoint, learned lazily.
+    let mut checkpointed: HashMap<Uuid, u64> = HashMap::new();
     while let Some(first) = rx.recv().await {
         let mut events = first.batch.events.len();
         let mut jobs = vec![first];
@@ -71,8 +89,36 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let accounts: Vec<Uuid> = jobs.iter().map(|j| j.batch.account_id).collect();
         commit(store.as_ref(), jobs, events).await;
+        for account in accounts {
+            if let Err(err) = checkpoint_if_due(store.as_ref(), &keys, &mut checkpointed, account).await {
+                tracing::error!(error = ?err, %account, "could not sign a checkpoint");
+            }
+        }
     }
+}
+
+/// Signs a checkpoint once an account's chain has grown by [`CHECKPOINT_EVERY`]
+/// events since its newest one. Runs after the group's requests are answered.
+async fn checkpoint_if_due(
+    store: &dyn Store,
+    keys: &Keys,
+    checkpointed: &mut HashMap<Uuid, u64>,
+    account: Uuid,
+) -> Result<(), StoreError> {
+    let last = match checkpointed.get(&account) {
+        Some(seq) => *seq,
+        None => store.checkpoints(account, 1).await?.first().map_or(0, |c| c.seq),
+    };
+    let head = store.head(account).await?.map_or(0, |h| h.seq);
+    if head >= last + CHECKPOINT_EVERY {
+        let checkpoint = crate::integrity::checkpoint_now(store, keys, account).await?;
+        checkpointed.insert(account, checkpoint.seq);
+    } else {
+        checkpointed.insert(account, last);
+    }
+    Ok(())
 }
 
 async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) {
@@ -97,7 +143,10 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) {
                 return;
             };
             for (batch, reply) in batches.into_iter().zip(replies) {
-                let answer = store.append(vec![batch]).await.map(|mut a| a.pop().unwrap_or_default());
+                let answer = store
+                    .append(vec![batch])
+                    .await
+                    .map(|mut a| a.pop().unwrap_or_default());
                 let _ = reply.send(answer.map_err(Arc::new));
             }
         }

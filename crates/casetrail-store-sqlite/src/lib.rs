@@ -17,7 +17,9 @@
 
 mod append;
 mod browse;
+mod integrity;
 mod records;
+mod retention;
 mod schema;
 
 use std::path::{Path, PathBuf};

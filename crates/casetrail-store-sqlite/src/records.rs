@@ -7,14 +7,15 @@ use async_trait::async_trait;
 use casetrail_core::chain::ChainedEvent;
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
+use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_store::{
-    Account, AccountId, ActorSummary, ApiKey, AppendBatch, Appended, ChainHead, NewApiKey, NewUser, Page,
-    RecordSummary, Role, Scope, Session, Store, StoreError, StoreResult, User,
+    Account, AccountId, ActorSummary, ApiKey, AppendBatch, Appended, ChainHead, Hold, NewApiKey, NewUser, Page,
+    PurgeBatch, PurgePreview, RecordSummary, Role, Scope, Session, Store, StoreError, StoreResult, User,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use crate::{SqliteStore, account_pk, account_pk_opt, append, browse, db};
+use crate::{SqliteStore, account_pk, account_pk_opt, append, browse, db, integrity, retention};
 
 fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
@@ -389,6 +390,91 @@ impl Store for SqliteStore {
             None => Ok(None),
         })
         .await
+    }
+
+    async fn chain_rows(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => integrity::chain_rows(conn, pk, account, after_seq, limit),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()> {
+        let c = checkpoint.clone();
+        self.write(move |conn| {
+            let pk = account_pk(conn, c.account_id)?;
+            integrity::add_checkpoint(conn, pk, &c)
+        })
+        .await
+    }
+
+    async fn checkpoints(&self, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => integrity::checkpoints(conn, pk, account, limit),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn tombstones(&self, account: AccountId) -> StoreResult<Vec<Tombstone>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => integrity::tombstones(conn, pk, account),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn holds(&self, account: AccountId) -> StoreResult<Vec<Hold>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => retention::holds(conn, pk, account),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn add_hold(&self, hold: &Hold) -> StoreResult<()> {
+        let hold = hold.clone();
+        self.write(move |conn| {
+            let pk = account_pk(conn, hold.account_id)?;
+            retention::add_hold(conn, pk, &hold)
+        })
+        .await
+    }
+
+    async fn remove_hold(&self, account: AccountId, kind: RecordType, id: &str) -> StoreResult<Option<Hold>> {
+        let id = id.to_string();
+        self.write(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => retention::remove_hold(conn, pk, account, kind, &id),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn purge_preview(&self, account: AccountId, cutoff: Timestamp) -> StoreResult<PurgePreview> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => retention::preview(conn, pk, cutoff),
+            None => Ok(PurgePreview::default()),
+        })
+        .await
+    }
+
+    async fn purge(&self, account: AccountId, cutoff: Timestamp, max_events: u32, key: &ChainKey) -> StoreResult<PurgeBatch> {
+        let key = ChainKey::from_signing_key(key.signing_key().clone());
+        self.write(move |conn| {
+            let pk = account_pk(conn, account)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+            let batch = retention::purge(&tx, pk, account, cutoff, max_events, &key)?;
+            tx.commit().map_err(db)?;
+            Ok(batch)
+        })
+        .await
+    }
+
+    async fn reclaim_space(&self) -> StoreResult<()> {
+        // Chunk by chunk, letting other writes in between.
+        while self.write(|conn| retention::reclaim_chunk(conn)).await? {}
+        Ok(())
     }
 
     async fn actors(&self, account: AccountId, words: &[String], limit: u32) -> StoreResult<Vec<ActorSummary>> {

@@ -118,6 +118,45 @@ const MIGRATIONS: &[&str] = &[
         tokenize='unicode61 remove_diacritics 0', prefix='1 2 3'
     );
     "#,
+    // 2: integrity and retention.
+    r#"
+    -- Signed statements of a chain's head; never updated, only added.
+    CREATE TABLE checkpoints (
+        acct INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        signed_at INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        signature TEXT NOT NULL
+    );
+    CREATE INDEX checkpoints_acct ON checkpoints(acct, seq, signed_at);
+
+    -- One signed row per run of consecutive purged seqs, so the chain of what
+    -- remains still verifies across the gap.
+    CREATE TABLE tombstones (
+        acct INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        first_prev_hash BLOB NOT NULL,
+        last_hash BLOB NOT NULL,
+        purged_at INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (acct, first_seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX tombstones_last ON tombstones(acct, last_seq);
+
+    -- Cases and clients whose events outlive the retention window.
+    CREATE TABLE holds (
+        acct INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (acct, kind, record_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step.
@@ -135,6 +174,9 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 /// Settings every connection gets. `synchronous = FULL` because an acknowledged
 /// event must survive a power cut; group commit keeps that affordable.
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // Only takes effect on a new, empty file: purged pages can then be given back to
+    // the file system a little at a time instead of by a blocking full VACUUM.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -20,6 +20,7 @@ mod records;
 
 use async_trait::async_trait;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
+use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_core::query::{BrowseQuery, Cursor};
 use casetrail_core::{NewEvent, RecordType, Timestamp};
 use uuid::Uuid;
@@ -78,6 +79,22 @@ pub struct Page {
     pub next_cursor: Option<Cursor>,
 }
 
+/// What one purge batch removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeBatch {
+    pub purged: u64,
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+}
+
+/// What a purge would remove.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgePreview {
+    pub events: u64,
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+}
+
 /// The newest link of an account's chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainHead {
@@ -93,7 +110,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_account(&self, name: &str) -> StoreResult<Account>;
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
-    /// Replaces the name, time zone and record URL templates.
+    /// Replaces the settings: name, time zone, record URL templates, retention days
+    /// and the account-wide legal hold.
     async fn update_account(&self, account: &Account) -> StoreResult<()>;
 
     // --- users ----------------------------------------------------------------
@@ -132,6 +150,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Up to `limit` events with `seq > after_seq`, in seq order: the chain as stored.
     async fn chain(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>>;
     async fn head(&self, account: AccountId) -> StoreResult<Option<ChainHead>>;
+
+    // --- integrity --------------------------------------------------------------
+    /// Like [`Store::chain`], with the indexed columns each row keeps beside its body,
+    /// so verification can check they agree.
+    async fn chain_rows(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<(ChainedEvent, Columns)>>;
+    async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()>;
+    /// Newest first.
+    async fn checkpoints(&self, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>>;
+    /// Every purge tombstone, in seq order.
+    async fn tombstones(&self, account: AccountId) -> StoreResult<Vec<Tombstone>>;
+
+    // --- retention ------------------------------------------------------------
+    async fn holds(&self, account: AccountId) -> StoreResult<Vec<Hold>>;
+    /// Places a hold; a hold already on that record is a `Conflict`.
+    async fn add_hold(&self, hold: &Hold) -> StoreResult<()>;
+    /// Lifts a hold; `None` when there was none.
+    async fn remove_hold(&self, account: AccountId, kind: RecordType, id: &str) -> StoreResult<Option<Hold>>;
+    /// What a purge with this cutoff would remove now (holds respected).
+    async fn purge_preview(&self, account: AccountId, cutoff: Timestamp) -> StoreResult<PurgePreview>;
+    /// Removes up to `max_events` events older than `cutoff` that no hold keeps, in one
+    /// transaction, leaving signed tombstones for the runs of purged seqs. Callers loop
+    /// until `purged < max_events`, so no batch holds the write lock for long.
+    async fn purge(&self, account: AccountId, cutoff: Timestamp, max_events: u32, key: &ChainKey) -> StoreResult<PurgeBatch>;
+    /// Lets the backend give freed space back (SQLite: incremental vacuum).
+    async fn reclaim_space(&self) -> StoreResult<()>;
 
     // --- pickers --------------------------------------------------------------
     /// Actors the log has seen whose id, name or email matches every word.

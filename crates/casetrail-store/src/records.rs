@@ -159,3 +159,16 @@ pub struct RecordSummary {
     pub id: String,
     pub name: Option<String>,
 }
+
+/// Events related to a held case or client are kept past the retention window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub account_id: Uuid,
+    /// `Case` or `Client`.
+    pub kind: RecordType,
+    pub id: String,
+    pub reason: String,
+    /// Who placed it (a user's or key's display name).
+    pub created_by: String,
+    pub created_at: Timestamp,
+}

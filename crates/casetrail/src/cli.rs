@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use casetrail_server::ServerConfig;
+use casetrail_server::signing::Keys;
 use casetrail_store::Store;
 use casetrail_store_sqlite::SqliteStore;
 use clap::{Args, Parser, Subcommand};
@@ -56,6 +57,34 @@ enum Command {
         /// Only this account.
         #[arg(long, value_name = "ID")]
         account: Option<uuid::Uuid>,
+    },
+    /// Apply the retention policies.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+    /// Manage the key that signs checkpoints.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Purge now what every account's policy allows.
+    Run {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Start signing with a new key; old checkpoints stay verifiable.
+    Rotate {
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -116,7 +145,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { common, account } => {
             let config = config(&common, None)?;
             let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
-            crate::verify::run(store.as_ref(), account).await
+            let keys = Keys::load_or_create(&config.keys_dir())?;
+            crate::verify::run(store.as_ref(), &keys.ring, account).await
+        }
+        Command::Retention { command: RetentionCommand::Run { common } } => {
+            let config = config(&common, None)?;
+            let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
+            let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
+            let (writer, task) = casetrail_server::writer::Writer::start(store.clone(), keys.clone());
+            let purged = casetrail_server::retention::run_all(store.as_ref(), &keys, &writer).await?;
+            drop(writer);
+            task.await?;
+            println!("purged {purged} events");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { command: KeysCommand::Rotate { common } } => {
+            let config = config(&common, None)?;
+            let id = Keys::rotate(&config.keys_dir())?;
+            println!("now signing with key {id}; restart casetrail serve to use it");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -131,7 +178,13 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         crate::demo::load_if_empty(store.as_ref(), &format!("http://{addr}")).await?;
     }
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "casetrail is serving");
-    let server_config = ServerConfig { secure_cookies: config.secure_cookies, session_hours: config.session_hours };
+    let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
+    let server_config = ServerConfig {
+        secure_cookies: config.secure_cookies,
+        session_hours: config.session_hours,
+        keys,
+        ..ServerConfig::default()
+    };
     casetrail_server::serve(listener, store, server_config, shutdown_signal()).await?;
     tracing::info!("casetrail stopped");
     Ok(())

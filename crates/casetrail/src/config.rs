@@ -67,4 +67,9 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("casetrail.db")
     }
+
+    /// The signing keys: `<data_dir>/keys`.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
 }

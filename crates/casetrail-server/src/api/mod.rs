@@ -3,8 +3,10 @@
 //! table that routes requests and cannot drift from it.
 
 mod events;
+mod integrity;
 mod keys;
 mod pickers;
+mod retention;
 mod settings;
 mod users;
 
@@ -31,7 +33,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "casetrail", description = "The System Log of a law firm's account: a tamper-evident audit trail."),
-    tags((name = "events"), (name = "settings"), (name = "team"), (name = "meta"))
+    tags((name = "events"), (name = "settings"), (name = "team"), (name = "integrity"), (name = "retention"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -48,6 +50,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::update, users::remove))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
+        .routes(routes!(integrity::verify))
+        .routes(routes!(integrity::create_checkpoint, integrity::list_checkpoints))
+        .routes(routes!(integrity::public_key))
+        .routes(routes!(retention::get, retention::put))
+        .routes(routes!(retention::put_legal_hold))
+        .routes(routes!(retention::add_hold))
+        .routes(routes!(retention::remove_hold))
+        .routes(routes!(retention::run))
+        .routes(routes!(retention::preview))
         .routes(routes!(openapi_json))
 }
 
@@ -86,13 +97,21 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(too_large());
         }
-        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await.map_err(|_| too_large())?;
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| too_large())?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad_request("the request body is empty; send a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body is empty; send a JSON object",
+            ));
         }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("malformed JSON at line {} column {}", e.line(), e.column())))
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            ApiError::bad_request(format!(
+                "malformed JSON at line {} column {}",
+                e.line(),
+                e.column()
+            ))
+        })
     }
 }
 
@@ -107,9 +126,16 @@ pub struct QueryPairs(pub Vec<(String, String)>);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        Ok(QueryPairs(form_urlencoded::parse(query.as_bytes()).into_owned().collect()))
+        Ok(QueryPairs(
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        ))
     }
 }
 
@@ -119,12 +145,21 @@ pub fn raw_json(status: StatusCode, body: String) -> Response {
 }
 
 /// Reads `{"field": ...}` members of an update body, refusing unknown ones.
-pub fn object_body<'a>(body: &'a Value, known: &[&str]) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
-    let obj = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
+pub fn object_body<'a>(
+    body: &'a Value,
+    known: &[&str],
+) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
     let unknown: Vec<_> = obj
         .keys()
         .filter(|k| !known.contains(&k.as_str()))
         .map(|k| casetrail_core::FieldError::new(k.as_str(), "unknown member"))
         .collect();
-    if unknown.is_empty() { Ok(obj) } else { Err(ApiError::validation(unknown)) }
+    if unknown.is_empty() {
+        Ok(obj)
+    } else {
+        Err(ApiError::validation(unknown))
+    }
 }

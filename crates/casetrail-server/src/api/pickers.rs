@@ -15,7 +15,10 @@ use crate::error::{ApiError, ApiResult};
 const PICKER_LIMIT: u32 = 50;
 
 /// Reads `q` (and `type` when allowed); anything else is a 400.
-fn picker_params(params: &[(String, String)], with_type: bool) -> ApiResult<(Vec<String>, Option<RecordType>)> {
+fn picker_params(
+    params: &[(String, String)],
+    with_type: bool,
+) -> ApiResult<(Vec<String>, Option<RecordType>)> {
     let mut words = Vec::new();
     let mut kind = None;
     for (key, value) in params {
@@ -32,7 +35,11 @@ fn picker_params(params: &[(String, String)], with_type: bool) -> ApiResult<(Vec
                     ))
                 })?);
             }
-            other => return Err(ApiError::bad_request(format!("{other}: unknown query parameter"))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "{other}: unknown query parameter"
+                )));
+            }
         }
     }
     words.dedup();
@@ -43,12 +50,25 @@ fn picker_params(params: &[(String, String)], with_type: bool) -> ApiResult<(Vec
 #[utoipa::path(get, path = "/api/v1/actors", tag = "events",
     params(("q" = Option<String>, Query, description = "words matching the start of name, email or id words")),
     responses((status = 200, description = "At most 50 actors")))]
-pub async fn actors(State(state): State<AppState>, principal: Principal, QueryPairs(params): QueryPairs) -> ApiResult<Response> {
+pub async fn actors(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryPairs(params): QueryPairs,
+) -> ApiResult<Response> {
     principal.require_admin()?;
     let (words, _) = picker_params(&params, false)?;
-    let actors = state.store.actors(principal.account_id, &words, PICKER_LIMIT).await?;
-    let actors: Vec<_> = actors.iter().map(|a| json!({"id": a.id, "name": a.name, "email": a.email})).collect();
-    Ok(raw_json(StatusCode::OK, json!({ "actors": actors }).to_string()))
+    let actors = state
+        .store
+        .actors(principal.account_id, &words, PICKER_LIMIT)
+        .await?;
+    let actors: Vec<_> = actors
+        .iter()
+        .map(|a| json!({"id": a.id, "name": a.name, "email": a.email}))
+        .collect();
+    Ok(raw_json(
+        StatusCode::OK,
+        json!({ "actors": actors }).to_string(),
+    ))
 }
 
 /// Related records the account's log has seen, best match first.
@@ -58,10 +78,23 @@ pub async fn actors(State(state): State<AppState>, principal: Principal, QueryPa
         ("q" = Option<String>, Query, description = "words matching the start of name or id words"),
     ),
     responses((status = 200, description = "At most 50 records"), (status = 400, description = "Unknown type")))]
-pub async fn records(State(state): State<AppState>, principal: Principal, QueryPairs(params): QueryPairs) -> ApiResult<Response> {
+pub async fn records(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryPairs(params): QueryPairs,
+) -> ApiResult<Response> {
     principal.require_admin()?;
     let (words, kind) = picker_params(&params, true)?;
-    let records = state.store.records(principal.account_id, kind, &words, PICKER_LIMIT).await?;
-    let records: Vec<_> = records.iter().map(|r| json!({"type": r.kind.key(), "id": r.id, "name": r.name})).collect();
-    Ok(raw_json(StatusCode::OK, json!({ "records": records }).to_string()))
+    let records = state
+        .store
+        .records(principal.account_id, kind, &words, PICKER_LIMIT)
+        .await?;
+    let records: Vec<_> = records
+        .iter()
+        .map(|r| json!({"type": r.kind.key(), "id": r.id, "name": r.name}))
+        .collect();
+    Ok(raw_json(
+        StatusCode::OK,
+        json!({ "records": records }).to_string(),
+    ))
 }

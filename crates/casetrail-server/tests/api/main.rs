@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod concurrency;
 mod ingest;
+mod integrity;
 mod openapi;
 mod reading;
 mod smoke;

@@ -227,3 +227,49 @@ pub fn ago(secs: i64) -> String {
     let t = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - secs).unwrap();
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
+
+impl TestApp {
+    /// Appends events straight to the store, past the ingest window: how old events
+    /// come to exist (they were ingested when they were new).
+    pub async fn append_direct(&self, events: Vec<Value>) -> Vec<casetrail_store::Appended> {
+        use casetrail_core::validate::{IngestRules, parse_ingest};
+        let rules = IngestRules { now: casetrail_core::Timestamp::now(), window_start: None, allow_reserved: false };
+        let events = parse_ingest(&serde_json::json!({ "events": events }), &rules).expect("valid events");
+        let batch = casetrail_store::AppendBatch { account_id: self.account_id(), events };
+        self.store.append(vec![batch]).await.unwrap().remove(0)
+    }
+
+    /// A raw connection to the store's SQLite file, to tamper behind its back.
+    pub fn raw_db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.sqlite.path()).unwrap()
+    }
+
+    pub async fn admin_send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(&self.firm.admin_key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// An event `days` days old, related to the given case and client.
+pub fn old_event(days: i64, description: &str, case: Option<&str>, client: Option<&str>) -> Value {
+    let mut related = Vec::new();
+    if let Some(c) = case {
+        related.push(serde_json::json!({"type": "case", "id": c, "name": format!("Case {c}")}));
+    }
+    if let Some(c) = client {
+        related.push(serde_json::json!({"type": "client", "id": c, "name": format!("Client {c}")}));
+    }
+    serde_json::json!({
+        "actor": {"id": "u_1", "name": "Jane Doe"},
+        "activity": "case.updated",
+        "description": description,
+        "occurred_at": ago(days * 86_400),
+        "related": related,
+    })
+}

@@ -1,0 +1,86 @@
+//! Verifying an account's chain from the store, and signing checkpoints.
+
+use casetrail_core::chain::ChainHash;
+use casetrail_core::integrity::{Checkpoint, KeyRing, ProblemKind, Report, Verifier};
+use casetrail_core::Timestamp;
+use casetrail_store::{AccountId, Store, StoreResult};
+
+use crate::signing::Keys;
+
+/// Rows read per round trip while walking a chain.
+const PAGE: u32 = 10_000;
+/// Checkpoints considered by a verification (newest first); older ones are implied by
+/// the chain between them.
+const CHECKPOINTS: u32 = 10_000;
+
+/// The outcome of verifying one account, with the newest checkpoint.
+#[derive(Debug)]
+pub struct Verification {
+    pub report: Report,
+    pub checkpoint: Option<Checkpoint>,
+    /// The seq an incremental check started after (0 for a full one).
+    pub started_after: u64,
+}
+
+/// Re-verifies `account`'s chain now. `incremental` starts from the newest checkpoint
+/// whose signature verifies and whose hash the stored chain still has at its seq.
+pub async fn verify_account(store: &dyn Store, account: AccountId, ring: &KeyRing, incremental: bool) -> StoreResult<Verification> {
+    let checkpoints = store.checkpoints(account, CHECKPOINTS).await?;
+    let newest = checkpoints.first().cloned();
+    let tombstones = store.tombstones(account).await?;
+
+    let mut start = None;
+    if incremental {
+        for c in checkpoints.iter().filter(|c| c.verify(ring).is_ok()) {
+            let at = store.chain_rows(account, c.seq.saturating_sub(1), 1).await?;
+            if at.first().is_some_and(|(e, _)| e.seq == c.seq && e.hash == c.hash) {
+                start = Some(c.clone());
+                break;
+            }
+        }
+    }
+    let mut verifier = match &start {
+        Some(from) => Verifier::resume(account, ring, from, &checkpoints),
+        None => Verifier::new(account, ring, &checkpoints),
+    };
+    let started_after = start.as_ref().map_or(0, |c| c.seq);
+    let mut pending = tombstones.into_iter().filter(|t| t.first_seq > started_after).peekable();
+    let mut after = started_after;
+    loop {
+        let rows = store.chain_rows(account, after, PAGE).await?;
+        let Some((last, _)) = rows.last() else { break };
+        after = last.seq;
+        for (event, columns) in &rows {
+            while let Some(t) = pending.next_if(|t| t.first_seq < event.seq) {
+                verifier.tombstone(&t);
+            }
+            verifier.event(event, Some(columns));
+        }
+    }
+    for t in pending {
+        verifier.tombstone(&t);
+    }
+    let mut report = verifier.finish();
+    // The head the store records must be where the walk ended; a head beyond it means
+    // events were cut off the end.
+    if let Some(head) = store.head(account).await? {
+        let reached = report.reached;
+        if head.seq > reached && !report.problems.iter().any(|p| p.kind == ProblemKind::Truncated) {
+            report.problems.push(casetrail_core::integrity::Problem {
+                seq: reached + 1,
+                kind: ProblemKind::Truncated,
+                message: format!("the chain ends at seq {reached} but its recorded head is seq {}", head.seq),
+            });
+        }
+    }
+    Ok(Verification { report, checkpoint: newest, started_after })
+}
+
+/// Signs and stores a checkpoint of `account`'s current head.
+pub async fn checkpoint_now(store: &dyn Store, keys: &Keys, account: AccountId) -> StoreResult<Checkpoint> {
+    let head = store.head(account).await?;
+    let (seq, hash) = head.map_or((0, ChainHash::GENESIS), |h| (h.seq, h.hash));
+    let checkpoint = Checkpoint::sign(&keys.current, account, seq, hash, Timestamp::now());
+    store.add_checkpoint(&checkpoint).await?;
+    Ok(checkpoint)
+}

@@ -1,0 +1,190 @@
+//! Holds and purging: events past the retention window go, held ones stay, and
+//! each run of purged seqs leaves one signed tombstone.
+
+use casetrail_core::chain::ChainHash;
+use casetrail_core::integrity::{ChainKey, Tombstone};
+use casetrail_core::{RecordType, Timestamp};
+use casetrail_store::{Hold, PurgeBatch, PurgePreview, StoreError, StoreResult};
+use rusqlite::{Connection, ErrorCode, Transaction, params};
+use uuid::Uuid;
+
+use crate::{db, integrity};
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
+}
+
+pub(crate) fn holds(conn: &Connection, pk: i64, account: Uuid) -> StoreResult<Vec<Hold>> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT kind, record_id, reason, created_by, created_at FROM holds WHERE acct = ?1 ORDER BY created_at, kind, record_id",
+        )
+        .map_err(db)?;
+    let rows = st
+        .query_map([pk], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .map_err(db)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, id, reason, created_by, at) = row.map_err(db)?;
+        let kind = RecordType::from_key(&kind).ok_or_else(|| StoreError::Corrupt(format!("hold on {kind:?}")))?;
+        out.push(Hold { account_id: account, kind, id, reason, created_by, created_at: ts(at) });
+    }
+    Ok(out)
+}
+
+pub(crate) fn add_hold(conn: &Connection, pk: i64, h: &Hold) -> StoreResult<()> {
+    let result = conn.execute(
+        "INSERT INTO holds (acct, kind, record_id, reason, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![pk, h.kind.key(), h.id, h.reason, h.created_by, h.created_at.as_millis()],
+    );
+    match result {
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+            Err(StoreError::Conflict(format!("a hold on {} {} already exists", h.kind.key(), h.id)))
+        }
+        other => other.map(|_| ()).map_err(db),
+    }
+}
+
+pub(crate) fn remove_hold(conn: &Connection, pk: i64, account: Uuid, kind: RecordType, id: &str) -> StoreResult<Option<Hold>> {
+    let found = holds(conn, pk, account)?.into_iter().find(|h| h.kind == kind && h.id == id);
+    if found.is_some() {
+        conn.execute("DELETE FROM holds WHERE acct = ?1 AND kind = ?2 AND record_id = ?3", params![pk, kind.key(), id])
+            .map_err(db)?;
+    }
+    Ok(found)
+}
+
+/// Events older than the cutoff that no case or client hold keeps. The held set is an
+/// uncorrelated subquery, materialized once per statement.
+const PURGEABLE: &str = "FROM events e WHERE e.acct = ?1 AND e.occurred_at < ?2 AND e.seq NOT IN (
+    SELECT r.seq FROM holds h JOIN event_records r ON r.acct = h.acct AND r.kind = h.kind AND r.record_id = h.record_id
+    WHERE h.acct = ?1)";
+
+pub(crate) fn preview(conn: &Connection, pk: i64, cutoff: Timestamp) -> StoreResult<PurgePreview> {
+    let sql = format!("SELECT count(*), min(e.occurred_at), max(e.occurred_at) {PURGEABLE}");
+    let (n, oldest, newest): (i64, Option<i64>, Option<i64>) = conn
+        .query_row(&sql, params![pk, cutoff.as_millis()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(db)?;
+    Ok(PurgePreview { events: n as u64, oldest: oldest.map(ts), newest: newest.map(ts) })
+}
+
+struct Doomed {
+    rid: i64,
+    seq: u64,
+    occurred_at: i64,
+    body: String,
+    prev_hash: ChainHash,
+    hash: ChainHash,
+}
+
+/// One purge batch inside `tx`.
+pub(crate) fn purge(
+    tx: &Transaction<'_>,
+    pk: i64,
+    account: Uuid,
+    cutoff: Timestamp,
+    max: u32,
+    key: &ChainKey,
+) -> StoreResult<PurgeBatch> {
+    let sql = format!(
+        "SELECT e.rid, e.seq, e.occurred_at, e.body, e.prev_hash, e.hash {PURGEABLE} ORDER BY e.occurred_at, e.seq LIMIT ?3"
+    );
+    let mut doomed: Vec<Doomed> = {
+        let mut st = tx.prepare_cached(&sql).map_err(db)?;
+        let rows = st
+            .query_map(params![pk, cutoff.as_millis(), max], |r| {
+                Ok(Doomed {
+                    rid: r.get(0)?,
+                    seq: r.get::<_, i64>(1)? as u64,
+                    occurred_at: r.get(2)?,
+                    body: r.get(3)?,
+                    prev_hash: ChainHash::from_slice(&r.get::<_, Vec<u8>>(4)?).unwrap_or_default(),
+                    hash: ChainHash::from_slice(&r.get::<_, Vec<u8>>(5)?).unwrap_or_default(),
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)?
+    };
+    if doomed.is_empty() {
+        return Ok(PurgeBatch::default());
+    }
+    doomed.sort_by_key(|d| d.seq);
+    for d in &doomed {
+        delete_event(tx, pk, d)?;
+    }
+    let now = Timestamp::now();
+    let mut start = 0;
+    while start < doomed.len() {
+        let mut end = start;
+        while end + 1 < doomed.len() && doomed[end + 1].seq == doomed[end].seq + 1 {
+            end += 1;
+        }
+        record_run(tx, pk, account, &doomed[start], &doomed[end], now, key)?;
+        start = end + 1;
+    }
+    Ok(PurgeBatch {
+        purged: doomed.len() as u64,
+        first_seq: doomed.first().map(|d| d.seq),
+        last_seq: doomed.last().map(|d| d.seq),
+    })
+}
+
+fn delete_event(tx: &Transaction<'_>, pk: i64, d: &Doomed) -> StoreResult<()> {
+    // The case/client links are keyed by record, so the body says which to remove.
+    #[derive(serde::Deserialize)]
+    struct Links {
+        related: Vec<casetrail_core::Related>,
+    }
+    let links: Links = serde_json::from_str(&d.body).map_err(|e| StoreError::Corrupt(format!("event seq {}: {e}", d.seq)))?;
+    let mut st = tx
+        .prepare_cached(
+            "DELETE FROM event_records WHERE acct = ?1 AND kind = ?2 AND record_id = ?3 AND occurred_at = ?4 AND seq = ?5",
+        )
+        .map_err(db)?;
+    for r in links.related.iter().filter(|r| matches!(r.kind, RecordType::Case | RecordType::Client)) {
+        st.execute(params![pk, r.kind.key(), r.id, d.occurred_at, d.seq as i64]).map_err(db)?;
+    }
+    tx.prepare_cached("DELETE FROM events_fts WHERE rowid = ?1").and_then(|mut s| s.execute([d.rid])).map_err(db)?;
+    tx.prepare_cached("DELETE FROM events WHERE rid = ?1").and_then(|mut s| s.execute([d.rid])).map_err(db)?;
+    Ok(())
+}
+
+/// Writes the tombstone for the run `first..=last`, merged with any tombstone it
+/// touches, so consecutive purges keep one row per gap.
+fn record_run(
+    tx: &Transaction<'_>,
+    pk: i64,
+    account: Uuid,
+    first: &Doomed,
+    last: &Doomed,
+    now: Timestamp,
+    key: &ChainKey,
+) -> StoreResult<()> {
+    let (mut first_seq, mut last_seq) = (first.seq, last.seq);
+    let (mut first_prev, mut last_hash) = (first.prev_hash, last.hash);
+    let mut remove = Vec::new();
+    if first_seq > 1
+        && let Some(before) = integrity::adjacent(tx, pk, account, Some(first_seq - 1), None)?
+    {
+        first_seq = before.first_seq;
+        first_prev = before.first_prev_hash;
+        remove.push(before.first_seq);
+    }
+    if let Some(after) = integrity::adjacent(tx, pk, account, None, Some(last_seq + 1))? {
+        last_seq = after.last_seq;
+        last_hash = after.last_hash;
+        remove.push(after.first_seq);
+    }
+    let tombstone = Tombstone::sign(key, account, (first_seq, last_seq), (first_prev, last_hash), now);
+    integrity::replace_tombstones(tx, pk, &remove, &tombstone)
+}
+
+/// Gives free pages back a chunk at a time; `true` while more remain.
+pub(crate) fn reclaim_chunk(conn: &Connection) -> StoreResult<bool> {
+    let free: i64 = conn.pragma_query_value(None, "freelist_count", |r| r.get(0)).map_err(db)?;
+    if free == 0 {
+        return Ok(false);
+    }
+    conn.execute_batch("PRAGMA incremental_vacuum(2000)").map_err(db)?;
+    Ok(free > 2000)
+}
