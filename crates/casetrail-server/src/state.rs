@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub keys: Arc<Keys>,
     /// How often the retention task purges by itself.
     pub retention_every: std::time::Duration,
+    /// How long after start the first purge runs.
+    pub retention_first_after: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +35,7 @@ impl Default for ServerConfig {
             session_hours: 12,
             keys: Arc::new(Keys::ephemeral()),
             retention_every: std::time::Duration::from_secs(3600),
+            retention_first_after: std::time::Duration::from_secs(3600),
         }
     }
 }

@@ -16,13 +16,18 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let started = tokio::time::Instant::now();
         let mut last_purge: Option<tokio::time::Instant> = None;
         loop {
             tick.tick().await;
             if let Err(err) = checkpoint_stale(&state).await {
                 tracing::error!(error = ?err, "periodic checkpoints failed");
             }
-            if last_purge.is_none_or(|at| at.elapsed() >= state.config.retention_every) {
+            let due = match last_purge {
+                None => started.elapsed() >= state.config.retention_first_after,
+                Some(at) => at.elapsed() >= state.config.retention_every,
+            };
+            if due {
                 last_purge = Some(tokio::time::Instant::now());
                 let (store, keys) = (state.store.as_ref(), state.config.keys.as_ref());
                 if let Err(err) = crate::retention::run_all(store, keys, &state.writer).await {

@@ -183,7 +183,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         secure_cookies: config.secure_cookies,
         session_hours: config.session_hours,
         keys,
-        ..ServerConfig::default()
+        retention_every: std::time::Duration::from_secs(3600),
+        // Soon after start, so a server restarted often still purges.
+        retention_first_after: std::time::Duration::from_secs(60),
     };
     casetrail_server::serve(listener, store, server_config, shutdown_signal()).await?;
     tracing::info!("casetrail stopped");

@@ -11,4 +11,5 @@ mod ingest;
 mod integrity;
 mod openapi;
 mod reading;
+mod retention;
 mod smoke;
