@@ -152,6 +152,23 @@ impl KeyRing {
         KeyRing { keys: keys.into_iter().map(|k| (key_id(&k), k)).collect() }
     }
 
+    /// Adds a raw public key given as standard base64; its id is computed from it.
+    pub fn add_base64(&mut self, public_key: &str) -> Result<String, String> {
+        let bytes = STANDARD.decode(public_key).map_err(|_| "the public key is not base64".to_string())?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| "the public key is not 32 bytes".to_string())?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| "not an Ed25519 public key".to_string())?;
+        let id = key_id(&key);
+        self.keys.insert(id.clone(), key);
+        Ok(id)
+    }
+
+    /// `(key_id, base64 public key)` of every key, sorted by id.
+    pub fn public_keys(&self) -> Vec<(String, String)> {
+        let mut out: Vec<_> = self.keys.iter().map(|(id, k)| (id.clone(), STANDARD.encode(k.to_bytes()))).collect();
+        out.sort();
+        out
+    }
+
     pub fn verify(&self, key_id: &str, message: &[u8], signature: &str) -> Result<(), String> {
         let key = self.keys.get(key_id).ok_or_else(|| format!("signed with an unknown key {key_id:?}"))?;
         let bytes = STANDARD.decode(signature).map_err(|_| "the signature is not base64".to_string())?;

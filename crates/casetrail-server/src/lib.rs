@@ -21,8 +21,9 @@ pub mod api;
 mod audit;
 pub mod auth;
 pub mod error;
-mod limiter;
+pub mod export;
 pub mod integrity;
+mod limiter;
 pub mod provision;
 pub mod retention;
 pub mod signing;
@@ -73,22 +74,17 @@ pub fn router(state: AppState) -> axum::Router {
 
     let (api, _) = api::routes().split_for_parts();
     axum::Router::new()
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .merge(api)
         .merge(web::routes())
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(api::panic_response))
         .layer(TraceLayer::new_for_http())
-        .layer(
-            tower_http::sensitive_headers::SetSensitiveHeadersLayer::new([
-                axum::http::header::AUTHORIZATION,
-                axum::http::header::COOKIE,
-                axum::http::header::SET_COOKIE,
-            ]),
-        )
+        .layer(tower_http::sensitive_headers::SetSensitiveHeadersLayer::new([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::COOKIE,
+            axum::http::header::SET_COOKIE,
+        ]))
         .with_state(state)
 }

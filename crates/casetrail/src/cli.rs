@@ -57,6 +57,40 @@ enum Command {
         /// Only this account.
         #[arg(long, value_name = "ID")]
         account: Option<uuid::Uuid>,
+        /// Check a jsonl chain export offline instead of the data dir.
+        #[arg(long, value_name = "EXPORT")]
+        file: Option<PathBuf>,
+        /// With --file: the base64 Ed25519 public key to trust (from /api/v1/integrity/public-key).
+        #[arg(long, value_name = "BASE64", requires = "file")]
+        public_key: Option<String>,
+    },
+    /// Export an account's log: csv or xlsx with filters, or jsonl (the whole chain).
+    Export {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_name = "ID")]
+        account: uuid::Uuid,
+        /// csv, xlsx or jsonl.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// Repeat for several.
+        #[arg(long)]
+        actor: Vec<String>,
+        /// An activity key or category; repeat for several.
+        #[arg(long)]
+        activity: Vec<String>,
+        #[arg(long)]
+        case: Option<String>,
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        q: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
     },
     /// Apply the retention policies.
     Retention {
@@ -142,11 +176,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             create_account(&config, &name, &admin_email, admin_name.as_deref(), json).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { common, account } => {
+        Command::Verify { file: Some(file), public_key, .. } => crate::verify::run_file(&file, public_key.as_deref()),
+        Command::Verify { common, account, .. } => {
             let config = config(&common, None)?;
             let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
             let keys = Keys::load_or_create(&config.keys_dir())?;
             crate::verify::run(store.as_ref(), &keys.ring, account).await
+        }
+        Command::Export { common, account, format, from, to, actor, activity, case, client, q, output } => {
+            let config = config(&common, None)?;
+            let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
+            let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
+            let mut params = Vec::new();
+            let single = [("from", from), ("to", to), ("case", case), ("client", client), ("q", q)];
+            for (name, value) in single {
+                if let Some(v) = value {
+                    params.push((name.to_string(), v));
+                }
+            }
+            params.extend(actor.into_iter().map(|v| ("actor".to_string(), v)));
+            params.extend(activity.into_iter().map(|v| ("activity".to_string(), v)));
+            let args = crate::export::ExportArgs { account, format: &format, params, output: &output };
+            let rows = crate::export::run(store, keys, args).await?;
+            eprintln!("exported {rows} events to {}", output.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Retention { command: RetentionCommand::Run { common } } => {
             let config = config(&common, None)?;

@@ -26,3 +26,69 @@ pub async fn run(store: &dyn Store, ring: &KeyRing, only: Option<uuid::Uuid>) ->
     }
     Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
+
+/// `casetrail verify --file EXPORT`: checks a jsonl chain export offline. Reads the
+/// file twice (keys and checkpoints first, then the chain), so memory stays flat.
+pub fn run_file(path: &std::path::Path, pinned_key: Option<&str>) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+
+    use anyhow::Context as _;
+    use casetrail_core::chain::ChainedEvent;
+    use casetrail_core::integrity::{Checkpoint, Tombstone, Verifier};
+    use serde_json::Value;
+
+    let open = || -> anyhow::Result<std::io::Lines<std::io::BufReader<std::fs::File>>> {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(std::io::BufReader::new(file).lines())
+    };
+    let mut ring = KeyRing::default();
+    let mut account = None;
+    let mut checkpoints = Vec::new();
+    for (n, line) in open()?.enumerate() {
+        let line: Value = serde_json::from_str(&line?).with_context(|| format!("line {} is not JSON", n + 1))?;
+        match line["record"].as_str() {
+            Some("export") => account = line["account_id"].as_str().and_then(|s| s.parse::<uuid::Uuid>().ok()),
+            Some("public_key") if pinned_key.is_none() => {
+                let key = line["public_key"].as_str().context("a public_key line without its key")?;
+                ring.add_base64(key).map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?;
+            }
+            Some("checkpoint") => checkpoints.push(serde_json::from_value::<Checkpoint>(line["checkpoint"].clone())?),
+            _ => {}
+        }
+    }
+    match pinned_key {
+        Some(key) => {
+            ring.add_base64(key).map_err(|e| anyhow::anyhow!("--public-key: {e}"))?;
+        }
+        None => eprintln!(
+            "casetrail: note: trusting the public keys inside the file; pass --public-key to pin the one your server publishes"
+        ),
+    }
+    let account = account.context("the file has no export header: is it a casetrail jsonl export?")?;
+    let mut verifier = Verifier::new(account, &ring, &checkpoints);
+    for (n, line) in open()?.enumerate() {
+        let line: Value = serde_json::from_str(&line?)?;
+        match line["record"].as_str() {
+            Some("event") => {
+                let mut event = line["event"].clone();
+                let object = event.as_object_mut().with_context(|| format!("line {}: event is not an object", n + 1))?;
+                let hash = object.remove("hash").and_then(|h| h.as_str().and_then(|h| h.parse().ok()));
+                let prev = object.remove("prev_hash").and_then(|h| h.as_str().and_then(|h| h.parse().ok()));
+                object.remove("category");
+                object.remove("activity_label");
+                let seq = object.get("seq").and_then(Value::as_u64).with_context(|| format!("line {}: no seq", n + 1))?;
+                let body = casetrail_core::canonical::to_canonical_string(&event);
+                let chained = ChainedEvent { seq, body, prev_hash: prev.unwrap_or_default(), hash: hash.unwrap_or_default() };
+                verifier.event(&chained, None);
+            }
+            Some("tombstone") => verifier.tombstone(&serde_json::from_value::<Tombstone>(line["tombstone"].clone())?),
+            _ => {}
+        }
+    }
+    let report = verifier.finish();
+    for p in &report.problems {
+        println!("account {account} seq {}: {}: {}", p.seq, p.kind, p.message);
+    }
+    eprintln!("checked {} events, {} purged, up to seq {}", report.events_checked, report.purged, report.reached);
+    Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -3,6 +3,7 @@
 //! table that routes requests and cannot drift from it.
 
 mod events;
+mod export;
 mod integrity;
 mod keys;
 mod pickers;
@@ -41,6 +42,7 @@ struct ApiDoc;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::ingest, events::list))
+        .routes(routes!(export::export))
         .routes(routes!(events::get_one))
         .routes(routes!(events::activity_types))
         .routes(routes!(pickers::actors))
@@ -89,29 +91,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(too_large());
         }
-        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| too_large())?;
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await.map_err(|_| too_large())?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad_request(
-                "the request body is empty; send a JSON object",
-            ));
+            return Err(ApiError::bad_request("the request body is empty; send a JSON object"));
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            ApiError::bad_request(format!(
-                "malformed JSON at line {} column {}",
-                e.line(),
-                e.column()
-            ))
-        })
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("malformed JSON at line {} column {}", e.line(), e.column())))
     }
 }
 
@@ -126,16 +117,9 @@ pub struct QueryPairs(pub Vec<(String, String)>);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
-        Ok(QueryPairs(
-            form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect(),
-        ))
+        Ok(QueryPairs(form_urlencoded::parse(query.as_bytes()).into_owned().collect()))
     }
 }
 
@@ -145,21 +129,12 @@ pub fn raw_json(status: StatusCode, body: String) -> Response {
 }
 
 /// Reads `{"field": ...}` members of an update body, refusing unknown ones.
-pub fn object_body<'a>(
-    body: &'a Value,
-    known: &[&str],
-) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
+pub fn object_body<'a>(body: &'a Value, known: &[&str]) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
+    let obj = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
     let unknown: Vec<_> = obj
         .keys()
         .filter(|k| !known.contains(&k.as_str()))
         .map(|k| casetrail_core::FieldError::new(k.as_str(), "unknown member"))
         .collect();
-    if unknown.is_empty() {
-        Ok(obj)
-    } else {
-        Err(ApiError::validation(unknown))
-    }
+    if unknown.is_empty() { Ok(obj) } else { Err(ApiError::validation(unknown)) }
 }

@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod auth;
 mod concurrency;
+mod export;
 mod ingest;
 mod integrity;
 mod openapi;

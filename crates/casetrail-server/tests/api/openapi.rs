@@ -29,6 +29,7 @@ async fn the_openapi_document_lists_every_route() {
         "POST /api/v1/events",
         "GET /api/v1/events",
         "GET /api/v1/events/{id}",
+        "GET /api/v1/events/export",
         "GET /api/v1/activity-types",
         "GET /api/v1/actors",
         "GET /api/v1/records",

@@ -1,0 +1,165 @@
+//! `GET /api/v1/events/export`: the filtered log as a streamed CSV or XLSX download,
+//! recorded as a `system_log.exported` event when it ends (API.md §6); and
+//! `format=jsonl`, the whole chain for offline verification.
+
+use std::io::Write;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use casetrail_core::Timestamp;
+use casetrail_core::query::FILTER_PARAMS;
+use casetrail_export::Format;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use super::QueryPairs;
+use crate::AppState;
+use crate::audit::AuditEvent;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::export::{ExportOutcome, write_chain, write_filtered};
+
+/// Chunks in flight between the writer thread and the response.
+const CHANNEL_CHUNKS: usize = 16;
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A `Write` that hands its bytes to the response body in chunks; it fails once the
+/// client has gone, which stops the export.
+struct ChannelSink {
+    tx: mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl Write for ChannelSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+fn body_of(rx: mpsc::Receiver<Bytes>) -> Body {
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
+    });
+    Body::from_stream(stream)
+}
+
+/// The query parameters given, as the event's `metadata.filters`: a repeated name
+/// becomes a list.
+fn filters_json(params: &[(String, String)]) -> Value {
+    let mut map = Map::new();
+    for (key, value) in params.iter().filter(|(k, v)| FILTER_PARAMS.contains(&k.as_str()) && !v.trim().is_empty()) {
+        match map.get_mut(key) {
+            None => {
+                map.insert(key.clone(), Value::from(value.clone()));
+            }
+            Some(Value::Array(list)) => list.push(Value::from(value.clone())),
+            Some(first) => *first = Value::Array(vec![first.take(), Value::from(value.clone())]),
+        }
+    }
+    Value::Object(map)
+}
+
+#[utoipa::path(get, path = "/api/v1/events/export", tag = "events",
+    params(
+        ("format" = Option<String>, Query, description = "csv (default), xlsx, or jsonl (the whole chain, no filters)"),
+        ("from" = Option<String>, Query, description = "as for GET /api/v1/events; so are to, actor, activity, case, client, q"),
+    ),
+    responses((status = 200, description = "The download"), (status = 400, description = "Bad format or filter")))]
+pub async fn export(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryPairs(params): QueryPairs,
+) -> ApiResult<Response> {
+    principal.require_admin()?;
+    let format_param = params.iter().rev().find(|(k, _)| k == "format").map(|(_, v)| v.as_str()).unwrap_or("csv");
+    // Paging does not apply to an export: it always holds every matching event.
+    let params: Vec<(String, String)> = params.iter().filter(|(k, _)| k != "cursor" && k != "limit").cloned().collect();
+    let query = super::browse_query(&state, &principal, &params, &["format"]).await?;
+    let now = Timestamp::now();
+    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let sink = ChannelSink { tx, buf: Vec::with_capacity(CHUNK_BYTES) };
+    let rt = tokio::runtime::Handle::current();
+    let store = state.store.clone();
+    let account = principal.account_id;
+
+    let (content_type, file_name, work): (&str, String, Box<dyn FnOnce() -> ExportOutcome + Send>) = match format_param
+    {
+        "jsonl" => {
+            if !query.filter.is_empty() {
+                return Err(ApiError::bad_request(
+                    "format: a jsonl export holds the whole chain; filters do not apply",
+                ));
+            }
+            let keys = state.config.keys.ring.public_keys();
+            let name = Format::Csv.file_name(now).replace(".csv", ".jsonl");
+            ("application/x-ndjson", name, Box::new(move || write_chain(&rt, store.as_ref(), &keys, account, sink)))
+        }
+        other => {
+            let format =
+                Format::from_param(other).ok_or_else(|| ApiError::bad_request("format: must be csv or xlsx"))?;
+            let q = query.clone();
+            (
+                format.content_type(),
+                format.file_name(now),
+                Box::new(move || write_filtered(&rt, store.as_ref(), account, &q, format, sink, |_| {})),
+            )
+        }
+    };
+
+    let format_key = format_param.to_string();
+    let filters = filters_json(&params);
+    let actor = principal.actor();
+    tokio::spawn(async move {
+        let outcome = tokio::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|e| ExportOutcome { rows: 0, error: Some(e.into()) });
+        if let Some(err) = &outcome.error {
+            tracing::warn!(error = ?err, rows = outcome.rows, "an export stopped early");
+        }
+        let complete = outcome.error.is_none();
+        let description = if complete {
+            format!("Exported {} events as {}", outcome.rows, format_key.to_uppercase())
+        } else {
+            format!("Export as {} stopped after {} events", format_key.to_uppercase(), outcome.rows)
+        };
+        let event = AuditEvent::new(actor, "system_log.exported", description)
+            .metadata("format", format_key)
+            .metadata("filters", filters)
+            .metadata("rows", outcome.rows)
+            .metadata("complete", complete)
+            .build();
+        if let Err(err) = state.record(account, event).await {
+            tracing::error!(error = ?err, "could not record an export");
+        }
+    });
+
+    let mut response = (StatusCode::OK, body_of(rx)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

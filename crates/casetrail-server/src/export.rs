@@ -1,0 +1,121 @@
+//! Exports: the filtered CSV/XLSX download (API.md §6) and the verifiable JSONL of a
+//! whole chain (docs/VERIFYING.md), written page by page into any `Write` sink.
+//!
+//! Both run on a blocking thread and fetch pages through the async store with
+//! `Handle::block_on`, so memory stays flat: one page of events and the writer's
+//! own small buffer. A sink that fails (a client that went away) stops the work.
+
+use std::io::Write;
+
+use casetrail_core::Timestamp;
+use casetrail_core::integrity::KeyRing;
+use casetrail_core::query::BrowseQuery;
+use casetrail_export::{ExportWriter, Format};
+use casetrail_store::{AccountId, Store};
+use serde_json::json;
+use tokio::runtime::Handle;
+
+const PAGE: u32 = 500;
+const CHAIN_PAGE: u32 = 5_000;
+
+/// How an export ended.
+#[derive(Debug)]
+pub struct ExportOutcome {
+    pub rows: u64,
+    /// Why it stopped early, if it did.
+    pub error: Option<anyhow::Error>,
+}
+
+/// Writes every event matching `query` (its filters; not its cursor or limit),
+/// newest first, exactly as walking the browse pages returns them.
+pub fn write_filtered<W: Write + Send>(
+    rt: &Handle,
+    store: &dyn Store,
+    account: AccountId,
+    query: &BrowseQuery,
+    format: Format,
+    sink: W,
+    mut progress: impl FnMut(u64),
+) -> ExportOutcome {
+    let mut writer = match ExportWriter::new(format, sink) {
+        Ok(w) => w,
+        Err(e) => return ExportOutcome { rows: 0, error: Some(e.into()) },
+    };
+    let mut page_query = BrowseQuery { filter: query.filter.clone(), cursor: None, limit: PAGE };
+    loop {
+        let page = match rt.block_on(store.events(account, &page_query)) {
+            Ok(page) => page,
+            Err(e) => return ExportOutcome { rows: writer.rows(), error: Some(e.into()) },
+        };
+        for chained in &page.events {
+            let written =
+                chained.event().map_err(anyhow::Error::from).and_then(|e| writer.write_event(&e).map_err(Into::into));
+            if let Err(e) = written {
+                return ExportOutcome { rows: writer.rows(), error: Some(e) };
+            }
+        }
+        progress(writer.rows());
+        match page.next_cursor {
+            Some(cursor) => page_query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    match writer.finish() {
+        Ok(done) => ExportOutcome { rows: done.rows, error: None },
+        Err(e) => ExportOutcome { rows: 0, error: Some(e.into()) },
+    }
+}
+
+/// Writes the whole chain of `account` as JSON lines: the public keys, every event as
+/// the API returns it and every purge tombstone, in seq order, then every checkpoint.
+/// Anyone can verify it offline (docs/VERIFYING.md).
+pub fn write_chain<W: Write>(
+    rt: &Handle,
+    store: &dyn Store,
+    keys: &[(String, String)],
+    account: AccountId,
+    mut sink: W,
+) -> ExportOutcome {
+    let mut rows = 0;
+    let result = (|| -> anyhow::Result<()> {
+        let header = json!({"record": "export", "format": "casetrail-chain", "version": 1, "account_id": account,
+                            "exported_at": Timestamp::now()});
+        writeln!(sink, "{header}")?;
+        for (key_id, public_key) in keys {
+            let line =
+                json!({"record": "public_key", "algorithm": "ed25519", "key_id": key_id, "public_key": public_key});
+            writeln!(sink, "{line}")?;
+        }
+        let tombstones = rt.block_on(store.tombstones(account))?;
+        let mut pending = tombstones.iter().peekable();
+        let mut after = 0;
+        loop {
+            let events = rt.block_on(store.chain(account, after, CHAIN_PAGE))?;
+            let Some(last) = events.last() else { break };
+            after = last.seq;
+            for e in &events {
+                while let Some(t) = pending.next_if(|t| t.first_seq < e.seq) {
+                    writeln!(sink, "{}", json!({"record": "tombstone", "tombstone": t}))?;
+                }
+                writeln!(sink, "{{\"record\":\"event\",\"event\":{}}}", e.to_api_json()?)?;
+                rows += 1;
+            }
+        }
+        for t in pending {
+            writeln!(sink, "{}", json!({"record": "tombstone", "tombstone": t}))?;
+        }
+        let mut checkpoints = rt.block_on(store.checkpoints(account, u32::MAX))?;
+        checkpoints.reverse();
+        for c in &checkpoints {
+            writeln!(sink, "{}", json!({"record": "checkpoint", "checkpoint": c}))?;
+        }
+        sink.flush()?;
+        Ok(())
+    })();
+    ExportOutcome { rows, error: result.err() }
+}
+
+/// `(key_id, base64 public key)` of every key in the ring, for chain exports.
+pub fn public_keys(ring: &KeyRing) -> Vec<(String, String)> {
+    ring.public_keys()
+}
