@@ -1,0 +1,145 @@
+//! `casetrail export` and `verify --file`, and the independent Python verifier of
+//! docs/VERIFYING.md run against real exports, intact and tampered.
+
+use std::path::Path;
+use std::process::Command as Std;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn casetrail(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("casetrail").unwrap();
+    cmd.env_remove("CASETRAIL_CONFIG").current_dir(dir);
+    cmd
+}
+
+/// An account with 30 events, 10 of them old enough to purge, and a checkpoint.
+fn firm(dir: &Path) -> String {
+    let out = casetrail(dir)
+        .args(["account", "create", "--data-dir", "data", "--name", "Firm", "--admin-email", "a@firm.example", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let account = account["account_id"].as_str().unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use casetrail_core::validate::{IngestRules, parse_ingest};
+        use casetrail_store::{AppendBatch, Store};
+        let store = casetrail_store_sqlite::SqliteStore::open(dir.join("data/casetrail.db")).unwrap();
+        let now = casetrail_core::Timestamp::now();
+        let rules = IngestRules { now, window_start: None, allow_reserved: false };
+        let events: Vec<Value> = (0..30)
+            .map(|i| {
+                let age_days = if i < 10 { 200 } else { 1 };
+                let at = now.minus_days(age_days).plus_millis(i * 1000);
+                serde_json::json!({"actor": {"id": "u1", "name": "Jane Doe"}, "activity": "client.updated",
+                    "description": format!("=cmd event {i}"), "occurred_at": at.to_string(),
+                    "related": [{"type": "client", "id": format!("cl_{}", i % 4), "name": "José Álvarez"}],
+                    "changes": [{"field": "phone", "before": "555", "after": i}]})
+            })
+            .collect();
+        let events = parse_ingest(&serde_json::json!({ "events": events }), &rules).unwrap();
+        store.append(vec![AppendBatch { account_id: account.parse().unwrap(), events }]).await.unwrap();
+    });
+    account
+}
+
+fn python_verify(file: &Path, key: Option<&str>) -> (i32, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verify_export.py");
+    let mut cmd = Std::new("python3");
+    cmd.arg(script).arg(file);
+    if let Some(key) = key {
+        cmd.args(["--public-key", key]);
+    }
+    let out = cmd.output().expect("python3 runs");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Traceback"), "{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn a_chain_export_verifies_with_casetrail_and_with_the_python_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = firm(dir.path());
+    // Purge the old ones so the export has a tombstone, then export.
+    let out = casetrail(dir.path()).args(["retention", "run", "--data-dir", "data"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "purged 10 events");
+    let out = casetrail(dir.path())
+        .args(["export", "--data-dir", "data", "--account", &account, "--format", "jsonl", "--output", "chain.jsonl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = dir.path().join("chain.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds = |k: &str| records.iter().filter(|r| r["record"] == k).count();
+    assert_eq!((kinds("export"), kinds("public_key"), kinds("tombstone"), kinds("event")), (1, 1, 1, 21));
+    let key = records.iter().find(|r| r["record"] == "public_key").unwrap()["public_key"].as_str().unwrap().to_string();
+
+    let out = casetrail(dir.path()).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(python_verify(&file, Some(&key)), (0, String::new()));
+
+    // Tamper: change one event's description in the file.
+    let tampered = text.replacen("=cmd event 15", "=cmd event XV", 1);
+    std::fs::write(&file, tampered).unwrap();
+    let out = casetrail(dir.path()).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = format!("account {account} seq 16: hash_mismatch:");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&line), "{}", String::from_utf8_lossy(&out.stdout));
+    let (code, stdout) = python_verify(&file, Some(&key));
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with(&line), "{stdout}");
+
+    // Drop an event and forge the tombstone's range: both verifiers refuse it.
+    let forged: Vec<String> = text
+        .lines()
+        .filter(|l| !l.contains("\"seq\":12,"))
+        .map(|l| l.replace("\"last_seq\":10,", "\"last_seq\":11,"))
+        .collect();
+    std::fs::write(&file, forged.join("\n")).unwrap();
+    let out = casetrail(dir.path()).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bad_signature"));
+    let (code, stdout) = python_verify(&file, Some(&key));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("bad_signature"), "{stdout}");
+
+    // The data dir itself still verifies, tombstone and all.
+    let out = casetrail(dir.path()).args(["verify", "--data-dir", "data"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn csv_export_with_filters_guards_formulas_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = firm(dir.path());
+    let out = casetrail(dir.path())
+        .args(["export", "--data-dir", "data", "--account", &account, "--format", "csv", "--client", "cl_1", "--q", "jose"])
+        .args(["--output", "out.csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(dir.path().join("out.csv")).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // cl_1 is every fourth event: 1, 5, ..., 29.
+    assert_eq!(rows.len(), 8);
+    assert_eq!(&rows[0][5], "'=cmd event 29");
+    assert_eq!(&rows[0][7], "phone: 555 → 29");
+    assert!(rows.iter().all(|r| &r[6] == "Client: José Álvarez"));
+
+    let out = casetrail(dir.path())
+        .args(["export", "--data-dir", "data", "--account", &account, "--format", "pdf", "--output", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim().lines().count(), 1);
+    let out = casetrail(dir.path())
+        .args(["export", "--data-dir", "data", "--account", &account, "--activity", "case.opened", "--output", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
