@@ -1,8 +1,8 @@
 //! Who is asking: API keys (`Authorization: Bearer`), browser sessions (a cookie),
 //! and what each may do (API.md §3).
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
@@ -101,7 +101,9 @@ impl Principal {
         match &self.credential {
             Credential::Key(key) if key.scopes.contains(&Scope::EventsWrite) => Ok(()),
             Credential::Key(_) => Err(ApiError::forbidden("this API key lacks the events:write scope")),
-            Credential::Session { .. } => Err(ApiError::forbidden("ingest needs an API key with the events:write scope")),
+            Credential::Session { .. } => {
+                Err(ApiError::forbidden("ingest needs an API key with the events:write scope"))
+            }
         }
     }
 
@@ -163,12 +165,18 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<P
         state.note_key_use(key.id).await;
         return Ok(Some(Principal { account_id: key.account_id, credential: Credential::Key(key) }));
     }
-    let Some(token) = session_cookie(parts) else { return Ok(None) };
+    let Some(token) = session_cookie(parts) else {
+        return Ok(None);
+    };
     let now = Timestamp::now();
-    let Some(session) = state.store.session(token_hash(token), now).await? else { return Ok(None) };
+    let Some(session) = state.store.session(token_hash(token), now).await? else {
+        return Ok(None);
+    };
     // The user is read on every request so that a role change or removal takes
     // effect at once.
-    let Some(user) = state.store.user(session.account_id, session.user_id).await? else { return Ok(None) };
+    let Some(user) = state.store.user(session.account_id, session.user_id).await? else {
+        return Ok(None);
+    };
     Ok(Some(Principal { account_id: session.account_id, credential: Credential::Session { session, user } }))
 }
 
@@ -178,10 +186,11 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = authenticate(state, parts).await?.ok_or_else(ApiError::unauthenticated)?;
         // Sessions are for reading the API; their writes go through the UI's forms.
-        if let Credential::Session { .. } = principal.credential {
-            if !matches!(parts.method, Method::GET | Method::HEAD) && parts.uri.path().starts_with("/api/") {
-                return Err(ApiError::forbidden("API requests that change state need an API key; use the web forms"));
-            }
+        if let Credential::Session { .. } = principal.credential
+            && !matches!(parts.method, Method::GET | Method::HEAD)
+            && parts.uri.path().starts_with("/api/")
+        {
+            return Err(ApiError::forbidden("API requests that change state need an API key; use the web forms"));
         }
         Ok(principal)
     }
