@@ -44,7 +44,11 @@ impl Checkpoint {
     }
 
     pub fn verify(&self, keys: &KeyRing) -> Result<(), String> {
-        keys.verify(&self.key_id, Checkpoint::message(self.account_id, self.seq, &self.hash, self.signed_at).as_bytes(), &self.signature)
+        keys.verify(
+            &self.key_id,
+            Checkpoint::message(self.account_id, self.seq, &self.hash, self.signed_at).as_bytes(),
+            &self.signature,
+        )
     }
 }
 

@@ -1,8 +1,8 @@
 //! Verifying an account's chain from the store, and signing checkpoints.
 
+use casetrail_core::Timestamp;
 use casetrail_core::chain::ChainHash;
 use casetrail_core::integrity::{Checkpoint, KeyRing, ProblemKind, Report, Verifier};
-use casetrail_core::Timestamp;
 use casetrail_store::{AccountId, Store, StoreResult};
 
 use crate::signing::Keys;
@@ -24,7 +24,12 @@ pub struct Verification {
 
 /// Re-verifies `account`'s chain now. `incremental` starts from the newest checkpoint
 /// whose signature verifies and whose hash the stored chain still has at its seq.
-pub async fn verify_account(store: &dyn Store, account: AccountId, ring: &KeyRing, incremental: bool) -> StoreResult<Verification> {
+pub async fn verify_account(
+    store: &dyn Store,
+    account: AccountId,
+    ring: &KeyRing,
+    incremental: bool,
+) -> StoreResult<Verification> {
     let checkpoints = store.checkpoints(account, CHECKPOINTS).await?;
     let newest = checkpoints.first().cloned();
     let tombstones = store.tombstones(account).await?;

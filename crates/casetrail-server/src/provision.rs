@@ -17,13 +17,21 @@ pub struct Provisioned {
 
 impl std::fmt::Debug for Provisioned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Provisioned").field("account", &self.account.id).field("admin", &self.admin.email).finish_non_exhaustive()
+        f.debug_struct("Provisioned")
+            .field("account", &self.account.id)
+            .field("admin", &self.admin.email)
+            .finish_non_exhaustive()
     }
 }
 
 /// Creates an account, its admin with a generated password, an `events:write` key
 /// and an `admin` key.
-pub async fn create_account(store: &dyn Store, name: &str, admin_email: &str, admin_name: &str) -> anyhow::Result<Provisioned> {
+pub async fn create_account(
+    store: &dyn Store,
+    name: &str,
+    admin_email: &str,
+    admin_name: &str,
+) -> anyhow::Result<Provisioned> {
     let account = store.create_account(name).await?;
     let admin_password = random_token();
     let admin = create_user(store, &account, admin_email, admin_name, Role::Admin, &admin_password).await?;
@@ -44,16 +52,32 @@ pub async fn create_user(
     let password = password.to_string();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
     let user = store
-        .create_user(NewUser { account_id: account.id, email: email.to_string(), name: name.to_string(), role, password_hash })
+        .create_user(NewUser {
+            account_id: account.id,
+            email: email.to_string(),
+            name: name.to_string(),
+            role,
+            password_hash,
+        })
         .await?;
     Ok(user)
 }
 
 /// Creates a key and returns its secret.
-pub async fn create_key(store: &dyn Store, account: &Account, name: &str, scopes: Vec<Scope>) -> anyhow::Result<String> {
+pub async fn create_key(
+    store: &dyn Store,
+    account: &Account,
+    name: &str,
+    scopes: Vec<Scope>,
+) -> anyhow::Result<String> {
     let secret = new_key_secret();
     store
-        .create_api_key(NewApiKey { account_id: account.id, name: name.to_string(), scopes, secret_hash: token_hash(&secret) })
+        .create_api_key(NewApiKey {
+            account_id: account.id,
+            name: name.to_string(),
+            scopes,
+            secret_hash: token_hash(&secret),
+        })
         .await?;
     Ok(secret)
 }

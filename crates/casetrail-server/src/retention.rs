@@ -28,7 +28,13 @@ pub fn purge_cutoff(account: &Account, now: Timestamp) -> Option<Timestamp> {
 
 /// Purges what `account`'s policy allows and records it; returns how many events
 /// went. A run that removes nothing writes nothing.
-pub async fn run_account(store: &dyn Store, keys: &Keys, writer: &Writer, account: &Account, actor: Actor) -> anyhow::Result<u64> {
+pub async fn run_account(
+    store: &dyn Store,
+    keys: &Keys,
+    writer: &Writer,
+    account: &Account,
+    actor: Actor,
+) -> anyhow::Result<u64> {
     let Some(cutoff) = purge_cutoff(account, Timestamp::now()) else { return Ok(0) };
     let (mut total, mut first, mut last) = (0u64, None::<u64>, None::<u64>);
     loop {
@@ -48,13 +54,17 @@ pub async fn run_account(store: &dyn Store, keys: &Keys, writer: &Writer, accoun
     if total == 0 {
         return Ok(0);
     }
-    let event = AuditEvent::new(actor, "system_log.purged", format!("Purged {total} events older than {} days", account.retention_days.unwrap_or(0)))
-        .metadata("purged", total)
-        .metadata("first_seq", first)
-        .metadata("last_seq", last)
-        .metadata("retention_days", account.retention_days)
-        .metadata("cutoff", cutoff.to_string())
-        .build();
+    let event = AuditEvent::new(
+        actor,
+        "system_log.purged",
+        format!("Purged {total} events older than {} days", account.retention_days.unwrap_or(0)),
+    )
+    .metadata("purged", total)
+    .metadata("first_seq", first)
+    .metadata("last_seq", last)
+    .metadata("retention_days", account.retention_days)
+    .metadata("cutoff", cutoff.to_string())
+    .build();
     writer.append(account.id, vec![event]).await?;
     store.reclaim_space().await?;
     tracing::info!(account = %account.id, purged = total, "retention purge");

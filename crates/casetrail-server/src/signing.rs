@@ -75,7 +75,8 @@ fn read_keys(dir: &Path) -> anyhow::Result<Vec<ChainKey>> {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "pem") {
             let pem = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("{} is not an Ed25519 key: {e}", path.display()))?;
+            let key = SigningKey::from_pkcs8_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("{} is not an Ed25519 key: {e}", path.display()))?;
             keys.push(ChainKey::from_signing_key(key));
         }
     }
@@ -109,7 +110,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(unix)]
 fn restrict(dir: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).with_context(|| format!("cannot restrict {}", dir.display()))
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot restrict {}", dir.display()))
 }
 
 #[cfg(not(unix))]
@@ -138,7 +140,13 @@ mod tests {
         assert_eq!(rotated.current.key_id, new_id);
         assert_ne!(new_id, keys.current.key_id);
         // Something signed by the retired key still verifies.
-        let cp = casetrail_core::integrity::Checkpoint::sign(&keys.current, uuid::Uuid::nil(), 1, Default::default(), casetrail_core::Timestamp::EPOCH);
+        let cp = casetrail_core::integrity::Checkpoint::sign(
+            &keys.current,
+            uuid::Uuid::nil(),
+            1,
+            Default::default(),
+            casetrail_core::Timestamp::EPOCH,
+        );
         assert!(cp.verify(&rotated.ring).is_ok());
     }
 }

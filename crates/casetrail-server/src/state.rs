@@ -67,40 +67,25 @@ impl AppState {
 
     /// The caller's account; it exists for any valid credential.
     pub async fn account(&self, id: AccountId) -> ApiResult<Account> {
-        self.store
-            .account(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("account"))
+        self.store.account(id).await?.ok_or_else(|| ApiError::not_found("account"))
     }
 
     /// Appends events and waits for their commit.
-    pub async fn append(
-        &self,
-        account: AccountId,
-        events: Vec<NewEvent>,
-    ) -> ApiResult<Vec<Appended>> {
-        self.writer
-            .append(account, events)
-            .await
-            .map_err(ApiError::internal)
+    pub async fn append(&self, account: AccountId, events: Vec<NewEvent>) -> ApiResult<Vec<Appended>> {
+        self.writer.append(account, events).await.map_err(ApiError::internal)
     }
 
     /// Records an event that casetrail itself writes (sign-ins, settings, exports).
     pub async fn record(&self, account: AccountId, event: NewEvent) -> ApiResult<Appended> {
         let mut appended = self.append(account, vec![event]).await?;
-        appended
-            .pop()
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the writer answered no event")))
+        appended.pop().ok_or_else(|| ApiError::internal(anyhow::anyhow!("the writer answered no event")))
     }
 
     pub(crate) async fn note_key_use(&self, key: Uuid) {
         let now = Timestamp::now();
         {
             let mut seen = self.key_use.lock().unwrap_or_else(|p| p.into_inner());
-            if seen
-                .get(&key)
-                .is_some_and(|last| now.as_millis() - last.as_millis() < KEY_USE_RESOLUTION_MS)
-            {
+            if seen.get(&key).is_some_and(|last| now.as_millis() - last.as_millis() < KEY_USE_RESOLUTION_MS) {
                 return;
             }
             seen.insert(key, now);

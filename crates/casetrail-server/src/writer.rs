@@ -56,21 +56,11 @@ impl Writer {
     }
 
     /// Appends one request's events atomically; answers once they are committed.
-    pub async fn append(
-        &self,
-        account_id: AccountId,
-        events: Vec<NewEvent>,
-    ) -> Result<Vec<Appended>, WriteError> {
+    pub async fn append(&self, account_id: AccountId, events: Vec<NewEvent>) -> Result<Vec<Appended>, WriteError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            batch: AppendBatch { account_id, events },
-            reply,
-        };
+        let job = Job { batch: AppendBatch { account_id, events }, reply };
         self.tx.send(job).await.map_err(|_| WriteError::Stopped)?;
-        answer
-            .await
-            .map_err(|_| WriteError::Stopped)?
-            .map_err(WriteError::Store)
+        answer.await.map_err(|_| WriteError::Stopped)?.map_err(WriteError::Store)
     }
 }
 
@@ -143,10 +133,7 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) {
                 return;
             };
             for (batch, reply) in batches.into_iter().zip(replies) {
-                let answer = store
-                    .append(vec![batch])
-                    .await
-                    .map(|mut a| a.pop().unwrap_or_default());
+                let answer = store.append(vec![batch]).await.map(|mut a| a.pop().unwrap_or_default());
                 let _ = reply.send(answer.map_err(Arc::new));
             }
         }

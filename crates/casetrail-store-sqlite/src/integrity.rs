@@ -1,8 +1,8 @@
 //! Checkpoints, tombstones and the chain rows that verification reads.
 
+use casetrail_core::Timestamp;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{Checkpoint, Columns, Tombstone};
-use casetrail_core::Timestamp;
 use casetrail_store::{StoreError, StoreResult};
 use rusqlite::{Connection, Row, params};
 use uuid::Uuid;
@@ -19,7 +19,13 @@ fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
 }
 
-pub(crate) fn chain_rows(conn: &Connection, pk: i64, account: Uuid, after: u64, limit: u32) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
+pub(crate) fn chain_rows(
+    conn: &Connection,
+    pk: i64,
+    account: Uuid,
+    after: u64,
+    limit: u32,
+) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
     let mut st = conn
         .prepare_cached(
             "SELECT seq, body, prev_hash, hash, id, occurred_at, actor_id, activity, idem_key, acct FROM events
@@ -31,7 +37,12 @@ pub(crate) fn chain_rows(conn: &Connection, pk: i64, account: Uuid, after: u64, 
             let id: Vec<u8> = r.get(4)?;
             let acct: i64 = r.get(9)?;
             Ok((
-                ChainedEvent { seq: r.get::<_, i64>(0)? as u64, body: r.get(1)?, prev_hash: hash(r.get(2)?), hash: hash(r.get(3)?) },
+                ChainedEvent {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    body: r.get(1)?,
+                    prev_hash: hash(r.get(2)?),
+                    hash: hash(r.get(3)?),
+                },
                 Columns {
                     // The row was selected by account, so the account is this one.
                     account_id: if acct == pk { account } else { Uuid::nil() },
@@ -103,11 +114,21 @@ pub(crate) fn tombstones(conn: &Connection, pk: i64, account: Uuid) -> StoreResu
 }
 
 /// The tombstone that ends right before `seq` or starts right after it, if any.
-pub(crate) fn adjacent(conn: &Connection, pk: i64, account: Uuid, ending_at: Option<u64>, starting_at: Option<u64>) -> StoreResult<Option<Tombstone>> {
+pub(crate) fn adjacent(
+    conn: &Connection,
+    pk: i64,
+    account: Uuid,
+    ending_at: Option<u64>,
+    starting_at: Option<u64>,
+) -> StoreResult<Option<Tombstone>> {
     use rusqlite::OptionalExtension;
     let (sql, seq) = match (ending_at, starting_at) {
-        (Some(seq), _) => (format!("SELECT {TOMBSTONE_COLUMNS} FROM tombstones WHERE acct = ?1 AND last_seq = ?2"), seq),
-        (None, Some(seq)) => (format!("SELECT {TOMBSTONE_COLUMNS} FROM tombstones WHERE acct = ?1 AND first_seq = ?2"), seq),
+        (Some(seq), _) => {
+            (format!("SELECT {TOMBSTONE_COLUMNS} FROM tombstones WHERE acct = ?1 AND last_seq = ?2"), seq)
+        }
+        (None, Some(seq)) => {
+            (format!("SELECT {TOMBSTONE_COLUMNS} FROM tombstones WHERE acct = ?1 AND first_seq = ?2"), seq)
+        }
         (None, None) => return Err(StoreError::Corrupt("adjacent tombstone asked for nothing".into())),
     };
     conn.query_row(&sql, params![pk, seq as i64], tombstone_row(account)).optional().map_err(db)
@@ -115,7 +136,8 @@ pub(crate) fn adjacent(conn: &Connection, pk: i64, account: Uuid, ending_at: Opt
 
 pub(crate) fn replace_tombstones(conn: &Connection, pk: i64, remove: &[u64], add: &Tombstone) -> StoreResult<()> {
     for first in remove {
-        conn.execute("DELETE FROM tombstones WHERE acct = ?1 AND first_seq = ?2", params![pk, *first as i64]).map_err(db)?;
+        conn.execute("DELETE FROM tombstones WHERE acct = ?1 AND first_seq = ?2", params![pk, *first as i64])
+            .map_err(db)?;
     }
     conn.execute(
         &format!("INSERT INTO tombstones (acct, {TOMBSTONE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use casetrail_core::chain::ChainedEvent;
+use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
-use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_store::{
     Account, AccountId, ActorSummary, ApiKey, AppendBatch, Appended, ChainHead, Hold, NewApiKey, NewUser, Page,
     PurgeBatch, PurgePreview, RecordSummary, Role, Scope, Session, Store, StoreError, StoreResult, User,
@@ -392,7 +392,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn chain_rows(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
+    async fn chain_rows(
+        &self,
+        account: AccountId,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
         self.read(move |conn| match account_pk_opt(conn, account)? {
             Some(pk) => integrity::chain_rows(conn, pk, account, after_seq, limit),
             None => Ok(Vec::new()),
@@ -459,7 +464,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn purge(&self, account: AccountId, cutoff: Timestamp, max_events: u32, key: &ChainKey) -> StoreResult<PurgeBatch> {
+    async fn purge(
+        &self,
+        account: AccountId,
+        cutoff: Timestamp,
+        max_events: u32,
+        key: &ChainKey,
+    ) -> StoreResult<PurgeBatch> {
         let key = ChainKey::from_signing_key(key.signing_key().clone());
         self.write(move |conn| {
             let pk = account_pk(conn, account)?;

@@ -20,9 +20,8 @@ pub(crate) fn holds(conn: &Connection, pk: i64, account: Uuid) -> StoreResult<Ve
             "SELECT kind, record_id, reason, created_by, created_at FROM holds WHERE acct = ?1 ORDER BY created_at, kind, record_id",
         )
         .map_err(db)?;
-    let rows = st
-        .query_map([pk], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        .map_err(db)?;
+    let rows =
+        st.query_map([pk], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).map_err(db)?;
     let mut out = Vec::new();
     for row in rows {
         let (kind, id, reason, created_by, at) = row.map_err(db)?;
@@ -45,7 +44,13 @@ pub(crate) fn add_hold(conn: &Connection, pk: i64, h: &Hold) -> StoreResult<()> 
     }
 }
 
-pub(crate) fn remove_hold(conn: &Connection, pk: i64, account: Uuid, kind: RecordType, id: &str) -> StoreResult<Option<Hold>> {
+pub(crate) fn remove_hold(
+    conn: &Connection,
+    pk: i64,
+    account: Uuid,
+    kind: RecordType,
+    id: &str,
+) -> StoreResult<Option<Hold>> {
     let found = holds(conn, pk, account)?.into_iter().find(|h| h.kind == kind && h.id == id);
     if found.is_some() {
         conn.execute("DELETE FROM holds WHERE acct = ?1 AND kind = ?2 AND record_id = ?3", params![pk, kind.key(), id])
@@ -62,9 +67,8 @@ const PURGEABLE: &str = "FROM events e WHERE e.acct = ?1 AND e.occurred_at < ?2 
 
 pub(crate) fn preview(conn: &Connection, pk: i64, cutoff: Timestamp) -> StoreResult<PurgePreview> {
     let sql = format!("SELECT count(*), min(e.occurred_at), max(e.occurred_at) {PURGEABLE}");
-    let (n, oldest, newest): (i64, Option<i64>, Option<i64>) = conn
-        .query_row(&sql, params![pk, cutoff.as_millis()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(db)?;
+    let (n, oldest, newest): (i64, Option<i64>, Option<i64>) =
+        conn.query_row(&sql, params![pk, cutoff.as_millis()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(db)?;
     Ok(PurgePreview { events: n as u64, oldest: oldest.map(ts), newest: newest.map(ts) })
 }
 
@@ -135,7 +139,8 @@ fn delete_event(tx: &Transaction<'_>, pk: i64, d: &Doomed) -> StoreResult<()> {
     struct Links {
         related: Vec<casetrail_core::Related>,
     }
-    let links: Links = serde_json::from_str(&d.body).map_err(|e| StoreError::Corrupt(format!("event seq {}: {e}", d.seq)))?;
+    let links: Links =
+        serde_json::from_str(&d.body).map_err(|e| StoreError::Corrupt(format!("event seq {}: {e}", d.seq)))?;
     let mut st = tx
         .prepare_cached(
             "DELETE FROM event_records WHERE acct = ?1 AND kind = ?2 AND record_id = ?3 AND occurred_at = ?4 AND seq = ?5",

@@ -154,7 +154,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // --- integrity --------------------------------------------------------------
     /// Like [`Store::chain`], with the indexed columns each row keeps beside its body,
     /// so verification can check they agree.
-    async fn chain_rows(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<(ChainedEvent, Columns)>>;
+    async fn chain_rows(
+        &self,
+        account: AccountId,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(ChainedEvent, Columns)>>;
     async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()>;
     /// Newest first.
     async fn checkpoints(&self, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>>;
@@ -172,7 +177,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Removes up to `max_events` events older than `cutoff` that no hold keeps, in one
     /// transaction, leaving signed tombstones for the runs of purged seqs. Callers loop
     /// until `purged < max_events`, so no batch holds the write lock for long.
-    async fn purge(&self, account: AccountId, cutoff: Timestamp, max_events: u32, key: &ChainKey) -> StoreResult<PurgeBatch>;
+    async fn purge(
+        &self,
+        account: AccountId,
+        cutoff: Timestamp,
+        max_events: u32,
+        key: &ChainKey,
+    ) -> StoreResult<PurgeBatch>;
     /// Lets the backend give freed space back (SQLite: incremental vacuum).
     async fn reclaim_space(&self) -> StoreResult<()>;
 

@@ -24,7 +24,8 @@ pub async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, args: ExportArgs<'_>) -
     let account = store.account(args.account).await?.with_context(|| format!("no account {}", args.account))?;
     let tz = jiff::tz::TimeZone::get(&account.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
     let query = BrowseQuery::from_params(&args.params, &tz, &[]).map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let file = std::fs::File::create(args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
+    let file =
+        std::fs::File::create(args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
     let sink = BufWriter::new(file);
     let rt = tokio::runtime::Handle::current();
     let (format_key, outcome) = if args.format == "jsonl" {
@@ -34,7 +35,8 @@ pub async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, args: ExportArgs<'_>) -
         let id = account.id;
         ("jsonl", tokio::task::spawn_blocking(move || write_chain(&rt, store.as_ref(), &keys_list, id, sink)).await?)
     } else {
-        let format = Format::from_param(args.format).with_context(|| format!("--format {:?}: must be csv, xlsx or jsonl", args.format))?;
+        let format = Format::from_param(args.format)
+            .with_context(|| format!("--format {:?}: must be csv, xlsx or jsonl", args.format))?;
         let store = store.clone();
         let id = account.id;
         let bar = progress_bar();
@@ -91,7 +93,12 @@ async fn record(
         }
     }
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    let actor = Actor { id: format!("cli:{user}"), name: format!("casetrail CLI ({user})"), email: None, kind: ActorType::System };
+    let actor = Actor {
+        id: format!("cli:{user}"),
+        name: format!("casetrail CLI ({user})"),
+        email: None,
+        kind: ActorType::System,
+    };
     let event = casetrail_core::NewEvent {
         idempotency_key: None,
         occurred_at: Timestamp::now(),

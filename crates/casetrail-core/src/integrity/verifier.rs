@@ -109,7 +109,9 @@ impl<'k> Verifier<'k> {
         for c in checkpoints {
             match c.verify(keys) {
                 Ok(()) if c.account_id == account_id => good.push(c.clone()),
-                Ok(()) => v.problem(c.seq, ProblemKind::BadSignature, "a checkpoint of another account is stored here".into()),
+                Ok(()) => {
+                    v.problem(c.seq, ProblemKind::BadSignature, "a checkpoint of another account is stored here".into())
+                }
                 Err(why) => v.problem(c.seq, ProblemKind::BadSignature, format!("checkpoint at seq {}: {why}", c.seq)),
             }
         }
@@ -175,9 +177,17 @@ impl<'k> Verifier<'k> {
             self.problem(event.seq, ProblemKind::BrokenLink, "prev_hash is not the previous event's hash".into());
         }
         if !hash_matches(event) {
-            self.problem(event.seq, ProblemKind::HashMismatch, "the stored hash does not match the event's content".into());
+            self.problem(
+                event.seq,
+                ProblemKind::HashMismatch,
+                "the stored hash does not match the event's content".into(),
+            );
         } else if let Some(column) = column_mismatch(self.account_id, event, columns) {
-            self.problem(event.seq, ProblemKind::HashMismatch, format!("the stored {column} differs from the hashed content"));
+            self.problem(
+                event.seq,
+                ProblemKind::HashMismatch,
+                format!("the stored {column} differs from the hashed content"),
+            );
         }
         self.report.events_checked += 1;
         self.report.first_seq.get_or_insert(event.seq);
@@ -188,7 +198,11 @@ impl<'k> Verifier<'k> {
     /// One purge tombstone.
     pub fn tombstone(&mut self, t: &Tombstone) {
         if let Err(why) = t.verify(self.keys) {
-            self.problem(t.first_seq, ProblemKind::BadSignature, format!("purge record {}–{}: {why}", t.first_seq, t.last_seq));
+            self.problem(
+                t.first_seq,
+                ProblemKind::BadSignature,
+                format!("purge record {}–{}: {why}", t.first_seq, t.last_seq),
+            );
         }
         if t.account_id != self.account_id || t.last_seq < t.first_seq {
             self.problem(t.first_seq, ProblemKind::BadSignature, "a purge record that does not belong here".into());
@@ -199,7 +213,11 @@ impl<'k> Verifier<'k> {
             return;
         }
         if contiguous && t.first_prev_hash != self.prev {
-            self.problem(t.first_seq, ProblemKind::BrokenLink, "the purged range does not follow the previous event".into());
+            self.problem(
+                t.first_seq,
+                ProblemKind::BrokenLink,
+                "the purged range does not follow the previous event".into(),
+            );
         }
         self.report.purged += t.last_seq - t.first_seq + 1;
         self.walked(t.last_seq, t.last_hash);

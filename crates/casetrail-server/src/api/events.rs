@@ -19,9 +19,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// The oldest `occurred_at` the account's retention keeps at `now`.
 pub fn window_start(account: &Account, now: Timestamp) -> Option<Timestamp> {
-    account
-        .retention_days
-        .map(|days| now.minus_days(i64::from(days)))
+    account.retention_days.map(|days| now.minus_days(i64::from(days)))
 }
 
 /// Record one event or a batch of up to 1000, atomically.
@@ -40,27 +38,14 @@ pub async fn ingest(
     principal.require_ingest()?;
     let account = state.account(principal.account_id).await?;
     let now = Timestamp::now();
-    let rules = IngestRules {
-        now,
-        window_start: window_start(&account, now),
-        allow_reserved: false,
-    };
+    let rules = IngestRules { now, window_start: window_start(&account, now), allow_reserved: false };
     let events = parse_ingest(&body, &rules).map_err(|err| match err {
-        IngestError::TooManyEvents(n) => {
-            ApiError::too_large(format!("a batch holds at most 1000 events, not {n}"))
-        }
+        IngestError::TooManyEvents(n) => ApiError::too_large(format!("a batch holds at most 1000 events, not {n}")),
         IngestError::Invalid(details) => ApiError::validation(details),
     })?;
     let appended = state.append(account.id, events).await?;
-    let status = if appended.iter().all(|a| a.duplicate) {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let events: Vec<_> = appended
-        .iter()
-        .map(|a| json!({"id": a.id, "seq": a.seq, "duplicate": a.duplicate}))
-        .collect();
+    let status = if appended.iter().all(|a| a.duplicate) { StatusCode::OK } else { StatusCode::CREATED };
+    let events: Vec<_> = appended.iter().map(|a| json!({"id": a.id, "seq": a.seq, "duplicate": a.duplicate})).collect();
     Ok(raw_json(status, json!({ "events": events }).to_string()))
 }
 
@@ -117,9 +102,7 @@ pub async fn browse_query(
 
 pub fn api_json(event: &ChainedEvent) -> ApiResult<String> {
     event.to_api_json().map_err(|e| {
-        ApiError::internal(
-            anyhow::Error::new(e).context(format!("event seq {} is unreadable", event.seq)),
-        )
+        ApiError::internal(anyhow::Error::new(e).context(format!("event seq {} is unreadable", event.seq)))
     })
 }
 
@@ -134,11 +117,7 @@ pub async fn get_one(
 ) -> ApiResult<Response> {
     principal.require_admin()?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("event"))?;
-    let event = state
-        .store
-        .event(principal.account_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    let event = state.store.event(principal.account_id, id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     Ok(raw_json(StatusCode::OK, api_json(&event)?))
 }
 
@@ -149,16 +128,9 @@ pub async fn activity_types(_principal: Principal) -> Response {
     let categories: Vec<_> = CATEGORIES
         .iter()
         .map(|c| {
-            let types: Vec<_> = c
-                .types
-                .iter()
-                .map(|t| json!({"key": t.key, "label": t.label}))
-                .collect();
+            let types: Vec<_> = c.types.iter().map(|t| json!({"key": t.key, "label": t.label})).collect();
             json!({"key": c.key, "label": c.label, "types": types})
         })
         .collect();
-    raw_json(
-        StatusCode::OK,
-        json!({ "categories": categories }).to_string(),
-    )
+    raw_json(StatusCode::OK, json!({ "categories": categories }).to_string())
 }

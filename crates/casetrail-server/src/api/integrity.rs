@@ -21,7 +21,11 @@ fn checkpoint_json(c: &Checkpoint) -> Value {
 #[utoipa::path(get, path = "/api/v1/integrity", tag = "integrity",
     params(("since" = Option<String>, Query, description = "`checkpoint` for an incremental check from the newest good checkpoint")),
     responses((status = 200, description = "ok, events_checked, first_seq, last_seq, head_hash, checkpoint, problems")))]
-pub async fn verify(State(state): State<AppState>, principal: Principal, QueryPairs(params): QueryPairs) -> ApiResult<Response> {
+pub async fn verify(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryPairs(params): QueryPairs,
+) -> ApiResult<Response> {
     principal.require_admin()?;
     let mut incremental = false;
     for (key, value) in &params {

@@ -31,17 +31,8 @@ fn key_record(k: &ApiKey) -> Related {
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "settings", responses((status = 200, description = "The account's keys, without secrets")))]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
-    let keys: Vec<Value> = state
-        .store
-        .api_keys(principal.account_id)
-        .await?
-        .iter()
-        .map(key_json)
-        .collect();
-    Ok(raw_json(
-        StatusCode::OK,
-        json!({ "api_keys": keys }).to_string(),
-    ))
+    let keys: Vec<Value> = state.store.api_keys(principal.account_id).await?.iter().map(key_json).collect();
+    Ok(raw_json(StatusCode::OK, json!({ "api_keys": keys }).to_string()))
 }
 
 /// Parses `{"name", "scopes"}`.
@@ -51,10 +42,7 @@ fn parse_new_key(body: &Value) -> ApiResult<(String, Vec<Scope>)> {
     let name = match obj.get("name").and_then(Value::as_str).map(str::trim) {
         Some(n) if !n.is_empty() && n.chars().count() <= 200 => n.to_string(),
         _ => {
-            errors.push(FieldError::new(
-                "name",
-                "is required: a string of 1 to 200 characters",
-            ));
+            errors.push(FieldError::new("name", "is required: a string of 1 to 200 characters"));
             String::new()
         }
     };
@@ -65,24 +53,17 @@ fn parse_new_key(body: &Value) -> ApiResult<(String, Vec<Scope>)> {
                 match s.as_str().and_then(Scope::from_key) {
                     Some(scope) if !scopes.contains(&scope) => scopes.push(scope),
                     Some(_) => {}
-                    None => errors.push(FieldError::new(
-                        format!("scopes[{i}]"),
-                        "must be \"events:write\" or \"admin\"",
-                    )),
+                    None => {
+                        errors.push(FieldError::new(format!("scopes[{i}]"), "must be \"events:write\" or \"admin\""))
+                    }
                 }
             }
         }
-        _ => errors.push(FieldError::new(
-            "scopes",
-            "is required: a non-empty array of \"events:write\" and/or \"admin\"",
-        )),
+        _ => errors
+            .push(FieldError::new("scopes", "is required: a non-empty array of \"events:write\" and/or \"admin\"")),
     }
     scopes.sort();
-    if errors.is_empty() {
-        Ok((name, scopes))
-    } else {
-        Err(ApiError::validation(errors))
-    }
+    if errors.is_empty() { Ok((name, scopes)) } else { Err(ApiError::validation(errors)) }
 }
 
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "settings",
@@ -97,29 +78,21 @@ pub async fn create(
     let secret = new_key_secret();
     let key = state
         .store
-        .create_api_key(NewApiKey {
-            account_id: principal.account_id,
-            name,
-            scopes,
-            secret_hash: token_hash(&secret),
-        })
+        .create_api_key(NewApiKey { account_id: principal.account_id, name, scopes, secret_hash: token_hash(&secret) })
         .await?;
     let scope_keys: Vec<&str> = key.scopes.iter().map(|s| s.key()).collect();
     let event = AuditEvent::new(
         principal.actor(),
         "settings.updated",
-        format!(
-            "Created API key \"{}\" ({})",
-            key.name,
-            scope_keys.join(", ")
-        ),
+        format!("Created API key \"{}\" ({})", key.name, scope_keys.join(", ")),
     )
     .related(key_record(&key))
     .metadata("api_key_id", key.id.to_string())
     .metadata("scopes", scope_keys.clone())
     .build();
     state.record(principal.account_id, event).await?;
-    let body = json!({"id": key.id, "name": key.name, "scopes": scope_keys, "created_at": key.created_at, "key": secret});
+    let body =
+        json!({"id": key.id, "name": key.name, "scopes": scope_keys, "created_at": key.created_at, "key": secret});
     Ok(raw_json(StatusCode::CREATED, body.to_string()))
 }
 
@@ -143,19 +116,12 @@ pub async fn revoke(
     if before.revoked_at.is_some() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let key = state
-        .store
-        .revoke_api_key(principal.account_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("API key"))?;
-    let event = AuditEvent::new(
-        principal.actor(),
-        "settings.updated",
-        format!("Revoked API key \"{}\"", key.name),
-    )
-    .related(key_record(&key))
-    .metadata("api_key_id", key.id.to_string())
-    .build();
+    let key =
+        state.store.revoke_api_key(principal.account_id, id).await?.ok_or_else(|| ApiError::not_found("API key"))?;
+    let event = AuditEvent::new(principal.actor(), "settings.updated", format!("Revoked API key \"{}\"", key.name))
+        .related(key_record(&key))
+        .metadata("api_key_id", key.id.to_string())
+        .build();
     state.record(principal.account_id, event).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

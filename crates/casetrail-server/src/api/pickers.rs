@@ -15,10 +15,7 @@ use crate::error::{ApiError, ApiResult};
 const PICKER_LIMIT: u32 = 50;
 
 /// Reads `q` (and `type` when allowed); anything else is a 400.
-fn picker_params(
-    params: &[(String, String)],
-    with_type: bool,
-) -> ApiResult<(Vec<String>, Option<RecordType>)> {
+fn picker_params(params: &[(String, String)], with_type: bool) -> ApiResult<(Vec<String>, Option<RecordType>)> {
     let mut words = Vec::new();
     let mut kind = None;
     for (key, value) in params {
@@ -36,9 +33,7 @@ fn picker_params(
                 })?);
             }
             other => {
-                return Err(ApiError::bad_request(format!(
-                    "{other}: unknown query parameter"
-                )));
+                return Err(ApiError::bad_request(format!("{other}: unknown query parameter")));
             }
         }
     }
@@ -57,18 +52,9 @@ pub async fn actors(
 ) -> ApiResult<Response> {
     principal.require_admin()?;
     let (words, _) = picker_params(&params, false)?;
-    let actors = state
-        .store
-        .actors(principal.account_id, &words, PICKER_LIMIT)
-        .await?;
-    let actors: Vec<_> = actors
-        .iter()
-        .map(|a| json!({"id": a.id, "name": a.name, "email": a.email}))
-        .collect();
-    Ok(raw_json(
-        StatusCode::OK,
-        json!({ "actors": actors }).to_string(),
-    ))
+    let actors = state.store.actors(principal.account_id, &words, PICKER_LIMIT).await?;
+    let actors: Vec<_> = actors.iter().map(|a| json!({"id": a.id, "name": a.name, "email": a.email})).collect();
+    Ok(raw_json(StatusCode::OK, json!({ "actors": actors }).to_string()))
 }
 
 /// Related records the account's log has seen, best match first.
@@ -85,16 +71,7 @@ pub async fn records(
 ) -> ApiResult<Response> {
     principal.require_admin()?;
     let (words, kind) = picker_params(&params, true)?;
-    let records = state
-        .store
-        .records(principal.account_id, kind, &words, PICKER_LIMIT)
-        .await?;
-    let records: Vec<_> = records
-        .iter()
-        .map(|r| json!({"type": r.kind.key(), "id": r.id, "name": r.name}))
-        .collect();
-    Ok(raw_json(
-        StatusCode::OK,
-        json!({ "records": records }).to_string(),
-    ))
+    let records = state.store.records(principal.account_id, kind, &words, PICKER_LIMIT).await?;
+    let records: Vec<_> = records.iter().map(|r| json!({"type": r.kind.key(), "id": r.id, "name": r.name})).collect();
+    Ok(raw_json(StatusCode::OK, json!({ "records": records }).to_string()))
 }

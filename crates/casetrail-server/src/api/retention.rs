@@ -36,7 +36,8 @@ pub async fn get(State(state): State<AppState>, principal: Principal) -> ApiResu
 
 /// `retention_days`: a whole number from 90 to 3650, or null to keep forever.
 pub fn parse_retention_days(value: Option<&Value>) -> Result<Option<u32>, FieldError> {
-    let refuse = || FieldError::new("retention_days", "must be a whole number of days from 90 to 3650, or null to keep forever");
+    let refuse =
+        || FieldError::new("retention_days", "must be a whole number of days from 90 to 3650, or null to keep forever");
     match value {
         None => Err(FieldError::new("retention_days", "is required")),
         Some(Value::Null) => Ok(None),
@@ -62,7 +63,12 @@ pub async fn put(State(state): State<AppState>, principal: Principal, JsonBody(b
 }
 
 /// Stores a policy change and records it with before/after values.
-pub async fn set_retention(state: &AppState, principal: &Principal, before: &Account, after: &Account) -> ApiResult<()> {
+pub async fn set_retention(
+    state: &AppState,
+    principal: &Principal,
+    before: &Account,
+    after: &Account,
+) -> ApiResult<()> {
     if before.retention_days == after.retention_days {
         return Ok(());
     }
@@ -73,7 +79,11 @@ pub async fn set_retention(state: &AppState, principal: &Principal, before: &Acc
         "system_log.retention_changed",
         format!("Changed retention from {} to {}", show(before.retention_days), show(after.retention_days)),
     )
-    .changes(vec![Change { field: "retention_days".into(), before: before.retention_days.into(), after: after.retention_days.into() }])
+    .changes(vec![Change {
+        field: "retention_days".into(),
+        before: before.retention_days.into(),
+        after: after.retention_days.into(),
+    }])
     .build();
     state.record(after.id, event).await?;
     Ok(())
@@ -81,24 +91,40 @@ pub async fn set_retention(state: &AppState, principal: &Principal, before: &Acc
 
 #[utoipa::path(put, path = "/api/v1/settings/legal-hold", tag = "retention",
     responses((status = 200, description = "The policy"), (status = 422, description = "legal_hold is not a boolean")))]
-pub async fn put_legal_hold(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn put_legal_hold(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
     principal.require_admin_key()?;
     let obj = object_body(&body, &["legal_hold"])?;
-    let on = obj.get("legal_hold").and_then(Value::as_bool).ok_or_else(|| ApiError::field("legal_hold", "must be true or false"))?;
+    let on = obj
+        .get("legal_hold")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| ApiError::field("legal_hold", "must be true or false"))?;
     let before = state.account(principal.account_id).await?;
     let after = Account { legal_hold: on, ..before.clone() };
     set_legal_hold(&state, &principal, &before, &after).await?;
     Ok(raw_json(StatusCode::OK, retention_json(&state, &after).await?))
 }
 
-pub async fn set_legal_hold(state: &AppState, principal: &Principal, before: &Account, after: &Account) -> ApiResult<()> {
+pub async fn set_legal_hold(
+    state: &AppState,
+    principal: &Principal,
+    before: &Account,
+    after: &Account,
+) -> ApiResult<()> {
     if before.legal_hold == after.legal_hold {
         return Ok(());
     }
     state.store.update_account(after).await?;
     let what = if after.legal_hold { "Placed the account under legal hold" } else { "Lifted the account's legal hold" };
     let event = AuditEvent::new(principal.actor(), "system_log.legal_hold_changed", what)
-        .changes(vec![Change { field: "legal_hold".into(), before: before.legal_hold.into(), after: after.legal_hold.into() }])
+        .changes(vec![Change {
+            field: "legal_hold".into(),
+            before: before.legal_hold.into(),
+            after: after.legal_hold.into(),
+        }])
         .build();
     state.record(after.id, event).await?;
     Ok(())
@@ -110,7 +136,11 @@ fn holdable(kind: &str) -> Option<RecordType> {
 
 #[utoipa::path(post, path = "/api/v1/holds", tag = "retention",
     responses((status = 201, description = "The hold"), (status = 409, description = "Already held"), (status = 422, description = "Invalid")))]
-pub async fn add_hold(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn add_hold(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
     principal.require_admin_key()?;
     let obj = object_body(&body, &["type", "id", "reason"])?;
     let mut errors = Vec::new();
@@ -118,7 +148,8 @@ pub async fn add_hold(State(state): State<AppState>, principal: Principal, JsonB
     if kind.is_none() {
         errors.push(FieldError::new("type", "must be \"case\" or \"client\""));
     }
-    let id = obj.get("id").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty() && s.chars().count() <= 10_000);
+    let id =
+        obj.get("id").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty() && s.chars().count() <= 10_000);
     if id.is_none() {
         errors.push(FieldError::new("id", "is required: the case or client id"));
     }
@@ -140,10 +171,18 @@ pub async fn add_hold(State(state): State<AppState>, principal: Principal, JsonB
         created_at: Timestamp::now(),
     };
     state.store.add_hold(&hold).await?;
-    let event = AuditEvent::new(principal.actor(), "settings.updated", format!("Placed a legal hold on {} {}", kind.key(), hold.id))
-        .related(Related { kind, id: hold.id.clone(), name: None })
-        .changes(vec![Change { field: format!("holds.{}.{}", kind.key(), hold.id), before: Value::Null, after: json!({"reason": hold.reason}) }])
-        .build();
+    let event = AuditEvent::new(
+        principal.actor(),
+        "settings.updated",
+        format!("Placed a legal hold on {} {}", kind.key(), hold.id),
+    )
+    .related(Related { kind, id: hold.id.clone(), name: None })
+    .changes(vec![Change {
+        field: format!("holds.{}.{}", kind.key(), hold.id),
+        before: Value::Null,
+        after: json!({"reason": hold.reason}),
+    }])
+    .build();
     state.record(principal.account_id, event).await?;
     Ok(raw_json(StatusCode::CREATED, hold_json(&hold).to_string()))
 }
@@ -151,14 +190,27 @@ pub async fn add_hold(State(state): State<AppState>, principal: Principal, JsonB
 #[utoipa::path(delete, path = "/api/v1/holds/{type}/{id}", tag = "retention",
     params(("type" = String, Path, description = "case or client"), ("id" = String, Path, description = "record id")),
     responses((status = 204, description = "Lifted"), (status = 404, description = "No such hold")))]
-pub async fn remove_hold(State(state): State<AppState>, principal: Principal, Path((kind, id)): Path<(String, String)>) -> ApiResult<Response> {
+pub async fn remove_hold(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((kind, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
     principal.require_admin_key()?;
     let kind = holdable(&kind).ok_or_else(|| ApiError::not_found("hold"))?;
-    let hold = state.store.remove_hold(principal.account_id, kind, &id).await?.ok_or_else(|| ApiError::not_found("hold"))?;
-    let event = AuditEvent::new(principal.actor(), "settings.updated", format!("Lifted the legal hold on {} {}", kind.key(), hold.id))
-        .related(Related { kind, id: hold.id.clone(), name: None })
-        .changes(vec![Change { field: format!("holds.{}.{}", kind.key(), hold.id), before: json!({"reason": hold.reason}), after: Value::Null }])
-        .build();
+    let hold =
+        state.store.remove_hold(principal.account_id, kind, &id).await?.ok_or_else(|| ApiError::not_found("hold"))?;
+    let event = AuditEvent::new(
+        principal.actor(),
+        "settings.updated",
+        format!("Lifted the legal hold on {} {}", kind.key(), hold.id),
+    )
+    .related(Related { kind, id: hold.id.clone(), name: None })
+    .changes(vec![Change {
+        field: format!("holds.{}.{}", kind.key(), hold.id),
+        before: json!({"reason": hold.reason}),
+        after: Value::Null,
+    }])
+    .build();
     state.record(principal.account_id, event).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -178,20 +230,26 @@ pub async fn run(State(state): State<AppState>, principal: Principal) -> ApiResu
 #[utoipa::path(get, path = "/api/v1/retention/preview", tag = "retention",
     params(("retention_days" = Option<String>, Query, description = "a policy to try instead of the current one")),
     responses((status = 200, description = "events, oldest, newest, cutoff")))]
-pub async fn preview(State(state): State<AppState>, principal: Principal, QueryPairs(params): QueryPairs) -> ApiResult<Response> {
+pub async fn preview(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryPairs(params): QueryPairs,
+) -> ApiResult<Response> {
     principal.require_admin()?;
     let mut account = state.account(principal.account_id).await?;
     for (key, value) in &params {
         match key.as_str() {
             "retention_days" => {
                 let parsed: Value = serde_json::from_str(value).unwrap_or(Value::String(value.clone()));
-                account.retention_days = parse_retention_days(Some(&parsed)).map_err(|e| ApiError::bad_request(e.message))?;
+                account.retention_days =
+                    parse_retention_days(Some(&parsed)).map_err(|e| ApiError::bad_request(e.message))?;
             }
             other => return Err(ApiError::bad_request(format!("{other}: unknown query parameter"))),
         }
     }
     let Some(cutoff) = crate::retention::purge_cutoff(&account, Timestamp::now()) else {
-        let body = json!({"events": 0, "oldest": null, "newest": null, "cutoff": null, "legal_hold": account.legal_hold});
+        let body =
+            json!({"events": 0, "oldest": null, "newest": null, "cutoff": null, "legal_hold": account.legal_hold});
         return Ok(raw_json(StatusCode::OK, body.to_string()));
     };
     let p = state.store.purge_preview(account.id, cutoff).await?;

@@ -22,10 +22,7 @@ pub fn account_json(a: &Account) -> Value {
 
 #[utoipa::path(get, path = "/api/v1/settings/account", tag = "settings",
     responses((status = 200, description = "name, timezone, record_urls")))]
-pub async fn get_account(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> ApiResult<Response> {
+pub async fn get_account(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
     let account = state.account(principal.account_id).await?;
     Ok(raw_json(StatusCode::OK, account_json(&account).to_string()))
@@ -44,25 +41,17 @@ pub fn apply_account_update(account: &mut Account, body: &Value) -> ApiResult<()
     }
     if let Some(tz) = obj.get("timezone") {
         match tz.as_str() {
-            Some(name) if jiff::tz::TimeZone::get(name).is_ok() => {
-                account.timezone = name.to_string()
-            }
+            Some(name) if jiff::tz::TimeZone::get(name).is_ok() => account.timezone = name.to_string(),
             Some(name) => errors.push(FieldError::new(
                 "timezone",
-                format!(
-                    "unknown IANA time zone {:?}",
-                    name.chars().take(64).collect::<String>()
-                ),
+                format!("unknown IANA time zone {:?}", name.chars().take(64).collect::<String>()),
             )),
             None => errors.push(FieldError::new("timezone", "must be a string")),
         }
     }
     if let Some(urls) = obj.get("record_urls") {
         match urls.as_object() {
-            None => errors.push(FieldError::new(
-                "record_urls",
-                "must be an object of record type to URL template",
-            )),
+            None => errors.push(FieldError::new("record_urls", "must be an object of record type to URL template")),
             Some(map) => {
                 let mut parsed = BTreeMap::new();
                 for (kind, template) in map {
@@ -87,11 +76,7 @@ pub fn apply_account_update(account: &mut Account, body: &Value) -> ApiResult<()
             }
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(errors))
-    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
 /// Only web links: a `javascript:` template would run in an admin's browser.
@@ -101,19 +86,10 @@ fn valid_template(t: &str) -> bool {
 }
 
 /// Stores an account change and records it as `settings.updated` with before/after.
-pub async fn save_account(
-    state: &AppState,
-    principal: &Principal,
-    before: &Account,
-    after: &Account,
-) -> ApiResult<()> {
+pub async fn save_account(state: &AppState, principal: &Principal, before: &Account, after: &Account) -> ApiResult<()> {
     let changes = diff(
-        account_json(before)
-            .as_object()
-            .unwrap_or(&Default::default()),
-        account_json(after)
-            .as_object()
-            .unwrap_or(&Default::default()),
+        account_json(before).as_object().unwrap_or(&Default::default()),
+        account_json(after).as_object().unwrap_or(&Default::default()),
     );
     if changes.is_empty() {
         return Ok(());
@@ -125,11 +101,7 @@ pub async fn save_account(
         "settings.updated",
         format!("Updated account settings: {}", fields.join(", ")),
     )
-    .related(Related {
-        kind: RecordType::Setting,
-        id: "account".into(),
-        name: Some("Account settings".into()),
-    })
+    .related(Related { kind: RecordType::Setting, id: "account".into(), name: Some("Account settings".into()) })
     .changes(changes)
     .build();
     state.record(after.id, event).await?;

@@ -22,44 +22,21 @@ pub fn user_json(u: &User) -> Value {
 }
 
 fn user_record(u: &User) -> Related {
-    Related {
-        kind: RecordType::User,
-        id: u.id.to_string(),
-        name: Some(u.name.clone()),
-    }
+    Related { kind: RecordType::User, id: u.id.to_string(), name: Some(u.name.clone()) }
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "team", responses((status = 200, description = "The account's users")))]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
-    let users: Vec<Value> = state
-        .store
-        .users(principal.account_id)
-        .await?
-        .iter()
-        .map(user_json)
-        .collect();
-    Ok(raw_json(
-        StatusCode::OK,
-        json!({ "users": users }).to_string(),
-    ))
+    let users: Vec<Value> = state.store.users(principal.account_id).await?.iter().map(user_json).collect();
+    Ok(raw_json(StatusCode::OK, json!({ "users": users }).to_string()))
 }
 
-fn string_member(
-    obj: &serde_json::Map<String, Value>,
-    key: &str,
-    max: usize,
-    errors: &mut Vec<FieldError>,
-) -> String {
+fn string_member(obj: &serde_json::Map<String, Value>, key: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     match obj.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
-            s.trim().to_string()
-        }
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => s.trim().to_string(),
         Some(Value::String(_)) => {
-            errors.push(FieldError::new(
-                key,
-                format!("must be 1 to {max} characters"),
-            ));
+            errors.push(FieldError::new(key, format!("must be 1 to {max} characters")));
             String::new()
         }
         None | Some(Value::Null) => {
@@ -86,10 +63,7 @@ pub fn valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.contains('@')
-        && !email.chars().any(char::is_whitespace)
+    !local.is_empty() && domain.contains('.') && !domain.contains('@') && !email.chars().any(char::is_whitespace)
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "team",
@@ -109,11 +83,7 @@ pub async fn create(
     let name = string_member(obj, "name", 200, &mut errors);
     let role = parse_role(obj.get("role"), &mut errors);
     let password = match obj.get("password") {
-        Some(Value::String(p))
-            if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&p.chars().count()) =>
-        {
-            p.clone()
-        }
+        Some(Value::String(p)) if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&p.chars().count()) => p.clone(),
         Some(Value::String(_)) => {
             errors.push(FieldError::new(
                 "password",
@@ -137,16 +107,8 @@ pub async fn create(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    let user = state
-        .store
-        .create_user(NewUser {
-            account_id: principal.account_id,
-            email,
-            name,
-            role,
-            password_hash,
-        })
-        .await?;
+    let user =
+        state.store.create_user(NewUser { account_id: principal.account_id, email, name, role, password_hash }).await?;
     let event = AuditEvent::new(
         principal.actor(),
         "team.user_invited",
@@ -165,25 +127,13 @@ fn parse_user_id(id: &str) -> ApiResult<Uuid> {
 }
 
 /// Refuses to leave the account without an admin: nobody could then read its log.
-async fn ensure_another_admin(
-    state: &AppState,
-    principal: &Principal,
-    user: &User,
-) -> ApiResult<()> {
+async fn ensure_another_admin(state: &AppState, principal: &Principal, user: &User) -> ApiResult<()> {
     if user.role != Role::Admin {
         return Ok(());
     }
-    let admins = state
-        .store
-        .users(principal.account_id)
-        .await?
-        .into_iter()
-        .filter(|u| u.role == Role::Admin)
-        .count();
+    let admins = state.store.users(principal.account_id).await?.into_iter().filter(|u| u.role == Role::Admin).count();
     if admins <= 1 {
-        return Err(ApiError::conflict(
-            "the account's last admin cannot be demoted or removed",
-        ));
+        return Err(ApiError::conflict("the account's last admin cannot be demoted or removed"));
     }
     Ok(())
 }
@@ -201,40 +151,23 @@ pub async fn update(
     let id = parse_user_id(&id)?;
     let obj = object_body(&body, &["role"])?;
     let mut errors = Vec::new();
-    let role =
-        parse_role(obj.get("role"), &mut errors).ok_or_else(|| ApiError::validation(errors))?;
-    let before = state
-        .store
-        .user(principal.account_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+    let role = parse_role(obj.get("role"), &mut errors).ok_or_else(|| ApiError::validation(errors))?;
+    let before = state.store.user(principal.account_id, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     if before.role == role {
         return Ok(raw_json(StatusCode::OK, user_json(&before).to_string()));
     }
     if role == Role::Member {
         ensure_another_admin(&state, &principal, &before).await?;
     }
-    let after = state
-        .store
-        .set_user_role(principal.account_id, id, role)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+    let after =
+        state.store.set_user_role(principal.account_id, id, role).await?.ok_or_else(|| ApiError::not_found("user"))?;
     let event = AuditEvent::new(
         principal.actor(),
         "team.user_role_changed",
-        format!(
-            "Changed {}'s role from {} to {}",
-            after.name,
-            before.role.key(),
-            role.key()
-        ),
+        format!("Changed {}'s role from {} to {}", after.name, before.role.key(), role.key()),
     )
     .related(user_record(&after))
-    .changes(vec![Change {
-        field: "role".into(),
-        before: before.role.key().into(),
-        after: role.key().into(),
-    }])
+    .changes(vec![Change { field: "role".into(), before: before.role.key().into(), after: role.key().into() }])
     .build();
     state.record(principal.account_id, event).await?;
     Ok(raw_json(StatusCode::OK, user_json(&after).to_string()))
@@ -250,24 +183,17 @@ pub async fn remove(
 ) -> ApiResult<Response> {
     principal.require_admin_key()?;
     let id = parse_user_id(&id)?;
-    let user = state
-        .store
-        .user(principal.account_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+    let user = state.store.user(principal.account_id, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     ensure_another_admin(&state, &principal, &user).await?;
     if !state.store.delete_user(principal.account_id, id).await? {
         return Err(ApiError::not_found("user"));
     }
-    let event = AuditEvent::new(
-        principal.actor(),
-        "team.user_removed",
-        format!("Removed {} ({})", user.name, user.email),
-    )
-    .related(user_record(&user))
-    .metadata("email", user.email.clone())
-    .metadata("role", user.role.key())
-    .build();
+    let event =
+        AuditEvent::new(principal.actor(), "team.user_removed", format!("Removed {} ({})", user.name, user.email))
+            .related(user_record(&user))
+            .metadata("email", user.email.clone())
+            .metadata("role", user.role.key())
+            .build();
     state.record(principal.account_id, event).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -16,23 +16,14 @@ async fn concurrent_clients_share_one_gapless_chain() {
         tasks.spawn(async move {
             let mut acked = Vec::new();
             for i in 0..25 {
-                let mut e = event(
-                    "communication.email_sent",
-                    &format!("client {client} email {i}"),
-                );
+                let mut e = event("communication.email_sent", &format!("client {client} email {i}"));
                 // Every client also resends another client's key: stored once.
                 e["idempotency_key"] = json!(format!("k-{}-{}", client % 4, i));
-                let body = if i % 5 == 0 {
-                    json!({"events": [e.clone(), event("case.updated", "batch mate")]})
-                } else {
-                    e
-                };
+                let body =
+                    if i % 5 == 0 { json!({"events": [e.clone(), event("case.updated", "batch mate")]}) } else { e };
                 let answer = app.ingest_ok(&body).await;
                 for a in answer["events"].as_array().unwrap() {
-                    acked.push((
-                        a["id"].as_str().unwrap().to_string(),
-                        a["seq"].as_u64().unwrap(),
-                    ));
+                    acked.push((a["id"].as_str().unwrap().to_string(), a["seq"].as_u64().unwrap()));
                 }
             }
             acked
@@ -70,19 +61,9 @@ async fn concurrent_clients_share_one_gapless_chain() {
     assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "gapless");
     // 4 distinct key families × 25 keys stored once each, plus 8 × 5 batch mates.
     assert_eq!(n, 100 + 40);
-    let stored: HashSet<(String, u64)> = all
-        .iter()
-        .map(|e| {
-            (
-                e["id"].as_str().unwrap().to_string(),
-                e["seq"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert!(
-        acked.is_subset(&stored),
-        "every acknowledged event is stored"
-    );
+    let stored: HashSet<(String, u64)> =
+        all.iter().map(|e| (e["id"].as_str().unwrap().to_string(), e["seq"].as_u64().unwrap())).collect();
+    assert!(acked.is_subset(&stored), "every acknowledged event is stored");
     assert_eq!(acked.len(), stored.len(), "and nothing unacknowledged is");
 }
 
@@ -96,16 +77,8 @@ async fn shutdown_finishes_in_flight_commits() {
     for i in 0..20 {
         let (client, url, key) = (client.clone(), url.clone(), key.clone());
         sends.push(tokio::spawn(async move {
-            let body: Vec<Value> = (0..50)
-                .map(|j| event("case.updated", &format!("{i}-{j}")))
-                .collect();
-            client
-                .post(url)
-                .bearer_auth(key)
-                .json(&json!({ "events": body }))
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
+            let body: Vec<Value> = (0..50).map(|j| event("case.updated", &format!("{i}-{j}"))).collect();
+            client.post(url).bearer_auth(key).json(&json!({ "events": body })).send().await.map(|r| r.status().as_u16())
         }));
     }
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -118,15 +91,7 @@ async fn shutdown_finishes_in_flight_commits() {
             acknowledged += 50;
         }
     }
-    let head = store
-        .head(account)
-        .await
-        .unwrap()
-        .map(|h| h.seq)
-        .unwrap_or(0);
-    assert!(
-        head >= acknowledged,
-        "head {head} < acknowledged {acknowledged}"
-    );
+    let head = store.head(account).await.unwrap().map(|h| h.seq).unwrap_or(0);
+    assert!(head >= acknowledged, "head {head} < acknowledged {acknowledged}");
     assert_eq!(head % 50, 0, "batches are atomic");
 }

@@ -7,7 +7,17 @@ use serde_json::{Value, json};
 
 use crate::support::{MEMBER_PASSWORD, TestApp, ago, spawn_app};
 
-const HOSTILE: &[&str] = &["=SUM(A1:A9)", "+1 555 0100", "-2", "@admin", "\tindent", "\rreturn", "a, \"quoted\"\nnewline", "🚀 <script>alert(1)</script>", "O'Brien"];
+const HOSTILE: &[&str] = &[
+    "=SUM(A1:A9)",
+    "+1 555 0100",
+    "-2",
+    "@admin",
+    "\tindent",
+    "\rreturn",
+    "a, \"quoted\"\nnewline",
+    "🚀 <script>alert(1)</script>",
+    "O'Brien",
+];
 
 async fn seed(app: &TestApp) {
     let mut events = Vec::new();
@@ -76,8 +86,18 @@ fn guarded(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_string() }
 }
 
-const HEADER: [&str; 10] =
-    ["Timestamp", "User", "User email", "Activity", "Activity type", "Details", "Related records", "Changes", "IP address", "Event ID"];
+const HEADER: [&str; 10] = [
+    "Timestamp",
+    "User",
+    "User email",
+    "Activity",
+    "Activity type",
+    "Details",
+    "Related records",
+    "Changes",
+    "IP address",
+    "Event ID",
+];
 
 #[tokio::test]
 async fn csv_holds_exactly_the_browse_rows_with_formulas_guarded() {
@@ -89,7 +109,10 @@ async fn csv_holds_exactly_the_browse_rows_with_formulas_guarded() {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
         let disposition = response.headers()["content-disposition"].to_str().unwrap().to_string();
-        assert!(disposition.starts_with("attachment; filename=\"system-log-") && disposition.ends_with(".csv\""), "{disposition}");
+        assert!(
+            disposition.starts_with("attachment; filename=\"system-log-") && disposition.ends_with(".csv\""),
+            "{disposition}"
+        );
         let bytes = response.bytes().await.unwrap();
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
         assert!(bytes[3..].windows(2).any(|w| w == b"\r\n"));
@@ -137,7 +160,9 @@ async fn xlsx_holds_the_same_cells_as_text() {
 async fn every_export_is_an_event_written_when_it_ends() {
     let app = spawn_app().await;
     seed(&app).await;
-    let response = app.get("/api/v1/events/export?format=csv&activity=case&activity=communication.sms_sent&q=a", &app.firm.admin_key).await;
+    let response = app
+        .get("/api/v1/events/export?format=csv&activity=case&activity=communication.sms_sent&q=a", &app.firm.admin_key)
+        .await;
     let text = response.text().await.unwrap();
     let rows = text.lines().count();
     let mut found = Value::Null;

@@ -32,37 +32,29 @@ async fn single_event_is_stored_whole_with_defaults() {
     assert_eq!(e["description"], "Case updated: Smith v. Jones");
     assert_eq!(e["category"], "case");
     assert_eq!(e["activity_label"], "Case updated");
-    assert_eq!(
-        e["related"][1],
-        json!({"type": "client", "id": "cl_88", "name": null})
-    );
-    assert_eq!(
-        e["changes"],
-        json!([{"field": "status", "before": "Intake", "after": "Active"}])
-    );
+    assert_eq!(e["related"][1], json!({"type": "client", "id": "cl_88", "name": null}));
+    assert_eq!(e["changes"], json!([{"field": "status", "before": "Intake", "after": "Active"}]));
     assert_eq!(e["context"], json!({"ip": "203.0.113.5"}));
     assert_eq!(e["metadata"], json!({"source": "web"}));
     assert_eq!(e["idempotency_key"], "crm-7f3a-91");
     assert_eq!(e["prev_hash"], "0".repeat(64));
     assert_eq!(e["hash"].as_str().unwrap().len(), 64);
     let recorded = e["recorded_at"].as_str().unwrap();
-    assert!(
-        recorded.ends_with('Z') && recorded.len() == 24,
-        "{recorded}"
-    );
+    assert!(recorded.ends_with('Z') && recorded.len() == 24, "{recorded}");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn absent_optional_members_read_as_null_empty_list_or_empty_object() {
     let app = spawn_app().await;
-    let answer = app.ingest_ok(&json!({"actor": {"id": "sys", "name": "Nightly job", "type": "system"}, "activity": "settings.updated"})).await;
+    let answer = app
+        .ingest_ok(
+            &json!({"actor": {"id": "sys", "name": "Nightly job", "type": "system"}, "activity": "settings.updated"}),
+        )
+        .await;
     let id = answer["events"][0]["id"].as_str().unwrap().to_string();
     let (_, e) = app.admin_get(&format!("/api/v1/events/{id}")).await;
-    assert_eq!(
-        e["actor"],
-        json!({"id": "sys", "name": "Nightly job", "email": null, "type": "system"})
-    );
+    assert_eq!(e["actor"], json!({"id": "sys", "name": "Nightly job", "email": null, "type": "system"}));
     assert_eq!(e["idempotency_key"], Value::Null);
     assert_eq!(e["related"], json!([]));
     assert_eq!(e["changes"], json!([]));
@@ -95,28 +87,14 @@ async fn before_and_after_snapshots_become_sorted_dotted_changes() {
 #[tokio::test]
 async fn a_batch_answers_in_input_order_with_consecutive_seqs() {
     let app = spawn_app().await;
-    let events: Vec<Value> = (0..5)
-        .map(|i| event("case.created", &format!("case {i}")))
-        .collect();
+    let events: Vec<Value> = (0..5).map(|i| event("case.created", &format!("case {i}"))).collect();
     let answer = app.ingest_ok(&json!({ "events": events })).await;
-    let seqs: Vec<u64> = answer["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_u64().unwrap())
-        .collect();
+    let seqs: Vec<u64> = answer["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
     let (_, list) = app.admin_get("/api/v1/events?limit=10").await;
-    let descriptions: Vec<&str> = list["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["description"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        descriptions,
-        ["case 4", "case 3", "case 2", "case 1", "case 0"]
-    );
+    let descriptions: Vec<&str> =
+        list["events"].as_array().unwrap().iter().map(|e| e["description"].as_str().unwrap()).collect();
+    assert_eq!(descriptions, ["case 4", "case 3", "case 2", "case 1", "case 0"]);
     app.stop().await;
 }
 
@@ -142,21 +120,14 @@ async fn idempotency_keys_store_once_and_answer_the_original() {
     // Twice in one batch beside a new event: 201, one new event stored.
     let mut fresh = event("case.created", "fresh");
     fresh["idempotency_key"] = json!("k-2");
-    let response = app
-        .ingest(&json!({"events": [fresh.clone(), again, fresh]}))
-        .await;
+    let response = app.ingest(&json!({"events": [fresh.clone(), again, fresh]})).await;
     assert_eq!(response.status(), 201);
     let answer: Value = response.json().await.unwrap();
     let got: Vec<(u64, bool)> = answer["events"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e["seq"].as_u64().unwrap(),
-                e["duplicate"].as_bool().unwrap(),
-            )
-        })
+        .map(|e| (e["seq"].as_u64().unwrap(), e["duplicate"].as_bool().unwrap()))
         .collect();
     assert_eq!(got, [(2, false), (1, true), (2, true)]);
     let (_, list) = app.admin_get("/api/v1/events").await;
@@ -171,43 +142,20 @@ async fn refused(app: &crate::support::TestApp, body: &Value) -> (u16, Value) {
 }
 
 fn fields(error: &Value) -> Vec<String> {
-    error["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap().to_string())
-        .collect()
+    error["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test]
 async fn every_rule_of_ingest_is_a_422_naming_the_field() {
     let app = spawn_app().await;
     let cases: Vec<(Value, Vec<&str>)> = vec![
-        (
-            json!({"actor": {"id": "u"}, "activity": "case.created"}),
-            vec!["actor.name"],
-        ),
-        (
-            json!({"actor": {"name": "n"}, "activity": "case.created"}),
-            vec!["actor.id"],
-        ),
+        (json!({"actor": {"id": "u"}, "activity": "case.created"}), vec!["actor.name"]),
+        (json!({"actor": {"name": "n"}, "activity": "case.created"}), vec!["actor.id"]),
         (json!({"actor": {"id": "u", "name": "n"}}), vec!["activity"]),
-        (
-            json!({"actor": {"id": 5, "name": ["n"]}, "activity": 7}),
-            vec!["actor.id", "actor.name", "activity"],
-        ),
-        (
-            json!({"actor": {"id": "u", "name": "n", "type": "robot"}, "activity": "case.created"}),
-            vec!["actor.type"],
-        ),
-        (
-            json!({"actor": {"id": "u", "name": "n"}, "activity": "case.opened"}),
-            vec!["activity"],
-        ),
-        (
-            json!({"actor": {"id": "u", "name": "n"}, "activity": "system_log.exported"}),
-            vec!["activity"],
-        ),
+        (json!({"actor": {"id": 5, "name": ["n"]}, "activity": 7}), vec!["actor.id", "actor.name", "activity"]),
+        (json!({"actor": {"id": "u", "name": "n", "type": "robot"}, "activity": "case.created"}), vec!["actor.type"]),
+        (json!({"actor": {"id": "u", "name": "n"}, "activity": "case.opened"}), vec!["activity"]),
+        (json!({"actor": {"id": "u", "name": "n"}, "activity": "system_log.exported"}), vec!["activity"]),
         (
             json!({"actor": {"id": "u", "name": "n"}, "activity": "case.created", "occurred_at": "2999-01-01T00:00:00Z"}),
             vec!["occurred_at"],
@@ -228,10 +176,7 @@ async fn every_rule_of_ingest_is_a_422_naming_the_field() {
             json!({"actor": {"id": "u", "name": "n"}, "activity": "case.created", "related": [{"type": "case"}]}),
             vec!["related[0].id"],
         ),
-        (
-            json!({"actor": {"id": "u", "name": "n"}, "activity": "case.created", "metadata": "x"}),
-            vec!["metadata"],
-        ),
+        (json!({"actor": {"id": "u", "name": "n"}, "activity": "case.created", "metadata": "x"}), vec!["metadata"]),
         (
             json!({"actor": {"id": "u", "name": "n"}, "activity": "case.created", "context": {"ip": 1}}),
             vec!["context.ip"],
@@ -280,10 +225,7 @@ async fn malformed_and_oversized_bodies() {
     // Invalid UTF-8 inside a JSON string.
     let mut bytes = br#"{"actor": {"id": "u", "name": "#.to_vec();
     bytes.extend_from_slice(b"\"\xc3\x28\"}, \"activity\": \"case.created\"}");
-    assert_eq!(
-        app.post_raw("/api/v1/events", &key, bytes).await.status(),
-        400
-    );
+    assert_eq!(app.post_raw("/api/v1/events", &key, bytes).await.status(), 400);
 
     let big = json!({"actor": {"id": "u", "name": "n"}, "activity": "case.created", "metadata": {"x": "y".repeat(1024 * 1024)}});
     let response = app.ingest(&big).await;
@@ -291,9 +233,8 @@ async fn malformed_and_oversized_bodies() {
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "payload_too_large");
 
-    let many: Vec<Value> = (0..1001)
-        .map(|_| json!({"actor": {"id": "u", "name": "n"}, "activity": "case.created"}))
-        .collect();
+    let many: Vec<Value> =
+        (0..1001).map(|_| json!({"actor": {"id": "u", "name": "n"}, "activity": "case.created"})).collect();
     let response = app.ingest(&json!({ "events": many })).await;
     assert_eq!(response.status(), 413);
 
@@ -326,9 +267,7 @@ async fn hostile_strings_are_stored_and_returned_verbatim() {
 #[tokio::test]
 async fn errors_carry_no_internals() {
     let app = spawn_app().await;
-    let response = app
-        .post_raw("/api/v1/events", &app.firm.ingest_key, "{\"actor\": ")
-        .await;
+    let response = app.post_raw("/api/v1/events", &app.firm.ingest_key, "{\"actor\": ").await;
     let text = response.text().await.unwrap();
     for leak in ["sqlite", "SELECT", "panicked", "/src/", ".rs:"] {
         assert!(!text.contains(leak), "{text}");

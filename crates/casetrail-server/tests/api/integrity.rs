@@ -14,7 +14,12 @@ async fn problems(app: &TestApp, query: &str) -> Vec<(u64, String)> {
     let (status, body) = app.admin_get(&format!("/api/v1/integrity{query}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["ok"], body["problems"].as_array().unwrap().is_empty());
-    body["problems"].as_array().unwrap().iter().map(|p| (p["seq"].as_u64().unwrap(), p["kind"].as_str().unwrap().to_string())).collect()
+    body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["seq"].as_u64().unwrap(), p["kind"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -26,7 +31,10 @@ async fn an_intact_chain_verifies_with_its_checkpoint() {
     assert_eq!(cp["seq"], 12);
     let (_, body) = app.admin_get("/api/v1/integrity").await;
     assert_eq!(body["ok"], true);
-    assert_eq!((body["events_checked"].as_u64(), body["first_seq"].as_u64(), body["last_seq"].as_u64()), (Some(12), Some(1), Some(12)));
+    assert_eq!(
+        (body["events_checked"].as_u64(), body["first_seq"].as_u64(), body["last_seq"].as_u64()),
+        (Some(12), Some(1), Some(12))
+    );
     assert_eq!(body["checkpoint"], cp);
     let (_, list) = app.admin_get("/api/v1/events?limit=1").await;
     assert_eq!(body["head_hash"], list["events"][0]["hash"]);
@@ -65,7 +73,10 @@ async fn every_kind_of_tampering_is_reported_with_its_seq() {
         ("UPDATE events SET hash = zeroblob(32) WHERE seq = 6", vec![(6, "hash_mismatch"), (7, "broken_link")]),
         ("UPDATE events SET prev_hash = zeroblob(32) WHERE seq = 2", vec![(2, "broken_link"), (2, "hash_mismatch")]),
         ("DELETE FROM events WHERE seq = 3", vec![(3, "missing")]),
-        ("UPDATE events SET seq = seq + 100 WHERE seq = 8", vec![(8, "missing"), (11, "missing"), (108, "hash_mismatch")]),
+        (
+            "UPDATE events SET seq = seq + 100 WHERE seq = 8",
+            vec![(8, "missing"), (11, "missing"), (108, "hash_mismatch")],
+        ),
     ];
     for (sql, expected) in cases {
         let app = spawn_app().await;
@@ -182,7 +193,13 @@ async fn integrity_is_for_admins() {
         assert_eq!(app.get(path, &app.firm.ingest_key).await.status(), 403, "{path}");
         assert_eq!(app.client.get(app.url(path)).send().await.unwrap().status(), 401, "{path}");
     }
-    let response = app.client.post(app.url("/api/v1/integrity/checkpoints")).bearer_auth(&app.firm.ingest_key).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/integrity/checkpoints"))
+        .bearer_auth(&app.firm.ingest_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 403);
     app.stop().await;
 }

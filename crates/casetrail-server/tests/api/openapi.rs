@@ -9,12 +9,7 @@ use crate::support::spawn_app;
 #[tokio::test]
 async fn the_openapi_document_lists_every_route() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
     assert_eq!(response.status(), 200, "served without authentication");
     let doc: Value = response.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
@@ -63,18 +58,10 @@ async fn the_openapi_document_lists_every_route() {
         let (method, path) = route.split_once(' ').unwrap();
         let path = path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{type}", "case");
         let method: reqwest::Method = method.parse().unwrap();
-        let response = app
-            .client
-            .request(method, app.url(&path))
-            .send()
-            .await
-            .unwrap();
+        let response = app.client.request(method, app.url(&path)).send().await.unwrap();
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert_ne!(
-            body["error"]["message"], "no such route",
-            "{route} -> {status}"
-        );
+        assert_ne!(body["error"]["message"], "no such route", "{route} -> {status}");
     }
     app.stop().await;
 }

@@ -64,76 +64,37 @@ async fn seed(app: &TestApp) {
 async fn descriptions(app: &TestApp, query: &str) -> Vec<String> {
     let (status, body) = app.admin_get(&format!("/api/v1/events?{query}")).await;
     assert_eq!(status, 200, "{query}: {body}");
-    body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["description"].as_str().unwrap().to_string())
-        .collect()
+    body["events"].as_array().unwrap().iter().map(|e| e["description"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test]
 async fn every_filter_and_their_combinations() {
     let app = spawn_app().await;
     seed(&app).await;
-    let all = [
-        "Merged duplicates",
-        "Emailed Siobhán O'Brien",
-        "Status to Active",
-        "Texted José",
-        "Opened Smith v. Jones",
-    ];
+    let all =
+        ["Merged duplicates", "Emailed Siobhán O'Brien", "Status to Active", "Texted José", "Opened Smith v. Jones"];
     assert_eq!(descriptions(&app, "").await, all);
-    assert_eq!(
-        descriptions(&app, "actor=u_1").await,
-        ["Status to Active", "Opened Smith v. Jones"]
-    );
+    assert_eq!(descriptions(&app, "actor=u_1").await, ["Status to Active", "Opened Smith v. Jones"]);
     assert_eq!(
         descriptions(&app, "actor=u_1&actor=u_3").await,
-        [
-            "Emailed Siobhán O'Brien",
-            "Status to Active",
-            "Opened Smith v. Jones"
-        ]
+        ["Emailed Siobhán O'Brien", "Status to Active", "Opened Smith v. Jones"]
     );
-    assert_eq!(
-        descriptions(&app, "activity=case.updated").await,
-        ["Status to Active"]
-    );
-    assert_eq!(
-        descriptions(&app, "activity=communication").await,
-        ["Emailed Siobhán O'Brien", "Texted José"]
-    );
+    assert_eq!(descriptions(&app, "activity=case.updated").await, ["Status to Active"]);
+    assert_eq!(descriptions(&app, "activity=communication").await, ["Emailed Siobhán O'Brien", "Texted José"]);
     assert_eq!(
         descriptions(&app, "activity=case&activity=client.merged").await,
-        [
-            "Merged duplicates",
-            "Status to Active",
-            "Opened Smith v. Jones"
-        ]
+        ["Merged duplicates", "Status to Active", "Opened Smith v. Jones"]
     );
-    assert_eq!(
-        descriptions(&app, "case=c_1").await,
-        ["Status to Active", "Opened Smith v. Jones"]
-    );
-    assert_eq!(
-        descriptions(&app, "client=cl_1").await,
-        ["Merged duplicates", "Opened Smith v. Jones"]
-    );
-    assert_eq!(
-        descriptions(&app, "client=cl_1&actor=u_2").await,
-        ["Merged duplicates"]
-    );
+    assert_eq!(descriptions(&app, "case=c_1").await, ["Status to Active", "Opened Smith v. Jones"]);
+    assert_eq!(descriptions(&app, "client=cl_1").await, ["Merged duplicates", "Opened Smith v. Jones"]);
+    assert_eq!(descriptions(&app, "client=cl_1&actor=u_2").await, ["Merged duplicates"]);
     let from = ago(3500);
     let to = ago(1500);
     assert_eq!(
         descriptions(&app, &format!("from={from}&to={to}")).await,
         ["Emailed Siobhán O'Brien", "Status to Active"]
     );
-    assert_eq!(
-        descriptions(&app, &format!("from={from}&activity=case")).await,
-        ["Status to Active"]
-    );
+    assert_eq!(descriptions(&app, &format!("from={from}&activity=case")).await, ["Status to Active"]);
     app.stop().await;
 }
 
@@ -144,23 +105,10 @@ async fn dates_cover_whole_days_in_the_account_time_zone() {
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
     // All seeded events are within the last 2 hours; with from=to=today (UTC) they are
     // all found unless the day just turned, so the check uses yesterday..today.
-    let yesterday = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24))
-        .strftime("%Y-%m-%d")
-        .to_string();
-    assert_eq!(
-        descriptions(&app, &format!("from={yesterday}&to={today}"))
-            .await
-            .len(),
-        5
-    );
-    let tomorrow = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24))
-        .strftime("%Y-%m-%d")
-        .to_string();
-    assert!(
-        descriptions(&app, &format!("from={tomorrow}"))
-            .await
-            .is_empty()
-    );
+    let yesterday = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).strftime("%Y-%m-%d").to_string();
+    assert_eq!(descriptions(&app, &format!("from={yesterday}&to={today}")).await.len(), 5);
+    let tomorrow = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)).strftime("%Y-%m-%d").to_string();
+    assert!(descriptions(&app, &format!("from={tomorrow}")).await.is_empty());
     app.stop().await;
 }
 
@@ -168,29 +116,12 @@ async fn dates_cover_whole_days_in_the_account_time_zone() {
 async fn keyword_search_follows_the_contract() {
     let app = spawn_app().await;
     seed(&app).await;
-    assert_eq!(
-        descriptions(&app, "q=smi").await,
-        [
-            "Merged duplicates",
-            "Status to Active",
-            "Opened Smith v. Jones"
-        ]
-    );
+    assert_eq!(descriptions(&app, "q=smi").await, ["Merged duplicates", "Status to Active", "Opened Smith v. Jones"]);
     assert_eq!(descriptions(&app, "q=jose").await, ["Texted José"]);
     assert_eq!(descriptions(&app, "q=JOS%C3%89").await, ["Texted José"]);
-    assert_eq!(
-        descriptions(&app, "q=O%27Brien").await,
-        ["Emailed Siobhán O'Brien"]
-    );
-    assert_eq!(
-        descriptions(&app, "q=jane+smith").await,
-        ["Status to Active", "Opened Smith v. Jones"]
-    );
-    assert_eq!(
-        descriptions(&app, "q=bob").await,
-        ["Merged duplicates", "Texted José"],
-        "actor names are searched"
-    );
+    assert_eq!(descriptions(&app, "q=O%27Brien").await, ["Emailed Siobhán O'Brien"]);
+    assert_eq!(descriptions(&app, "q=jane+smith").await, ["Status to Active", "Opened Smith v. Jones"]);
+    assert_eq!(descriptions(&app, "q=bob").await, ["Merged duplicates", "Texted José"], "actor names are searched");
     assert!(descriptions(&app, "q=zzz").await.is_empty());
     let hostile = [
         "%22",
@@ -213,16 +144,8 @@ async fn keyword_search_follows_the_contract() {
         let (status, _) = app.admin_get(&format!("/api/v1/events?q={q}")).await;
         assert_eq!(status, 200, "q={q}");
     }
-    assert_eq!(
-        descriptions(&app, "q=-smith").await.len(),
-        3,
-        "a dash is a separator, not NOT"
-    );
-    assert_eq!(
-        descriptions(&app, "q=%F0%9F%9A%80").await.len(),
-        5,
-        "no word filters nothing"
-    );
+    assert_eq!(descriptions(&app, "q=-smith").await.len(), 3, "a dash is a separator, not NOT");
+    assert_eq!(descriptions(&app, "q=%F0%9F%9A%80").await.len(), 5, "no word filters nothing");
     let long = "smith+".repeat(800);
     let (status, _) = app.admin_get(&format!("/api/v1/events?q={long}")).await;
     assert_eq!(status, 200);
@@ -247,10 +170,7 @@ async fn pages_walk_every_event_once_in_order() {
         let (_, page) = app.admin_get(&path).await;
         pages += 1;
         for e in page["events"].as_array().unwrap() {
-            seen.push((
-                e["occurred_at"].as_str().unwrap().to_string(),
-                e["seq"].as_u64().unwrap(),
-            ));
+            seen.push((e["occurred_at"].as_str().unwrap().to_string(), e["seq"].as_u64().unwrap()));
         }
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -300,29 +220,15 @@ async fn pickers_offer_what_the_log_has_seen() {
     let app = spawn_app().await;
     seed(&app).await;
     let (_, body) = app.admin_get("/api/v1/actors?q=bo").await;
-    assert_eq!(
-        body,
-        json!({"actors": [{"id": "u_2", "name": "Bob Stone", "email": null}]})
-    );
+    assert_eq!(body, json!({"actors": [{"id": "u_2", "name": "Bob Stone", "email": null}]}));
     let (_, body) = app.admin_get("/api/v1/actors").await;
     assert_eq!(body["actors"].as_array().unwrap().len(), 3);
     let (_, body) = app.admin_get("/api/v1/records?type=client&q=jose").await;
-    assert_eq!(
-        body,
-        json!({"records": [{"type": "client", "id": "cl_2", "name": "José Álvarez"}]})
-    );
+    assert_eq!(body, json!({"records": [{"type": "client", "id": "cl_2", "name": "José Álvarez"}]}));
     let (_, body) = app.admin_get("/api/v1/records?type=case").await;
-    assert_eq!(
-        body,
-        json!({"records": [{"type": "case", "id": "c_1", "name": "Smith v. Jones"}]})
-    );
+    assert_eq!(body, json!({"records": [{"type": "case", "id": "c_1", "name": "Smith v. Jones"}]}));
     let (_, body) = app.admin_get("/api/v1/records?q=smith").await;
-    let ids: Vec<&str> = body["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = body["records"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&"c_1") && ids.contains(&"cl_1"));
     app.stop().await;
@@ -334,31 +240,15 @@ async fn the_activity_catalog_is_the_contracts() {
     let (status, body) = app.admin_get("/api/v1/activity-types").await;
     assert_eq!(status, 200);
     let categories = body["categories"].as_array().unwrap();
-    let keys: Vec<&str> = categories
-        .iter()
-        .map(|c| c["key"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        keys,
-        [
-            "case",
-            "client",
-            "communication",
-            "team",
-            "settings",
-            "system_log"
-        ]
-    );
+    let keys: Vec<&str> = categories.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["case", "client", "communication", "team", "settings", "system_log"]);
     assert_eq!(categories[2]["label"], "Communication");
     assert_eq!(
         categories[2]["types"][6],
         json!({"key": "communication.ai_call_initiated", "label": "AI call initiated"})
     );
     assert_eq!(categories[5]["label"], "System Log");
-    let total: usize = categories
-        .iter()
-        .map(|c| c["types"].as_array().unwrap().len())
-        .sum();
+    let total: usize = categories.iter().map(|c| c["types"].as_array().unwrap().len()).sum();
     assert_eq!(total, 29);
     app.stop().await;
 }

@@ -8,7 +8,8 @@ use crate::support::{TestApp, old_event, spawn_app};
 
 async fn descriptions(app: &TestApp) -> Vec<String> {
     let (_, body) = app.admin_get("/api/v1/events?limit=500&activity=case").await;
-    let mut out: Vec<String> = body["events"].as_array().unwrap().iter().map(|e| e["description"].as_str().unwrap().to_string()).collect();
+    let mut out: Vec<String> =
+        body["events"].as_array().unwrap().iter().map(|e| e["description"].as_str().unwrap().to_string()).collect();
     out.sort();
     out
 }
@@ -42,9 +43,14 @@ async fn purge_removes_exactly_what_the_policy_allows() {
     let app = spawn_app().await;
     seed(&app).await;
     for (kind, id) in [("case", "c_held"), ("client", "cl_held")] {
-        let (status, hold) = app.admin_send(Method::POST, "/api/v1/holds", Some(json!({"type": kind, "id": id, "reason": "Litigation"}))).await;
+        let (status, hold) = app
+            .admin_send(Method::POST, "/api/v1/holds", Some(json!({"type": kind, "id": id, "reason": "Litigation"})))
+            .await;
         assert_eq!(status, 201);
-        assert_eq!((hold["type"].as_str(), hold["id"].as_str(), hold["reason"].as_str()), (Some(kind), Some(id), Some("Litigation")));
+        assert_eq!(
+            (hold["type"].as_str(), hold["id"].as_str(), hold["reason"].as_str()),
+            (Some(kind), Some(id), Some("Litigation"))
+        );
     }
     let (_, preview) = app.admin_get("/api/v1/retention/preview").await;
     assert_eq!(preview["events"], 3);
@@ -76,12 +82,14 @@ async fn purge_removes_exactly_what_the_policy_allows() {
 async fn legal_hold_and_keep_forever_purge_nothing_and_policy_changes_work_both_ways() {
     let app = spawn_app().await;
     seed(&app).await;
-    let (status, body) = app.admin_send(Method::PUT, "/api/v1/settings/legal-hold", Some(json!({"legal_hold": true}))).await;
+    let (status, body) =
+        app.admin_send(Method::PUT, "/api/v1/settings/legal-hold", Some(json!({"legal_hold": true}))).await;
     assert_eq!((status, body["legal_hold"].as_bool()), (200, Some(true)));
     assert_eq!(run(&app).await, 0);
     app.admin_send(Method::PUT, "/api/v1/settings/legal-hold", Some(json!({"legal_hold": false}))).await;
 
-    let (status, body) = app.admin_send(Method::PUT, "/api/v1/settings/retention", Some(json!({"retention_days": null}))).await;
+    let (status, body) =
+        app.admin_send(Method::PUT, "/api/v1/settings/retention", Some(json!({"retention_days": null}))).await;
     assert_eq!((status, body["retention_days"].clone()), (200, Value::Null));
     assert_eq!(run(&app).await, 0);
 
@@ -95,8 +103,13 @@ async fn legal_hold_and_keep_forever_purge_nothing_and_policy_changes_work_both_
     assert_eq!(descriptions(&app).await, ["recent"]);
     integrity_ok(&app).await;
 
-    let (_, list) = app.admin_get("/api/v1/events?activity=system_log.retention_changed&activity=system_log.legal_hold_changed&limit=10").await;
-    let changes: Vec<Value> = list["events"].as_array().unwrap().iter().rev().map(|e| e["changes"][0].clone()).collect();
+    let (_, list) = app
+        .admin_get(
+            "/api/v1/events?activity=system_log.retention_changed&activity=system_log.legal_hold_changed&limit=10",
+        )
+        .await;
+    let changes: Vec<Value> =
+        list["events"].as_array().unwrap().iter().rev().map(|e| e["changes"][0].clone()).collect();
     assert_eq!(
         changes,
         [
@@ -115,31 +128,42 @@ async fn legal_hold_and_keep_forever_purge_nothing_and_policy_changes_work_both_
 async fn bad_retention_input_is_refused() {
     let app = spawn_app().await;
     for bad in [json!(89), json!(3651), json!(90.5), json!("90"), json!(-5), json!(true), json!([90])] {
-        let (status, body) = app.admin_send(Method::PUT, "/api/v1/settings/retention", Some(json!({"retention_days": bad}))).await;
+        let (status, body) =
+            app.admin_send(Method::PUT, "/api/v1/settings/retention", Some(json!({"retention_days": bad}))).await;
         assert_eq!(status, 422, "{bad}");
         assert_eq!(body["error"]["details"][0]["field"], "retention_days");
     }
     let (status, _) = app.admin_send(Method::PUT, "/api/v1/settings/retention", Some(json!({}))).await;
     assert_eq!(status, 422);
-    let (status, _) = app.admin_send(Method::PUT, "/api/v1/settings/legal-hold", Some(json!({"legal_hold": "yes"}))).await;
+    let (status, _) =
+        app.admin_send(Method::PUT, "/api/v1/settings/legal-hold", Some(json!({"legal_hold": "yes"}))).await;
     assert_eq!(status, 422);
-    for bad in [json!({"type": "user", "id": "u1"}), json!({"type": "matter", "id": "m1"}), json!({"type": "case"}), json!({"type": "case", "id": "c", "reason": 5})] {
+    for bad in [
+        json!({"type": "user", "id": "u1"}),
+        json!({"type": "matter", "id": "m1"}),
+        json!({"type": "case"}),
+        json!({"type": "case", "id": "c", "reason": 5}),
+    ] {
         let (status, _) = app.admin_send(Method::POST, "/api/v1/holds", Some(bad.clone())).await;
         assert_eq!(status, 422, "{bad}");
     }
-    let (status, _) = app.admin_send(Method::POST, "/api/v1/holds", Some(json!({"type": "case", "id": "c1", "reason": "x"}))).await;
+    let (status, _) =
+        app.admin_send(Method::POST, "/api/v1/holds", Some(json!({"type": "case", "id": "c1", "reason": "x"}))).await;
     assert_eq!(status, 201);
-    let (status, _) = app.admin_send(Method::POST, "/api/v1/holds", Some(json!({"type": "case", "id": "c1", "reason": "x"}))).await;
+    let (status, _) =
+        app.admin_send(Method::POST, "/api/v1/holds", Some(json!({"type": "case", "id": "c1", "reason": "x"}))).await;
     assert_eq!(status, 409);
     for path in ["/api/v1/holds/case/nope", "/api/v1/holds/matter/c1", "/api/v1/holds/client/c1"] {
         let (status, _) = app.admin_send(Method::DELETE, path, None).await;
         assert_eq!(status, 404, "{path}");
     }
     // Ingest keys and other firms cannot touch it.
-    let response = app.client.post(app.url("/api/v1/retention/run")).bearer_auth(&app.firm.ingest_key).send().await.unwrap();
+    let response =
+        app.client.post(app.url("/api/v1/retention/run")).bearer_auth(&app.firm.ingest_key).send().await.unwrap();
     assert_eq!(response.status(), 403);
     let other = app.other_firm().await;
-    let response = app.client.delete(app.url("/api/v1/holds/case/c1")).bearer_auth(&other.admin_key).send().await.unwrap();
+    let response =
+        app.client.delete(app.url("/api/v1/holds/case/c1")).bearer_auth(&other.admin_key).send().await.unwrap();
     assert_eq!(response.status(), 404);
     let (_, retention) = app.admin_get("/api/v1/settings/retention").await;
     assert_eq!(retention["retention_days"], 90);
@@ -173,7 +197,12 @@ async fn deleting_a_tombstone_or_an_event_behind_the_servers_back_is_still_detec
     assert_eq!(tombstones, 1, "one run of consecutive seqs, one tombstone");
     db.execute("DELETE FROM tombstones", []).unwrap();
     let (_, body) = app.admin_get("/api/v1/integrity").await;
-    let kinds: Vec<(u64, &str)> = body["problems"].as_array().unwrap().iter().map(|p| (p["seq"].as_u64().unwrap(), p["kind"].as_str().unwrap())).collect();
+    let kinds: Vec<(u64, &str)> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["seq"].as_u64().unwrap(), p["kind"].as_str().unwrap()))
+        .collect();
     assert_eq!(kinds, [(2, "missing")]);
     app.stop().await;
 
@@ -183,7 +212,10 @@ async fn deleting_a_tombstone_or_an_event_behind_the_servers_back_is_still_detec
     run(&app).await;
     // A forged tombstone over a held event that was deleted.
     let db = app.raw_db();
-    db.execute_batch("DELETE FROM events WHERE seq = 3; UPDATE tombstones SET first_seq = 2, last_seq = 6 WHERE first_seq = 2").unwrap();
+    db.execute_batch(
+        "DELETE FROM events WHERE seq = 3; UPDATE tombstones SET first_seq = 2, last_seq = 6 WHERE first_seq = 2",
+    )
+    .unwrap();
     let (_, body) = app.admin_get("/api/v1/integrity").await;
     let kinds: Vec<&str> = body["problems"].as_array().unwrap().iter().map(|p| p["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"bad_signature"), "{body}");

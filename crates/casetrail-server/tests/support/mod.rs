@@ -34,31 +34,15 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(key)
-            .send()
-            .await
-            .expect("GET")
+        self.client.get(self.url(path)).bearer_auth(key).send().await.expect("GET")
     }
 
     pub async fn post_json(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(key)
-            .json(body)
-            .send()
-            .await
-            .expect("POST")
+        self.client.post(self.url(path)).bearer_auth(key).json(body).send().await.expect("POST")
     }
 
     /// POSTs raw bytes as JSON.
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        key: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> reqwest::Response {
+    pub async fn post_raw(&self, path: &str, key: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .bearer_auth(key)
@@ -70,8 +54,7 @@ impl TestApp {
     }
 
     pub async fn ingest(&self, body: &Value) -> reqwest::Response {
-        self.post_json("/api/v1/events", &self.firm.ingest_key, body)
-            .await
+        self.post_json("/api/v1/events", &self.firm.ingest_key, body).await
     }
 
     /// Ingests and asserts success; returns the answer body.
@@ -79,10 +62,7 @@ impl TestApp {
         let response = self.ingest(body).await;
         let status = response.status();
         let text = response.text().await.unwrap();
-        assert!(
-            status == 201 || status == 200,
-            "ingest answered {status}: {text}"
-        );
+        assert!(status == 201 || status == 200, "ingest answered {status}: {text}");
         serde_json::from_str(&text).unwrap()
     }
 
@@ -90,54 +70,27 @@ impl TestApp {
         let response = self.get(path, &self.firm.admin_key).await;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// A second account on the same server.
     pub async fn other_firm(&self) -> Provisioned {
-        create_account(
-            self.store.as_ref(),
-            "Other Firm LLP",
-            "boss@otherfirm.example",
-            "Other Boss",
-        )
-        .await
-        .unwrap()
+        create_account(self.store.as_ref(), "Other Firm LLP", "boss@otherfirm.example", "Other Boss").await.unwrap()
     }
 
     /// A member user of this account; returns their email.
     pub async fn add_member(&self, email: &str) -> String {
-        create_user(
-            self.store.as_ref(),
-            &self.firm.account,
-            email,
-            "Mia Member",
-            Role::Member,
-            MEMBER_PASSWORD,
-        )
-        .await
-        .unwrap();
+        create_user(self.store.as_ref(), &self.firm.account, email, "Mia Member", Role::Member, MEMBER_PASSWORD)
+            .await
+            .unwrap();
         email.to_string()
     }
 
     /// A client with a cookie jar, signed in through the login form.
     pub async fn signed_in(&self, email: &str, password: &str) -> reqwest::Client {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let form = client
-            .get(self.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let client =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let form = client.get(self.url("/login")).send().await.unwrap().text().await.unwrap();
         let csrf = hidden_value(&form, "csrf").expect("the login form carries a csrf token");
         let response = client
             .post(self.url("/login"))
@@ -172,25 +125,14 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
 pub async fn spawn_app() -> TestApp {
     let sqlite = SqliteStore::open_temporary().expect("temporary store");
     let store: Arc<dyn Store> = Arc::new(sqlite.clone());
-    let firm = create_account(
-        store.as_ref(),
-        "Smith & Jones LLP",
-        "admin@smithjones.example",
-        "Ada Admin",
-    )
-    .await
-    .unwrap();
+    let firm =
+        create_account(store.as_ref(), "Smith & Jones LLP", "admin@smithjones.example", "Ada Admin").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(casetrail_server::serve(
-        listener,
-        store.clone(),
-        ServerConfig::default(),
-        async {
-            let _ = rx.await;
-        },
-    ));
+    let server = tokio::spawn(casetrail_server::serve(listener, store.clone(), ServerConfig::default(), async {
+        let _ = rx.await;
+    }));
     TestApp {
         addr,
         base: format!("http://{addr}"),
