@@ -16,7 +16,17 @@ fn casetrail(dir: &Path) -> Command {
 /// An account with 30 events, 10 of them old enough to purge, and a checkpoint.
 fn firm(dir: &Path) -> String {
     let out = casetrail(dir)
-        .args(["account", "create", "--data-dir", "data", "--name", "Firm", "--admin-email", "a@firm.example", "--json"])
+        .args([
+            "account",
+            "create",
+            "--data-dir",
+            "data",
+            "--name",
+            "Firm",
+            "--admin-email",
+            "a@firm.example",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -116,7 +126,19 @@ fn csv_export_with_filters_guards_formulas_and_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let account = firm(dir.path());
     let out = casetrail(dir.path())
-        .args(["export", "--data-dir", "data", "--account", &account, "--format", "csv", "--client", "cl_1", "--q", "jose"])
+        .args([
+            "export",
+            "--data-dir",
+            "data",
+            "--account",
+            &account,
+            "--format",
+            "csv",
+            "--client",
+            "cl_1",
+            "--q",
+            "jose",
+        ])
         .args(["--output", "out.csv"])
         .output()
         .unwrap();
