@@ -100,7 +100,7 @@ fn checkpoints_catch_truncation_rewrites_and_forgery() {
     let k = key(1);
     let keys = KeyRing::new([k.verifying_key()]);
     let cp = Checkpoint::sign(&k, account(), 6, events[5].0.hash, Timestamp::EPOCH);
-    let report = verify(&events[..4], &keys, &[cp.clone()]);
+    let report = verify(&events[..4], &keys, std::slice::from_ref(&cp));
     assert_eq!(kinds(&report), [(5, ProblemKind::Truncated)]);
 
     let forged = Checkpoint { seq: 5, ..cp.clone() };
@@ -152,7 +152,7 @@ fn resuming_from_a_checkpoint_checks_only_what_follows() {
     let k = key(1);
     let keys = KeyRing::new([k.verifying_key()]);
     let cp = Checkpoint::sign(&k, account(), 7, events[6].0.hash, Timestamp::EPOCH);
-    let mut v = Verifier::resume(account(), &keys, &cp, &[cp.clone()]);
+    let mut v = Verifier::resume(account(), &keys, &cp, std::slice::from_ref(&cp));
     for (e, c) in &events[7..] {
         v.event(e, Some(c));
     }

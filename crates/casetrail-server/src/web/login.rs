@@ -50,10 +50,9 @@ fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool, same_site: &
 fn login_page(state: &AppState, status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Response {
     let csrf = random_token();
     let mut response = render(status, &LoginPage { csrf: &csrf, next, email, error });
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.config.secure_cookies, "Strict"),
-    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.config.secure_cookies, "Strict"));
     response
 }
 
@@ -86,22 +85,41 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn request_context(headers: &HeaderMap, ip: ClientIp) -> Context {
     Context {
         ip: ip.0.map(|ip| ip.to_string()),
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(1000).collect()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(1000).collect()),
         ..Context::default()
     }
 }
 
-pub async fn submit(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let next = safe_next(form.next.as_deref()).to_string();
     let expected = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if !same_origin(&headers) || expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) {
-        return login_page(&state, StatusCode::FORBIDDEN, &next, &form.email, Some("Your sign-in form expired. Please try again."));
+        return login_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            &next,
+            &form.email,
+            Some("Your sign-in form expired. Please try again."),
+        );
     }
     let now = Timestamp::now();
     let email = form.email.trim().to_string();
     if let Some(wait) = state.logins.blocked(&email, ip.0, now.as_millis()) {
-        let mut response =
-            login_page(&state, StatusCode::TOO_MANY_REQUESTS, &next, &email, Some("Too many failed sign-ins. Please wait and try again."));
+        let mut response = login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            &email,
+            Some("Too many failed sign-ins. Please wait and try again."),
+        );
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
         return response;
     }
@@ -123,15 +141,22 @@ pub async fn submit(State(state): State<AppState>, ip: ClientIp, headers: Header
     let Some((user, _)) = found.filter(|_| ok) else {
         state.logins.fail(&email, ip.0, now.as_millis());
         if let Some((user, _)) = state.store.user_by_email(&email).await.ok().flatten() {
-            let event = AuditEvent::new(user_actor(&user), "team.login_failed", format!("Failed sign-in for {}", user.email))
-                .metadata("email", user.email.clone())
-                .context(context)
-                .build();
+            let event =
+                AuditEvent::new(user_actor(&user), "team.login_failed", format!("Failed sign-in for {}", user.email))
+                    .metadata("email", user.email.clone())
+                    .context(context)
+                    .build();
             if let Err(err) = state.record(user.account_id, event).await {
                 tracing::error!(error = ?err, "could not record a failed sign-in");
             }
         }
-        return login_page(&state, StatusCode::UNAUTHORIZED, &next, &email, Some("That email and password do not match an account."));
+        return login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            &email,
+            Some("That email and password do not match an account."),
+        );
     };
 
     let token = random_token();
@@ -143,7 +168,9 @@ pub async fn submit(State(state): State<AppState>, ip: ClientIp, headers: Header
         created_at: now,
         expires_at: now.plus_millis(state.config.session_hours * 3_600_000),
     };
-    let event = AuditEvent::new(user_actor(&user), "team.user_logged_in", format!("{} signed in", user.name)).context(context).build();
+    let event = AuditEvent::new(user_actor(&user), "team.user_logged_in", format!("{} signed in", user.name))
+        .context(context)
+        .build();
     let stored = async {
         state.store.create_session(session).await?;
         state.record(user.account_id, event).await?;
@@ -155,7 +182,8 @@ pub async fn submit(State(state): State<AppState>, ip: ClientIp, headers: Header
     let mut response = Redirect::to(&next).into_response();
     let secure = state.config.secure_cookies;
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, cookie(SESSION_COOKIE, &token, state.config.session_hours * 3600, secure, "Lax"));
+    headers
+        .append(header::SET_COOKIE, cookie(SESSION_COOKIE, &token, state.config.session_hours * 3600, secure, "Lax"));
     headers.append(header::SET_COOKIE, cookie(LOGIN_CSRF_COOKIE, "", 0, secure, "Strict"));
     response
 }
@@ -171,18 +199,21 @@ pub async fn logout(State(state): State<AppState>, request: axum::extract::Reque
     let principal = authenticate(&state, &parts).await.ok().flatten();
     let request = axum::extract::Request::from_parts(parts.clone(), body);
     let form = <Form<LogoutForm> as axum::extract::FromRequest<AppState>>::from_request(request, &state).await.ok();
-    if let (Some(principal), Some(Form(form))) = (principal, form) {
-        if let crate::auth::Credential::Session { session, .. } = &principal.credential {
-            let valid = same_origin(&parts.headers) && bool::from(session.csrf_token.as_bytes().ct_eq(form.csrf.as_bytes()));
-            if !valid {
-                return (StatusCode::FORBIDDEN, "invalid or missing CSRF token").into_response();
-            }
-            if let Err(err) = state.store.delete_session(session.token_hash).await {
-                return crate::error::ApiError::from(err).into_response();
-            }
+    if let (Some(principal), Some(Form(form))) = (principal, form)
+        && let crate::auth::Credential::Session { session, .. } = &principal.credential
+    {
+        let valid =
+            same_origin(&parts.headers) && bool::from(session.csrf_token.as_bytes().ct_eq(form.csrf.as_bytes()));
+        if !valid {
+            return (StatusCode::FORBIDDEN, "invalid or missing CSRF token").into_response();
+        }
+        if let Err(err) = state.store.delete_session(session.token_hash).await {
+            return crate::error::ApiError::from(err).into_response();
         }
     }
     let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", 0, state.config.secure_cookies, "Lax"));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", 0, state.config.secure_cookies, "Lax"));
     response
 }

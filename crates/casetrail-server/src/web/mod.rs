@@ -1,46 +1,71 @@
 //! The web UI: sign-in and the System Log pages, server-rendered with askama.
 //!
+//! - [`login`]: `/login` and `/logout` (CSRF, rate limits, sign-in events).
+//! - `log`: `/settings/system-log`, the log itself with search, filters in the URL,
+//!   removable chips and keyset paging that works without JavaScript.
+//! - `entry`: `/settings/system-log/{id}`, one entry whole, with before and after
+//!   values side by side and its chain link checked.
+//! - `assets`: the stylesheet, script and icon, embedded in the binary and served
+//!   with a content version so browsers may cache them for good.
+//!
 //! Pages are admin-only: a signed-out visitor is sent to `/login` and back afterwards;
 //! a member gets a plain 403 page. Every page carries a strict Content-Security-Policy
-//! and is never cached.
+//! (no inline scripts or styles, so everything the host sent is inert text) and is
+//! never cached.
 
+mod assets;
+mod entry;
+mod filters;
+mod format;
+mod log;
 mod login;
-mod pages;
+mod shell;
 
 use std::net::{IpAddr, SocketAddr};
 
 use askama::Template;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
-use crate::auth::{Principal, authenticate};
+use crate::auth::{Credential, Principal, authenticate};
+
+pub use shell::Shell;
+
+/// The base of every System Log page.
+pub const LOG_PATH: &str = "/settings/system-log";
 
 pub fn routes() -> axum::Router<AppState> {
     let headers = [
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+             connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; \
+             object-src 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ];
-    let mut router = axum::Router::new()
-        .route("/", get(|| async { Redirect::to("/settings/system-log") }))
+    let mut pages = axum::Router::new()
+        .route("/", get(|| async { Redirect::to(LOG_PATH) }))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", axum::routing::post(login::logout))
-        .merge(pages::routes());
+        .route(LOG_PATH, get(log::page))
+        .route("/settings/system-log/{id}", get(entry::page))
+        // Any deeper path is still a System Log page: admins only, then a 404 page.
+        .route("/settings/system-log/{id}/{*rest}", get(not_found_page));
     for (name, value) in headers {
-        router = router.layer(SetResponseHeaderLayer::overriding(HeaderName::from(name), HeaderValue::from_static(value)));
+        pages = pages.layer(SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value)));
     }
-    router
+    // The assets carry their own headers: cacheable for a year, as their URLs change
+    // with their content.
+    pages.merge(assets::routes())
 }
 
 /// The client's address, when the server was started with connect info.
@@ -67,11 +92,14 @@ impl FromRequestParts<AppState> for PageAdmin {
         let principal = match authenticate(state, parts).await {
             Ok(Some(p)) if p.user().is_some() => p,
             Ok(_) => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/settings/system-log");
-                let target = format!("/login?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(LOG_PATH);
+                let target = format!("/login?next={}", format::encode(next));
                 return Err(Redirect::to(&target).into_response());
             }
-            Err(err) => return Err(err.into_response()),
+            Err(err) => {
+                tracing::error!(error = ?err, "could not authenticate a page request");
+                return Err(error_page(None));
+            }
         };
         if !principal.can_read() {
             return Err(forbidden_page(&principal));
@@ -84,15 +112,61 @@ impl FromRequestParts<AppState> for PageAdmin {
 #[template(path = "forbidden.html")]
 struct ForbiddenPage<'a> {
     name: &'a str,
+    email: &'a str,
     csrf: &'a str,
 }
 
 fn forbidden_page(principal: &Principal) -> Response {
-    let (name, csrf) = match &principal.credential {
-        crate::auth::Credential::Session { session, user } => (user.name.as_str(), session.csrf_token.as_str()),
-        crate::auth::Credential::Key(_) => ("", ""),
+    let (name, email, csrf) = match &principal.credential {
+        Credential::Session { session, user } => (user.name.as_str(), user.email.as_str(), session.csrf_token.as_str()),
+        Credential::Key(_) => ("", "", ""),
     };
-    render(StatusCode::FORBIDDEN, &ForbiddenPage { name, csrf })
+    render(StatusCode::FORBIDDEN, &ForbiddenPage { name, email, csrf })
+}
+
+/// A page that says something is not there or went wrong, inside the app's frame
+/// when the reader is known.
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage<'a> {
+    shell: Option<Shell>,
+    code: &'a str,
+    title: &'a str,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// The 404 page for System Log paths: no such entry in this firm's log.
+pub fn not_found(shell: Option<Shell>) -> Response {
+    let page = StatusPage {
+        shell,
+        code: "Error 404",
+        title: "Entry not found",
+        heading: "We couldn't find that entry",
+        message: "There is no entry at this address in your firm's System Log. \
+                  It may have been removed under your retention policy, or the link is incomplete.",
+    };
+    render(StatusCode::NOT_FOUND, &page)
+}
+
+/// A logged 500, without internals.
+pub fn error_page(shell: Option<Shell>) -> Response {
+    let page = StatusPage {
+        shell,
+        code: "Error 500",
+        title: "Something went wrong",
+        heading: "Something went wrong",
+        message: "The System Log could not be shown just now. The problem has been logged; \
+                  please try again in a moment.",
+    };
+    render(StatusCode::INTERNAL_SERVER_ERROR, &page)
+}
+
+async fn not_found_page(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    PageAdmin(principal): PageAdmin,
+) -> Response {
+    not_found(Shell::load(&state, &principal).await.ok().map(|(shell, _)| shell))
 }
 
 /// Renders a template; a rendering failure is a logged 500.
@@ -109,10 +183,10 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 /// Whether a form post comes from our own pages: `Sec-Fetch-Site` and `Origin`, when
 /// the browser sends them, must not name another site.
 pub fn same_origin(parts_headers: &axum::http::HeaderMap) -> bool {
-    if let Some(site) = parts_headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if !matches!(site, "same-origin" | "none") {
-            return false;
-        }
+    if let Some(site) = parts_headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
     }
     match (parts_headers.get(header::ORIGIN), parts_headers.get(header::HOST)) {
         (Some(origin), Some(host)) => {

@@ -1,0 +1,188 @@
+//! How values read on a page: times in the firm's zone, people's initials, record
+//! links, and JSON values shown as text.
+
+use std::collections::BTreeMap;
+
+use casetrail_core::{RecordType, Related, Timestamp};
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+use super::LOG_PATH;
+
+/// Percent-encodes a query value (`application/x-www-form-urlencoded`).
+pub fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Percent-encodes a value for a URL path segment or query alike: the form encoding,
+/// with spaces as `%20` (a literal `+` is already `%2B`).
+pub fn encode_component(value: &str) -> String {
+    encode(value).replace('+', "%20")
+}
+
+/// A time as two short lines: `Nov 25, 2026` and `10:15 AM EST`.
+pub fn short_time(ts: Timestamp, tz: &TimeZone) -> (String, String) {
+    let zoned = ts.to_jiff().to_zoned_datetime(tz.clone());
+    (zoned.strftime("%b %-d, %Y").to_string(), zoned.strftime("%-I:%M %p %Z").to_string())
+}
+
+/// A time in full, to the millisecond: `Wed, Nov 25, 2026, 10:15:30.123 AM EST`.
+pub fn long_time(ts: Timestamp, tz: &TimeZone) -> String {
+    let zoned = ts.to_jiff().to_zoned_datetime(tz.clone());
+    zoned.strftime("%a, %b %-d, %Y, %-I:%M:%S%.3f %p %Z").to_string()
+}
+
+/// A day as people write it: `Nov 25, 2026`; anything else is shown as given.
+pub fn date_label(value: &str, tz: &TimeZone) -> String {
+    if let Ok(date) = value.parse::<jiff::civil::Date>() {
+        return date.strftime("%b %-d, %Y").to_string();
+    }
+    match Timestamp::parse(value) {
+        Ok(ts) => {
+            let (day, time) = short_time(ts, tz);
+            format!("{day} {time}")
+        }
+        Err(_) => value.to_string(),
+    }
+}
+
+/// Up to two initials of a name, for avatars: `Jane Doe` → `JD`.
+pub fn initials(name: &str) -> String {
+    let letters: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    if letters.is_empty() { "?".to_string() } else { letters }
+}
+
+/// One of eight avatar colors, the same for an actor id on every page.
+pub fn avatar_class(id: &str) -> String {
+    let sum = id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    format!("av-{}", sum % 8)
+}
+
+/// A related record as a page shows it: a link to the log filtered by it, and one
+/// to the CRM's own page when the firm configured a URL template for its type.
+#[derive(Debug, Clone)]
+pub struct RecordLink {
+    pub type_key: &'static str,
+    pub type_label: &'static str,
+    pub name: String,
+    pub id: String,
+    /// The log, filtered by this record.
+    pub href: String,
+    /// The CRM's page for this record.
+    pub external: Option<String>,
+}
+
+pub fn record_link(record: &Related, record_urls: &BTreeMap<String, String>) -> RecordLink {
+    let href = match record.kind {
+        RecordType::Case => format!("{LOG_PATH}?case={}", encode(&record.id)),
+        RecordType::Client => format!("{LOG_PATH}?client={}", encode(&record.id)),
+        _ => format!("{LOG_PATH}?q={}", encode(record.display_name())),
+    };
+    RecordLink {
+        type_key: record.kind.key(),
+        type_label: record.kind.label(),
+        name: record.display_name().to_string(),
+        id: record.id.clone(),
+        href,
+        external: crm_url(record_urls.get(record.kind.key()), &record.id),
+    }
+}
+
+/// Fills a CRM URL template; only web links, whatever the stored template says.
+fn crm_url(template: Option<&String>, id: &str) -> Option<String> {
+    let template = template?;
+    let lower = template.to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+        return None;
+    }
+    Some(template.replace("{id}", &encode_component(id)))
+}
+
+/// A JSON value as a page shows it.
+#[derive(Debug, Clone)]
+pub enum Shown {
+    /// A string, shown as text (newlines kept, long lines wrapped).
+    Text(String),
+    /// The empty string.
+    Blank,
+    /// `null`: no value on this side.
+    Empty,
+    /// A number or boolean, as JSON writes it.
+    Scalar(String),
+    /// An array or object, pretty-printed JSON.
+    Json(String),
+}
+
+impl Shown {
+    pub fn of(value: &Value) -> Shown {
+        match value {
+            Value::String(s) if s.is_empty() => Shown::Blank,
+            Value::String(s) => Shown::Text(s.clone()),
+            Value::Null => Shown::Empty,
+            Value::Bool(_) | Value::Number(_) => Shown::Scalar(value.to_string()),
+            other => Shown::Json(pretty(other)),
+        }
+    }
+}
+
+pub fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// How an actor type reads (`None` for people, who need no label).
+pub fn actor_kind_label(kind: casetrail_core::ActorType) -> Option<&'static str> {
+    use casetrail_core::ActorType;
+    match kind {
+        ActorType::User => None,
+        ActorType::System => Some("System"),
+        ActorType::Automation => Some("Automation"),
+        ActorType::Api => Some("API"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_in_the_firm_zone() {
+        let ts = Timestamp::parse("2026-11-25T15:15:30.123Z").unwrap();
+        let tz = TimeZone::get("America/New_York").unwrap();
+        let (day, time) = short_time(ts, &tz);
+        assert_eq!(day, "Nov 25, 2026");
+        assert_eq!(time, "10:15 AM EST");
+        assert_eq!(long_time(ts, &tz), "Wed, Nov 25, 2026, 10:15:30.123 AM EST");
+        assert_eq!(date_label("2026-11-01", &tz), "Nov 1, 2026");
+    }
+
+    #[test]
+    fn initials_and_avatars() {
+        assert_eq!(initials("Jane Doe"), "JD");
+        assert_eq!(initials("  søren  ramírez lee"), "SR");
+        assert_eq!(initials(""), "?");
+        assert_eq!(avatar_class("u_1"), avatar_class("u_1"));
+    }
+
+    #[test]
+    fn record_links_filter_and_reach_the_crm() {
+        let urls = BTreeMap::from([
+            ("case".to_string(), "https://crm.example/cases/{id}".to_string()),
+            ("client".to_string(), "javascript:alert({id})".to_string()),
+        ]);
+        let case = Related { kind: RecordType::Case, id: "c 1/2".into(), name: Some("Smith v. Jones".into()) };
+        let link = record_link(&case, &urls);
+        assert_eq!(link.href, "/settings/system-log?case=c+1%2F2");
+        assert_eq!(link.external.as_deref(), Some("https://crm.example/cases/c%201%2F2"));
+        let client = Related { kind: RecordType::Client, id: "cl_1".into(), name: None };
+        let link = record_link(&client, &urls);
+        assert_eq!(link.name, "cl_1");
+        assert!(link.external.is_none(), "only http(s) templates become links");
+        let comm = Related { kind: RecordType::Communication, id: "sms_1".into(), name: Some("SMS to Ann".into()) };
+        assert_eq!(record_link(&comm, &urls).href, "/settings/system-log?q=SMS+to+Ann");
+    }
+}

@@ -1,0 +1,91 @@
+//! The README's screenshots, from the demo firm: not a check, so ignored by default.
+//!
+//! ```sh
+//! SCREENSHOT_DIR=docs/screenshots cargo test -p casetrail-server --test browser -- --ignored screenshots
+//! ```
+//!
+//! writes `log.png` and `entry.png` (1280 wide), `log-phone.png` and
+//! `entry-phone.png` (390 wide), `login.png` and `forbidden.png`
+//! (default directory: `target/screenshots`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use casetrail_demo::{DEFAULT_SEED, EventGenerator, firm, ingest_batches};
+use casetrail_server::provision::create_user;
+use casetrail_store::Role;
+
+use crate::driver::{Browser, with_browser};
+use crate::support::spawn_app;
+
+const PASSWORD: &str = "casetrail-demo-2026";
+
+#[tokio::test]
+#[ignore = "writes screenshots; run with --ignored"]
+async fn screenshots() {
+    let app = spawn_app().await;
+    let demo = firm(DEFAULT_SEED);
+    let mut account = app.firm.account.clone();
+    account.name = demo.name.clone();
+    account.timezone = demo.timezone.clone();
+    account.record_urls =
+        [("case", "https://crm.example.com/cases/{id}"), ("client", "https://crm.example.com/clients/{id}")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    app.store.update_account(&account).await.unwrap();
+    let admin = demo.staff.iter().find(|s| s.admin).unwrap();
+    let member = demo.staff.iter().find(|s| !s.admin).unwrap();
+    create_user(app.store.as_ref(), &account, &admin.email, &admin.name, Role::Admin, PASSWORD).await.unwrap();
+    create_user(app.store.as_ref(), &account, &member.email, &member.name, Role::Member, PASSWORD).await.unwrap();
+    let events = EventGenerator::recent(&demo, DEFAULT_SEED, 6000, jiff::Timestamp::now(), 42);
+    for batch in ingest_batches(events, 1000) {
+        app.ingest_ok(&batch).await;
+    }
+    // The entry to show: the newest contact change with the most changed fields.
+    let (_, page) = app.admin_get("/api/v1/events?activity=client.contact_changed&limit=200").await;
+    let entry = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .max_by_key(|e| e["changes"].as_array().map_or(0, Vec::len))
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .unwrap();
+
+    let dir = PathBuf::from(std::env::var("SCREENSHOT_DIR").unwrap_or_else(|_| "../../target/screenshots".into()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (admin_email, member_email) = (admin.email.clone(), member.email.clone());
+    with_browser(&app, 1280, move |b| async move {
+        b.goto("/login").await;
+        save(&b, &dir, "login.png", 1280, 760, false).await;
+        b.sign_in(&member_email, PASSWORD).await;
+        save(&b, &dir, "forbidden.png", 1280, 760, false).await;
+        b.click("form[action='/logout'] button").await;
+        b.wait_for_location("/login").await;
+
+        b.sign_in(&admin_email, PASSWORD).await;
+        save(&b, &dir, "log.png", 1280, 900, false).await;
+        save(&b, &dir, "log-phone.png", 390, 844, false).await;
+        b.goto(&format!("/settings/system-log/{entry}")).await;
+        save(&b, &dir, "entry.png", 1280, 900, true).await;
+        save(&b, &dir, "entry-phone.png", 390, 844, true).await;
+    })
+    .await;
+    app.stop().await;
+}
+
+/// A screenshot at `width`, of the viewport or of the whole page.
+async fn save(b: &Browser, dir: &std::path::Path, name: &str, width: u32, height: u32, full: bool) {
+    b.client.set_window_size(width, height).await.unwrap();
+    let mut height = height;
+    if full {
+        let page = b.script("return document.documentElement.scrollHeight").await;
+        height = page.as_u64().map_or(height, |h| (h as u32 + 140).clamp(height, 5000));
+        b.client.set_window_size(width, height).await.unwrap();
+    }
+    let _ = b.script("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur()").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let png = b.client.screenshot().await.unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
