@@ -7,7 +7,7 @@ mod export;
 mod integrity;
 mod keys;
 mod pickers;
-mod retention;
+pub mod retention;
 mod settings;
 mod users;
 

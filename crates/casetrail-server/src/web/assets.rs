@@ -8,13 +8,15 @@ use axum::routing::get;
 
 use crate::AppState;
 
-/// One stylesheet, kept in three source files: the frame, the log, the entry.
+/// One stylesheet, kept in four source files: the frame, the log, the entry, the settings.
 const CSS: &str = concat!(
     include_str!("../../static/css/base.css"),
     "\n",
     include_str!("../../static/css/log.css"),
     "\n",
     include_str!("../../static/css/entry.css"),
+    "\n",
+    include_str!("../../static/css/settings.css"),
 );
 const JS: &str = include_str!("../../static/app.js");
 const ICON: &str = include_str!("../../static/icon.svg");

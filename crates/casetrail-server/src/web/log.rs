@@ -81,6 +81,9 @@ struct LogPage {
     rows: Vec<Row>,
     paging: Paging,
     problem: Option<String>,
+    /// The export links: the current filters only, never the paging.
+    export_csv: String,
+    export_xlsx: String,
 }
 
 pub async fn page(
@@ -165,8 +168,17 @@ async fn build(
         paging = paging_links(&filters, params, query, page.next_cursor.map(|c| c.encode()), rows.len());
     }
 
+    let export = |format: &str| {
+        let mut href = format!("/api/v1/events/export?format={format}");
+        for (key, value) in filters.pairs().into_iter().filter(|(k, _)| *k != "limit") {
+            href.push_str(&format!("&{key}={}", super::format::encode(&value)));
+        }
+        href
+    };
     Ok(LogPage {
         shell: None,
+        export_csv: export("csv"),
+        export_xlsx: export("xlsx"),
         filter_count: filters.count(),
         chips: filters.chips(&names, &tz),
         presets: date_presets(&filters, &tz),

@@ -5,6 +5,9 @@
 //!   removable chips and keyset paging that works without JavaScript.
 //! - `entry`: `/settings/system-log/{id}`, one entry whole, with before and after
 //!   values side by side and its chain link checked.
+//! - `retention`: `/settings/system-log/retention`, the retention policy and holds,
+//!   changed through CSRF-checked forms, a new period only after its dry run.
+//! - `integrity`: "Verify now", the chain re-walked and its verdict shown.
 //! - `assets`: the stylesheet, script and icon, embedded in the binary and served
 //!   with a content version so browsers may cache them for good.
 //!
@@ -17,8 +20,10 @@ mod assets;
 mod entry;
 mod filters;
 mod format;
+mod integrity;
 mod log;
 mod login;
+mod retention;
 mod shell;
 
 use std::net::{IpAddr, SocketAddr};
@@ -57,6 +62,9 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", axum::routing::post(login::logout))
         .route(LOG_PATH, get(log::page))
+        .route(retention::RETENTION_PATH, get(retention::page).post(retention::submit))
+        // A reload of the verdict's address goes back to the log, which has the button.
+        .route(integrity::INTEGRITY_PATH, get(|| async { Redirect::to(LOG_PATH) }).post(integrity::verify))
         .route("/settings/system-log/{id}", get(entry::page))
         // Any deeper path is still a System Log page: admins only, then a 404 page.
         .route("/settings/system-log/{id}/{*rest}", get(not_found_page));

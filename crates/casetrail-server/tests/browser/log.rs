@@ -87,6 +87,27 @@ async fn each_filter_applies_through_its_control() {
         b.apply().await;
         b.wait_for_location("case=c_204").await;
         assert_eq!(b.row_details().await, [CASE]);
+        // The Export menu downloads what is shown: this case's entries.
+        b.open_filter("Export").await;
+        let csv = b.find("#export-csv").await.attr("href").await.unwrap().unwrap();
+        assert_eq!(csv, "/api/v1/events/export?format=csv&case=c_204");
+        let xlsx = b.find("#export-xlsx").await.attr("href").await.unwrap().unwrap();
+        assert_eq!(xlsx, "/api/v1/events/export?format=xlsx&case=c_204");
+        let fetched = b
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 fetch(document.getElementById('export-csv').href).then(async r => \
+                   done([r.status, r.headers.get('content-type'), await r.text()]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(fetched[0], 200);
+        assert!(fetched[1].as_str().unwrap().starts_with("text/csv"), "{fetched:?}");
+        let body = fetched[2].as_str().unwrap();
+        assert!(body.contains(CASE) && !body.contains(PHONE), "{body}");
+        b.script("document.getElementById('export').open = false").await;
         remove_chip(&b).await;
 
         // Client, then a date range on top of it.
@@ -122,7 +143,9 @@ async fn each_filter_applies_through_its_control() {
 
         b.click("a.chips-clear").await;
         b.wait_until("location.search === ''").await;
-        assert_eq!(b.row_details().await.len(), 6);
+        let rows = b.row_activities().await;
+        assert_eq!(rows.len(), 7, "the seeded six and the export made above: {rows:?}");
+        assert!(rows[0].contains("xport"), "{rows:?}");
     })
     .await;
     app.stop().await;

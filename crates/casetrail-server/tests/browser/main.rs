@@ -12,6 +12,8 @@ mod seed;
 
 mod auth;
 mod entry;
+mod integrity;
 mod log;
 mod pages;
+mod retention;
 mod screenshots;

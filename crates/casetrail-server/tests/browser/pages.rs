@@ -44,8 +44,8 @@ async fn pages_are_private_and_uncached_and_assets_are_cacheable() {
     assert_eq!(headers["referrer-policy"], "same-origin");
     let html = response.text().await.unwrap();
     assert!(!html.contains("style=\""), "no inline styles");
-    assert!(!html.contains("/events/export") && !html.contains(">Export"), "no Export button until the export exists");
-    assert!(!html.contains("/settings/system-log/retention"), "no link to a page that does not exist yet");
+    assert!(html.contains(r#"href="/api/v1/events/export?format=csv""#), "the Export menu offers the whole log as CSV");
+    assert!(html.contains(r#"href="/settings/system-log/retention""#), "the header links the retention page");
 
     for (prefix, kind) in [("/static/app.css?v=", "text/css"), ("/static/app.js?v=", "text/javascript")] {
         let at = html.find(prefix).expect("the page links its assets with a version");
@@ -61,5 +61,40 @@ async fn pages_are_private_and_uncached_and_assets_are_cacheable() {
     let response = anonymous.get(app.url("/settings/system-log?q=a%20b&case=c_1")).send().await.unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/login?next=%2Fsettings%2Fsystem-log%3Fq%3Da%2520b%26case%3Dc_1");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_export_links_carry_the_current_filters_and_download_with_the_session() {
+    let app = spawn_app().await;
+    let mut one = event("case.created", "Opened the Smith case");
+    one["related"] = json!([{"type": "case", "id": "c_7", "name": "Smith v. Jones"}]);
+    app.ingest_ok(&json!({"events": [one, event("client.created", "Added a client")]})).await;
+    let browser = app.signed_in(&app.firm.admin.email, &app.firm.admin_password).await;
+    let html = browser
+        .get(app.url("/settings/system-log?case=c_7&q=smith&limit=1&cursor=zzz&prev=aaa"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let href = |id: &str| {
+        let attr = format!(r#"id="{id}" href=""#);
+        let at = html.find(&attr).unwrap_or_else(|| panic!("no {id} link")) + attr.len();
+        html[at..at + html[at..].find('"').unwrap()].replace("&#38;", "&")
+    };
+    let (csv, xlsx) = (href("export-csv"), href("export-xlsx"));
+    assert_eq!(csv, "/api/v1/events/export?format=csv&q=smith&case=c_7", "filters only, no paging");
+    assert_eq!(xlsx, "/api/v1/events/export?format=xlsx&q=smith&case=c_7");
+
+    let response = browser.get(app.url(&csv)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Opened the Smith case") && !body.contains("Added a client"), "{body}");
+    let response = browser.get(app.url(&xlsx)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.unwrap().starts_with(b"PK"), "an xlsx is a zip");
     app.stop().await;
 }

@@ -5,7 +5,9 @@
 //! ```
 //!
 //! writes `log.png` and `entry.png` (1280 wide), `log-phone.png` and
-//! `entry-phone.png` (390 wide), `login.png` and `forbidden.png`
+//! `entry-phone.png` (390 wide), `login.png` and `forbidden.png`, the Export menu,
+//! the chain verdict and the retention page with a dry run (`log-export`, `verify`,
+//! `retention`, each also `-phone`)
 //! (default directory: `target/screenshots`).
 
 use std::path::PathBuf;
@@ -56,6 +58,7 @@ async fn screenshots() {
     let dir = PathBuf::from(std::env::var("SCREENSHOT_DIR").unwrap_or_else(|_| "../../target/screenshots".into()));
     std::fs::create_dir_all(&dir).unwrap();
     let (admin_email, member_email) = (admin.email.clone(), member.email.clone());
+    let db = app.raw_db();
     with_browser(&app, 1280, move |b| async move {
         b.goto("/login").await;
         save(&b, &dir, "login.png", 1280, 760, false).await;
@@ -70,6 +73,34 @@ async fn screenshots() {
         b.goto(&format!("/settings/system-log/{entry}")).await;
         save(&b, &dir, "entry.png", 1280, 900, true).await;
         save(&b, &dir, "entry-phone.png", 390, 844, true).await;
+
+        b.goto("/settings/system-log").await;
+        b.open_filter("Export").await;
+        save(&b, &dir, "log-export.png", 1280, 500, false).await;
+        save(&b, &dir, "log-export-phone.png", 390, 700, false).await;
+        b.client.set_window_size(1280, 900).await.unwrap();
+        b.goto("/settings/system-log").await;
+        b.click("#verify button").await;
+        b.wait_for_location("/integrity").await;
+        save(&b, &dir, "verify.png", 1280, 600, false).await;
+        save(&b, &dir, "verify-phone.png", 390, 700, false).await;
+        db.execute("UPDATE events SET body = replace(body, '\"', '\"') || ' ' WHERE seq = 17", []).unwrap();
+        b.client.set_window_size(1280, 900).await.unwrap();
+        b.click("#verify-again").await;
+        b.wait_until("document.querySelector('.verdict-bad')").await;
+        save(&b, &dir, "verify-broken.png", 1280, 600, false).await;
+        save(&b, &dir, "verify-broken-phone.png", 390, 700, false).await;
+        b.client.set_window_size(1280, 900).await.unwrap();
+        b.goto("/settings/system-log/retention").await;
+        b.type_into("#hold-id", "c_1042").await;
+        b.type_into("#hold-reason", "Litigation hold, Smith v. Jones").await;
+        b.click("#place-hold").await;
+        b.wait_until("document.querySelector('#notice')").await;
+        b.type_into("#retention-days", "120").await;
+        b.click("#preview-retention").await;
+        b.wait_until("document.querySelector('#dry-run')").await;
+        save(&b, &dir, "retention.png", 1280, 900, true).await;
+        save(&b, &dir, "retention-phone.png", 390, 844, true).await;
     })
     .await;
     app.stop().await;

@@ -1,0 +1,116 @@
+//! `POST /settings/system-log/integrity`: "Verify now" on the log page. Re-walks the
+//! account's whole chain (as `GET /api/v1/integrity` does) and shows the verdict:
+//! intact with its range, or each problem with its seq, and the newest checkpoint.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use casetrail_core::integrity::ProblemKind;
+use subtle::ConstantTimeEq;
+
+use super::format::short_time;
+use super::shell::time_zone;
+use super::{PageAdmin, Shell, error_page, render, same_origin};
+use crate::AppState;
+use crate::auth::Credential;
+use crate::integrity::verify_account;
+
+/// Where the form posts.
+pub const INTEGRITY_PATH: &str = "/settings/system-log/integrity";
+
+/// One problem the walk found.
+#[derive(Debug)]
+pub struct ProblemRow {
+    pub seq: u64,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "integrity.html")]
+struct IntegrityPage {
+    shell: Option<Shell>,
+    ok: bool,
+    events_checked: u64,
+    /// `seq A–B`, empty for an empty log.
+    range: String,
+    purged: u64,
+    problems: Vec<ProblemRow>,
+    /// The newest checkpoint: its seq and when it was signed.
+    checkpoint: Option<(u64, String)>,
+}
+
+fn kind_label(kind: ProblemKind) -> &'static str {
+    match kind {
+        ProblemKind::HashMismatch => "Contents altered",
+        ProblemKind::BrokenLink => "Broken link",
+        ProblemKind::Missing => "Entries missing",
+        ProblemKind::BadSignature => "Bad signature",
+        ProblemKind::Truncated => "Chain cut short",
+    }
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    PageAdmin(principal): PageAdmin,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or("");
+    let valid = match &principal.credential {
+        Credential::Session { session, .. } => {
+            same_origin(&headers) && bool::from(session.csrf_token.as_bytes().ct_eq(csrf.as_bytes()))
+        }
+        Credential::Key(_) => false,
+    };
+    if !valid {
+        return (StatusCode::FORBIDDEN, "invalid or missing CSRF token").into_response();
+    }
+    let (shell, account) = match Shell::load(&state, &principal).await {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            tracing::error!(error = ?err, "could not load the account to verify");
+            return error_page(None);
+        }
+    };
+    let v = match verify_account(state.store.as_ref(), principal.account_id, &state.config.keys.ring, false).await {
+        Ok(v) => v,
+        Err(err) => {
+            tracing::error!(error = ?err, "could not verify the chain");
+            return error_page(Some(shell));
+        }
+    };
+    let tz = time_zone(&account);
+    let r = &v.report;
+    let range = match (r.first_seq, r.last_seq) {
+        (Some(a), Some(b)) if a == b => format!("seq {a}"),
+        (Some(a), Some(b)) => format!("seq {a}\u{2013}{b}"),
+        _ => String::new(),
+    };
+    let page = IntegrityPage {
+        shell: Some(shell),
+        ok: r.ok(),
+        events_checked: r.events_checked,
+        range,
+        purged: r.purged,
+        problems: r
+            .problems
+            .iter()
+            .map(|p| ProblemRow {
+                seq: p.seq,
+                kind: p.kind.key(),
+                kind_label: kind_label(p.kind),
+                message: p.message.clone(),
+            })
+            .collect(),
+        checkpoint: v.checkpoint.as_ref().map(|c| {
+            let (date, time) = short_time(c.signed_at, &tz);
+            (c.seq, format!("{date}, {time}"))
+        }),
+    };
+    render(StatusCode::OK, &page)
+}

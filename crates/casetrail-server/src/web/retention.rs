@@ -1,0 +1,359 @@
+//! `/settings/system-log/retention`: the retention policy, the account-wide legal
+//! hold and the holds on cases and clients, with forms to change each.
+//!
+//! Every change is a form post with the session's CSRF token and records its event
+//! exactly as the API does. A new retention period first shows a dry run (how many
+//! entries the next purge would remove, and from when to when); only the confirming
+//! post applies it. A post answers with the page itself and a notice or a message.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use casetrail_core::{Change, RecordType, Related, Timestamp};
+use casetrail_store::{Account, Hold};
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use super::format::short_time;
+use super::shell::time_zone;
+use super::{PageAdmin, Shell, error_page, render, same_origin};
+use crate::AppState;
+use crate::api::retention::{set_legal_hold, set_retention};
+use crate::audit::AuditEvent;
+use crate::auth::{Credential, Principal};
+use crate::error::{ApiError, ApiResult};
+
+/// The page's own address.
+pub const RETENTION_PATH: &str = "/settings/system-log/retention";
+
+/// One hold, as the table shows it.
+#[derive(Debug)]
+pub struct HoldRow {
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub id: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// The dry run of a new retention period, waiting for confirmation.
+#[derive(Debug)]
+pub struct DryRun {
+    /// The form value: a number of days, or `forever`.
+    pub value: String,
+    pub label: String,
+    pub current: String,
+    pub events: u64,
+    pub oldest: String,
+    pub newest: String,
+    pub shortening: bool,
+    pub legal_hold: bool,
+}
+
+#[derive(Template)]
+#[template(path = "retention.html")]
+struct RetentionPage {
+    shell: Option<Shell>,
+    policy: String,
+    retention_days: String,
+    legal_hold: bool,
+    holds: Vec<HoldRow>,
+    notice: Option<String>,
+    error: Option<String>,
+    dry_run: Option<DryRun>,
+    /// What the hold form held when it was refused, to show it again.
+    hold_type: String,
+    hold_id: String,
+    hold_reason: String,
+}
+
+fn policy_label(days: Option<u32>) -> String {
+    days.map_or("Keep forever".to_string(), |d| format!("{d} days"))
+}
+
+fn when(ts: Timestamp, tz: &TimeZone) -> String {
+    let (date, time) = short_time(ts, tz);
+    format!("{date}, {time}")
+}
+
+async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> {
+    let tz = time_zone(account);
+    let holds = state.store.holds(account.id).await?;
+    Ok(RetentionPage {
+        shell: None,
+        policy: policy_label(account.retention_days),
+        retention_days: account.retention_days.map(|d| d.to_string()).unwrap_or_default(),
+        legal_hold: account.legal_hold,
+        holds: holds
+            .iter()
+            .map(|h| HoldRow {
+                kind: h.kind.key(),
+                kind_label: if h.kind == RecordType::Case { "Case" } else { "Client" },
+                id: h.id.clone(),
+                reason: h.reason.clone(),
+                created_by: h.created_by.clone(),
+                created_at: when(h.created_at, &tz),
+            })
+            .collect(),
+        notice: None,
+        error: None,
+        dry_run: None,
+        hold_type: "case".into(),
+        hold_id: String::new(),
+        hold_reason: String::new(),
+    })
+}
+
+/// Shows the page, with what the last post said.
+async fn show(
+    state: &AppState,
+    principal: &Principal,
+    status: StatusCode,
+    adjust: impl FnOnce(&mut RetentionPage),
+) -> Response {
+    let (shell, account) = match Shell::load(state, principal).await {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            tracing::error!(error = ?err, "could not load the account for the retention page");
+            return error_page(None);
+        }
+    };
+    match build(state, &account).await {
+        Ok(mut page) => {
+            page.shell = Some(shell);
+            adjust(&mut page);
+            render(status, &page)
+        }
+        Err(err) => {
+            tracing::error!(error = ?err, "could not show the retention page");
+            error_page(Some(shell))
+        }
+    }
+}
+
+pub async fn page(State(state): State<AppState>, PageAdmin(principal): PageAdmin) -> Response {
+    show(&state, &principal, StatusCode::OK, |_| {}).await
+}
+
+/// What one post did: a notice, a message to fix, or a dry run to confirm.
+enum Outcome {
+    Done(String),
+    Refused(String),
+    Confirm(DryRun),
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    PageAdmin(principal): PageAdmin,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |name: &str| form.get(name).map(|v| v.trim().to_string()).unwrap_or_default();
+    let valid = match &principal.credential {
+        Credential::Session { session, .. } => {
+            same_origin(&headers) && bool::from(session.csrf_token.as_bytes().ct_eq(field("csrf").as_bytes()))
+        }
+        Credential::Key(_) => false,
+    };
+    if !valid {
+        return (StatusCode::FORBIDDEN, "invalid or missing CSRF token").into_response();
+    }
+    let outcome = match field("action").as_str() {
+        "add_hold" => add_hold(&state, &principal, &field("type"), &field("id"), &field("reason")).await,
+        "lift_hold" => lift_hold(&state, &principal, &field("type"), &field("id")).await,
+        "legal_hold" => legal_hold(&state, &principal, field("legal_hold") == "on").await,
+        "preview" => preview(&state, &principal, &field("retention_days")).await,
+        "apply" => apply(&state, &principal, &field("retention_days")).await,
+        "purge" => purge(&state, &principal).await,
+        _ => Ok(Outcome::Refused("That action is not known. Reload the page and try again.".into())),
+    };
+    match outcome {
+        Ok(Outcome::Done(notice)) => show(&state, &principal, StatusCode::OK, |p| p.notice = Some(notice)).await,
+        Ok(Outcome::Confirm(dry_run)) => show(&state, &principal, StatusCode::OK, |p| p.dry_run = Some(dry_run)).await,
+        Ok(Outcome::Refused(error)) => {
+            let keep_hold = field("action") == "add_hold";
+            show(&state, &principal, StatusCode::UNPROCESSABLE_ENTITY, |p| {
+                p.error = Some(error);
+                if keep_hold {
+                    p.hold_type = field("type");
+                    p.hold_id = field("id");
+                    p.hold_reason = field("reason");
+                }
+            })
+            .await
+        }
+        Err(err) => {
+            tracing::error!(error = ?err, "a retention change failed");
+            show(&state, &principal, err.status, |p| {
+                p.error = Some("That change could not be saved just now. Please try again.".into())
+            })
+            .await
+        }
+    }
+}
+
+fn holdable(kind: &str) -> Option<RecordType> {
+    RecordType::from_key(kind).filter(|k| matches!(k, RecordType::Case | RecordType::Client))
+}
+
+/// Places a hold and records it as `POST /api/v1/holds` does.
+async fn add_hold(state: &AppState, principal: &Principal, kind: &str, id: &str, reason: &str) -> ApiResult<Outcome> {
+    let Some(kind) = holdable(kind) else { return Ok(Outcome::Refused("Choose a case or a client to hold.".into())) };
+    if id.is_empty() || id.chars().count() > 10_000 {
+        return Ok(Outcome::Refused(format!("Enter the id of the {} to hold.", kind.key())));
+    }
+    if reason.chars().count() > 2_000 {
+        return Ok(Outcome::Refused("The reason may be at most 2000 characters.".into()));
+    }
+    let hold = Hold {
+        account_id: principal.account_id,
+        kind,
+        id: id.to_string(),
+        reason: reason.to_string(),
+        created_by: principal.actor().name,
+        created_at: Timestamp::now(),
+    };
+    match state.store.add_hold(&hold).await {
+        Ok(()) => {}
+        Err(casetrail_store::StoreError::Conflict(_)) => {
+            return Ok(Outcome::Refused(format!("The {} {} is already under a hold.", kind.key(), hold.id)));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let event = AuditEvent::new(
+        principal.actor(),
+        "settings.updated",
+        format!("Placed a legal hold on {} {}", kind.key(), hold.id),
+    )
+    .related(Related { kind, id: hold.id.clone(), name: None })
+    .changes(vec![Change {
+        field: format!("holds.{}.{}", kind.key(), hold.id),
+        before: Value::Null,
+        after: json!({"reason": hold.reason}),
+    }])
+    .build();
+    state.record(principal.account_id, event).await?;
+    Ok(Outcome::Done(format!("Placed a hold on {} {}.", kind.key(), hold.id)))
+}
+
+/// Lifts a hold and records it as `DELETE /api/v1/holds/{type}/{id}` does.
+async fn lift_hold(state: &AppState, principal: &Principal, kind: &str, id: &str) -> ApiResult<Outcome> {
+    let gone = || Outcome::Refused("That hold is no longer in place.".into());
+    let Some(kind) = holdable(kind) else { return Ok(gone()) };
+    let Some(hold) = state.store.remove_hold(principal.account_id, kind, id).await? else { return Ok(gone()) };
+    let event = AuditEvent::new(
+        principal.actor(),
+        "settings.updated",
+        format!("Lifted the legal hold on {} {}", kind.key(), hold.id),
+    )
+    .related(Related { kind, id: hold.id.clone(), name: None })
+    .changes(vec![Change {
+        field: format!("holds.{}.{}", kind.key(), hold.id),
+        before: json!({"reason": hold.reason}),
+        after: Value::Null,
+    }])
+    .build();
+    state.record(principal.account_id, event).await?;
+    Ok(Outcome::Done(format!("Lifted the hold on {} {}.", kind.key(), hold.id)))
+}
+
+async fn legal_hold(state: &AppState, principal: &Principal, on: bool) -> ApiResult<Outcome> {
+    let before = state.account(principal.account_id).await?;
+    let after = Account { legal_hold: on, ..before.clone() };
+    set_legal_hold(state, principal, &before, &after).await?;
+    Ok(Outcome::Done(if on {
+        "The account is under legal hold: nothing will be purged until it is lifted.".into()
+    } else {
+        "The account-wide legal hold is lifted.".into()
+    }))
+}
+
+// `crate::api::retention` is private to the API module, so its rules and its
+// event-recording helpers are mirrored here, word for word.
+const MIN_RETENTION_DAYS: u32 = 90;
+const MAX_RETENTION_DAYS: u32 = 3650;
+
+fn parse_days(value: &str) -> Result<Option<u32>, String> {
+    let days = match value {
+        "" | "forever" => return Ok(None),
+        v => v.parse::<u32>().ok().filter(|d| (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(d)),
+    };
+    days.map(Some).ok_or_else(|| {
+        format!(
+            "\u{201c}{value}\u{201d} can't be used: retention must be a whole number of days from 90 to 3650, \
+             or empty to keep forever."
+        )
+    })
+}
+
+/// The dry run of a new policy, as `GET /api/v1/retention/preview` computes it.
+async fn preview(state: &AppState, principal: &Principal, value: &str) -> ApiResult<Outcome> {
+    let days = match parse_days(value) {
+        Ok(days) => days,
+        Err(message) => return Ok(Outcome::Refused(message)),
+    };
+    let account = state.account(principal.account_id).await?;
+    if days == account.retention_days {
+        return Ok(Outcome::Refused(format!("The policy is already {}.", policy_label(days).to_lowercase())));
+    }
+    let tz = time_zone(&account);
+    let trial = Account { retention_days: days, ..account.clone() };
+    let (mut events, mut oldest, mut newest) = (0, String::new(), String::new());
+    if let Some(cutoff) = crate::retention::purge_cutoff(&trial, Timestamp::now()) {
+        let p = state.store.purge_preview(account.id, cutoff).await?;
+        events = p.events;
+        oldest = p.oldest.map(|t| when(t, &tz)).unwrap_or_default();
+        newest = p.newest.map(|t| when(t, &tz)).unwrap_or_default();
+    }
+    let shortening = match (account.retention_days, days) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(now), Some(new)) => new < now,
+    };
+    Ok(Outcome::Confirm(DryRun {
+        value: days.map_or("forever".to_string(), |d| d.to_string()),
+        label: policy_label(days),
+        current: policy_label(account.retention_days),
+        events,
+        oldest,
+        newest,
+        shortening,
+        legal_hold: account.legal_hold,
+    }))
+}
+
+/// The confirmed change, recorded as `PUT /api/v1/settings/retention` does.
+async fn apply(state: &AppState, principal: &Principal, value: &str) -> ApiResult<Outcome> {
+    let days = match parse_days(value) {
+        Ok(days) => days,
+        Err(message) => return Ok(Outcome::Refused(message)),
+    };
+    let before = state.account(principal.account_id).await?;
+    let after = Account { retention_days: days, ..before.clone() };
+    set_retention(state, principal, &before, &after).await?;
+    Ok(Outcome::Done(format!("Retention changed to {}.", policy_label(days).to_lowercase())))
+}
+
+async fn purge(state: &AppState, principal: &Principal) -> ApiResult<Outcome> {
+    let account = state.account(principal.account_id).await?;
+    let purged = crate::retention::run_account(
+        state.store.as_ref(),
+        &state.config.keys,
+        &state.writer,
+        &account,
+        principal.actor(),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(Outcome::Done(match purged {
+        0 if account.legal_hold => "Nothing was purged: the account is under legal hold.".to_string(),
+        0 => "Nothing was purged: no entries are past the retention period.".to_string(),
+        1 => "Purged 1 entry.".to_string(),
+        n => format!("Purged {n} entries."),
+    }))
+}
