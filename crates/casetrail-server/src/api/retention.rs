@@ -130,7 +130,8 @@ pub async fn set_legal_hold(
     Ok(())
 }
 
-fn holdable(kind: &str) -> Option<RecordType> {
+/// Holds are placed on cases and clients only.
+pub fn holdable(kind: &str) -> Option<RecordType> {
     RecordType::from_key(kind).filter(|k| matches!(k, RecordType::Case | RecordType::Client))
 }
 
@@ -171,19 +172,7 @@ pub async fn add_hold(
         created_at: Timestamp::now(),
     };
     state.store.add_hold(&hold).await?;
-    let event = AuditEvent::new(
-        principal.actor(),
-        "settings.updated",
-        format!("Placed a legal hold on {} {}", kind.key(), hold.id),
-    )
-    .related(Related { kind, id: hold.id.clone(), name: None })
-    .changes(vec![Change {
-        field: format!("holds.{}.{}", kind.key(), hold.id),
-        before: Value::Null,
-        after: json!({"reason": hold.reason}),
-    }])
-    .build();
-    state.record(principal.account_id, event).await?;
+    record_hold_change(&state, &principal, &hold, true).await?;
     Ok(raw_json(StatusCode::CREATED, hold_json(&hold).to_string()))
 }
 
@@ -199,19 +188,7 @@ pub async fn remove_hold(
     let kind = holdable(&kind).ok_or_else(|| ApiError::not_found("hold"))?;
     let hold =
         state.store.remove_hold(principal.account_id, kind, &id).await?.ok_or_else(|| ApiError::not_found("hold"))?;
-    let event = AuditEvent::new(
-        principal.actor(),
-        "settings.updated",
-        format!("Lifted the legal hold on {} {}", kind.key(), hold.id),
-    )
-    .related(Related { kind, id: hold.id.clone(), name: None })
-    .changes(vec![Change {
-        field: format!("holds.{}.{}", kind.key(), hold.id),
-        before: json!({"reason": hold.reason}),
-        after: Value::Null,
-    }])
-    .build();
-    state.record(principal.account_id, event).await?;
+    record_hold_change(&state, &principal, &hold, false).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -255,4 +232,23 @@ pub async fn preview(
     let p = state.store.purge_preview(account.id, cutoff).await?;
     let body = json!({"events": p.events, "oldest": p.oldest, "newest": p.newest, "cutoff": cutoff, "legal_hold": account.legal_hold});
     Ok(raw_json(StatusCode::OK, body.to_string()))
+}
+
+/// Records a hold placed (`placed`) or lifted as `settings.updated` with before/after.
+pub async fn record_hold_change(state: &AppState, principal: &Principal, hold: &Hold, placed: bool) -> ApiResult<()> {
+    let (description, before, after) = if placed {
+        (format!("Placed a legal hold on {} {}", hold.kind.key(), hold.id), Value::Null, json!({"reason": hold.reason}))
+    } else {
+        (
+            format!("Lifted the legal hold on {} {}", hold.kind.key(), hold.id),
+            json!({"reason": hold.reason}),
+            Value::Null,
+        )
+    };
+    let event = AuditEvent::new(principal.actor(), "settings.updated", description)
+        .related(Related { kind: hold.kind, id: hold.id.clone(), name: None })
+        .changes(vec![Change { field: format!("holds.{}.{}", hold.kind.key(), hold.id), before, after }])
+        .build();
+    state.record(principal.account_id, event).await?;
+    Ok(())
 }

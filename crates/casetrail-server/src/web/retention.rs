@@ -12,18 +12,16 @@ use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use casetrail_core::{Change, RecordType, Related, Timestamp};
+use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{Account, Hold};
 use jiff::tz::TimeZone;
-use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use super::format::short_time;
 use super::shell::time_zone;
 use super::{PageAdmin, Shell, error_page, render, same_origin};
 use crate::AppState;
-use crate::api::retention::{set_legal_hold, set_retention};
-use crate::audit::AuditEvent;
+use crate::api::retention::{holdable, record_hold_change, set_legal_hold, set_retention};
 use crate::auth::{Credential, Principal};
 use crate::error::{ApiError, ApiResult};
 
@@ -197,10 +195,6 @@ pub async fn submit(
     }
 }
 
-fn holdable(kind: &str) -> Option<RecordType> {
-    RecordType::from_key(kind).filter(|k| matches!(k, RecordType::Case | RecordType::Client))
-}
-
 /// Places a hold and records it as `POST /api/v1/holds` does.
 async fn add_hold(state: &AppState, principal: &Principal, kind: &str, id: &str, reason: &str) -> ApiResult<Outcome> {
     let Some(kind) = holdable(kind) else { return Ok(Outcome::Refused("Choose a case or a client to hold.".into())) };
@@ -225,19 +219,7 @@ async fn add_hold(state: &AppState, principal: &Principal, kind: &str, id: &str,
         }
         Err(err) => return Err(err.into()),
     }
-    let event = AuditEvent::new(
-        principal.actor(),
-        "settings.updated",
-        format!("Placed a legal hold on {} {}", kind.key(), hold.id),
-    )
-    .related(Related { kind, id: hold.id.clone(), name: None })
-    .changes(vec![Change {
-        field: format!("holds.{}.{}", kind.key(), hold.id),
-        before: Value::Null,
-        after: json!({"reason": hold.reason}),
-    }])
-    .build();
-    state.record(principal.account_id, event).await?;
+    record_hold_change(state, principal, &hold, true).await?;
     Ok(Outcome::Done(format!("Placed a hold on {} {}.", kind.key(), hold.id)))
 }
 
@@ -246,19 +228,7 @@ async fn lift_hold(state: &AppState, principal: &Principal, kind: &str, id: &str
     let gone = || Outcome::Refused("That hold is no longer in place.".into());
     let Some(kind) = holdable(kind) else { return Ok(gone()) };
     let Some(hold) = state.store.remove_hold(principal.account_id, kind, id).await? else { return Ok(gone()) };
-    let event = AuditEvent::new(
-        principal.actor(),
-        "settings.updated",
-        format!("Lifted the legal hold on {} {}", kind.key(), hold.id),
-    )
-    .related(Related { kind, id: hold.id.clone(), name: None })
-    .changes(vec![Change {
-        field: format!("holds.{}.{}", kind.key(), hold.id),
-        before: json!({"reason": hold.reason}),
-        after: Value::Null,
-    }])
-    .build();
-    state.record(principal.account_id, event).await?;
+    record_hold_change(state, principal, &hold, false).await?;
     Ok(Outcome::Done(format!("Lifted the hold on {} {}.", kind.key(), hold.id)))
 }
 
