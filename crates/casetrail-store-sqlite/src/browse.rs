@@ -34,7 +34,21 @@ fn chained(row: &Row<'_>) -> rusqlite::Result<(ChainedEvent, i64)> {
 /// user value is a bound parameter and search words are quoted prefix terms.
 pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResult<Page> {
     let f = &query.filter;
-    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1");
+    // With a case or client filter, the links table drives the query: its primary
+    // key (acct, kind, record_id, occurred_at, seq) yields that record's events in
+    // the page order, so a record with few events never scans the whole log.
+    let driver = [(RecordType::Case, &f.case), (RecordType::Client, &f.client)]
+        .into_iter()
+        .find_map(|(kind, id)| id.as_ref().map(|id| (kind, id.clone())));
+    let mut sql = match driver {
+        Some(_) => format!(
+            "SELECT {EVENT_COLUMNS} FROM event_records d JOIN events e ON e.acct = d.acct AND e.seq = d.seq \
+             WHERE d.acct = ?1 AND e.acct = ?1"
+        ),
+        None => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1"),
+    };
+    // `o` is the table whose (occurred_at, seq) orders the page.
+    let o = if driver.is_some() { "d" } else { "e" };
     let mut args: Vec<Sql> = vec![Sql::Integer(pk)];
     let arg = |args: &mut Vec<Sql>, v: Sql| {
         args.push(v);
@@ -42,11 +56,11 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
     };
     if let Some(from) = f.from {
         let p = arg(&mut args, Sql::Integer(from.as_millis()));
-        sql += &format!(" AND e.occurred_at >= {p}");
+        sql += &format!(" AND {o}.occurred_at >= {p}");
     }
     if let Some(to) = f.to {
         let p = arg(&mut args, Sql::Integer(to.as_millis()));
-        sql += &format!(" AND e.occurred_at < {p}");
+        sql += &format!(" AND {o}.occurred_at < {p}");
     }
     if !f.actors.is_empty() {
         let list: Vec<String> = f.actors.iter().map(|a| arg(&mut args, Sql::Text(a.clone()))).collect();
@@ -56,7 +70,15 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
         let list: Vec<String> = f.activities.iter().map(|a| arg(&mut args, Sql::Text(a.key().to_string()))).collect();
         sql += &format!(" AND e.activity IN ({})", list.join(","));
     }
+    if let Some((kind, id)) = &driver {
+        let k = arg(&mut args, Sql::Text(kind.key().to_string()));
+        let p = arg(&mut args, Sql::Text(id.clone()));
+        sql += &format!(" AND d.kind = {k} AND d.record_id = {p}");
+    }
     for (kind, id) in [(RecordType::Case, &f.case), (RecordType::Client, &f.client)] {
+        if driver.as_ref().is_some_and(|(k, _)| *k == kind) {
+            continue;
+        }
         if let Some(id) = id {
             let k = arg(&mut args, Sql::Text(kind.key().to_string()));
             let p = arg(&mut args, Sql::Text(id.clone()));
@@ -76,11 +98,11 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
     if let Some(c) = query.cursor {
         let t = arg(&mut args, Sql::Integer(c.occurred_at.as_millis()));
         let s = arg(&mut args, Sql::Integer(c.seq as i64));
-        sql += &format!(" AND (e.occurred_at, e.seq) < ({t}, {s})");
+        sql += &format!(" AND ({o}.occurred_at, {o}.seq) < ({t}, {s})");
     }
     let limit = query.limit as usize;
     let l = arg(&mut args, Sql::Integer(limit as i64 + 1));
-    sql += &format!(" ORDER BY e.occurred_at DESC, e.seq DESC LIMIT {l}");
+    sql += &format!(" ORDER BY {o}.occurred_at DESC, {o}.seq DESC LIMIT {l}");
 
     let mut st = conn.prepare_cached(&sql).map_err(db)?;
     let mut rows: Vec<(ChainedEvent, i64)> =
