@@ -1,0 +1,370 @@
+//! The raw engine: the same events in plain rusqlite, without casetrail.
+//!
+//! The schema is a copy of the event tables of `casetrail-store-sqlite/src/schema.rs`
+//! (same tables, same indexes, contentless FTS5 with the same options) and the same
+//! pragmas (WAL, `synchronous = FULL`). Rows are prepared before the clock starts —
+//! canonical body, hashes, search text, all computed by casetrail-core — so the timed
+//! part is only what SQLite does: the inserts of `append.rs` and their commit. Reads run
+//! the SQL that `browse.rs` builds, on a read-only connection.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use casetrail_core::chain::{ChainHash, ChainedEvent, link};
+use casetrail_core::query::{BrowseQuery, Cursor, keywords, search_text};
+use casetrail_core::validate::{IngestRules, parse_ingest};
+use casetrail_core::{RecordType, Timestamp};
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params, params_from_iter};
+use serde_json::{Value, json};
+
+/// The event tables of casetrail-store-sqlite's schema, copied verbatim.
+const DDL: &str = r#"
+    CREATE TABLE accounts (
+        pk INTEGER PRIMARY KEY,
+        id BLOB NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        record_urls TEXT NOT NULL DEFAULT '{}',
+        retention_days INTEGER DEFAULT 90,
+        legal_hold INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        head_seq INTEGER NOT NULL DEFAULT 0,
+        head_hash BLOB NOT NULL DEFAULT (zeroblob(32))
+    );
+    CREATE TABLE events (
+        rid INTEGER PRIMARY KEY,
+        acct INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        id BLOB NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        actor_id TEXT NOT NULL,
+        activity TEXT NOT NULL,
+        idem_key TEXT,
+        body TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX events_seq ON events(acct, seq);
+    CREATE UNIQUE INDEX events_id ON events(id);
+    CREATE UNIQUE INDEX events_idem ON events(acct, idem_key) WHERE idem_key IS NOT NULL;
+    CREATE INDEX events_time ON events(acct, occurred_at, seq);
+    CREATE INDEX events_actor ON events(acct, actor_id, occurred_at, seq);
+    CREATE INDEX events_activity ON events(acct, activity, occurred_at, seq);
+    CREATE TABLE event_records (
+        acct INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (acct, kind, record_id, occurred_at, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE actors (
+        acct INTEGER NOT NULL,
+        actor_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        email TEXT,
+        search TEXT NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (acct, actor_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE records (
+        acct INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        name TEXT,
+        search TEXT NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (acct, kind, record_id)
+    ) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE events_fts USING fts5(
+        text, content='', contentless_delete=1,
+        tokenize='unicode61 remove_diacritics 0', prefix='1 2 3'
+    );
+"#;
+
+/// One event as rows, ready to insert.
+#[derive(Debug)]
+pub struct Row {
+    seq: i64,
+    id: [u8; 16],
+    occurred: i64,
+    actor_id: String,
+    actor_name: String,
+    actor_email: Option<String>,
+    activity: &'static str,
+    idem: Option<String>,
+    body: String,
+    prev: ChainHash,
+    hash: ChainHash,
+    related: Vec<(&'static str, String, Option<String>)>,
+    fts: String,
+}
+
+/// A raw database in its own directory, removed on drop.
+#[derive(Debug)]
+pub struct RawDb {
+    conn: Connection,
+    dir: PathBuf,
+    path: PathBuf,
+    pk: i64,
+    head_seq: u64,
+    head_hash: ChainHash,
+    /// Leave the database behind (for `--profile raw`, to look at it afterwards).
+    pub keep: bool,
+}
+
+impl Drop for RawDb {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl RawDb {
+    pub fn create(parent: &Path) -> anyhow::Result<RawDb> {
+        let dir = parent.join(format!("casetrail-bench-raw-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("raw.db");
+        let conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "cache_size", -32_000)?;
+        conn.execute_batch(DDL)?;
+        conn.execute(
+            "INSERT INTO accounts (id, name, created_at) VALUES (?1, 'raw', 0)",
+            [uuid::Uuid::now_v7().as_bytes().as_slice()],
+        )?;
+        let pk = conn.last_insert_rowid();
+        Ok(RawDb { conn, dir, path, pk, head_seq: 0, head_hash: ChainHash::default(), keep: false })
+    }
+
+    /// Turns ingest event objects into rows: parsing, canonical JSON, hashing and search
+    /// text, none of it timed.
+    pub fn prepare(&mut self, events: Vec<Value>) -> anyhow::Result<Vec<Row>> {
+        let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
+        let parsed = parse_ingest(&json!({ "events": events }), &rules)
+            .map_err(|e| anyhow::anyhow!("the generator made an invalid event: {e:?}"))?;
+        let account = uuid::Uuid::nil();
+        let recorded_at = Timestamp::now();
+        let mut rows = Vec::with_capacity(parsed.len());
+        for new in parsed {
+            let seq = self.head_seq + 1;
+            let id = uuid::Uuid::now_v7();
+            let event = new.into_event(id, account, seq, recorded_at);
+            let sealed = ChainedEvent::seal(&event, self.head_hash);
+            self.head_seq = seq;
+            self.head_hash = sealed.hash;
+            rows.push(Row {
+                seq: seq as i64,
+                id: *id.as_bytes(),
+                occurred: event.occurred_at.as_millis(),
+                fts: search_text(&event),
+                actor_id: event.actor.id,
+                actor_name: event.actor.name,
+                actor_email: event.actor.email,
+                activity: event.activity.key(),
+                idem: event.idempotency_key,
+                body: sealed.body,
+                prev: sealed.prev_hash,
+                hash: sealed.hash,
+                related: event.related.into_iter().map(|r| (r.kind.key(), r.id, r.name)).collect(),
+            });
+        }
+        Ok(rows)
+    }
+
+    /// Inserts the rows in one transaction, as `append.rs` does; returns how long the
+    /// transaction took, commit included.
+    pub fn insert(&mut self, rows: &[Row]) -> rusqlite::Result<Duration> {
+        let started = Instant::now();
+        let pk = self.pk;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO events (acct, seq, id, occurred_at, actor_id, activity, idem_key, body, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let mut link = tx.prepare_cached(
+                "INSERT OR IGNORE INTO event_records (acct, kind, record_id, occurred_at, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut fts = tx.prepare_cached("INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)")?;
+            let mut actors: HashMap<&str, (&str, Option<&str>, i64)> = HashMap::new();
+            let mut records: HashMap<(&str, &str), (Option<&str>, i64)> = HashMap::new();
+            for r in rows {
+                ins.execute(params![
+                    pk,
+                    r.seq,
+                    r.id.as_slice(),
+                    r.occurred,
+                    r.actor_id,
+                    r.activity,
+                    r.idem,
+                    r.body,
+                    r.prev.0.as_slice(),
+                    r.hash.0.as_slice()
+                ])?;
+                let rid = tx.last_insert_rowid();
+                for (kind, id, _) in r.related.iter().filter(|(k, ..)| matches!(*k, "case" | "client")) {
+                    link.execute(params![pk, kind, id, r.occurred, r.seq])?;
+                }
+                fts.execute(params![rid, r.fts])?;
+                actors.insert(&r.actor_id, (&r.actor_name, r.actor_email.as_deref(), r.occurred));
+                for (kind, id, name) in &r.related {
+                    records.insert((kind, id), (name.as_deref(), r.occurred));
+                }
+            }
+            let mut st = tx.prepare_cached(
+                "INSERT INTO actors (acct, actor_id, name, email, search, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (acct, actor_id) DO UPDATE SET name = excluded.name, email = excluded.email,
+                 search = excluded.search, last_seen = excluded.last_seen
+                 WHERE excluded.last_seen >= actors.last_seen",
+            )?;
+            for (id, (name, email, at)) in actors {
+                st.execute(params![pk, id, name, email, picker_search(&[Some(name), email, Some(id)]), at])?;
+            }
+            let mut st = tx.prepare_cached(
+                "INSERT INTO records (acct, kind, record_id, name, search, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (acct, kind, record_id) DO UPDATE SET name = coalesce(excluded.name, records.name),
+                 search = CASE WHEN excluded.name IS NULL THEN records.search ELSE excluded.search END,
+                 last_seen = excluded.last_seen WHERE excluded.last_seen >= records.last_seen",
+            )?;
+            for ((kind, id), (name, at)) in records {
+                st.execute(params![pk, kind, id, name, picker_search(&[name, Some(id)]), at])?;
+            }
+            let last = rows.last().map_or((0, [0u8; 32]), |r| (r.seq, r.hash.0));
+            tx.execute(
+                "UPDATE accounts SET head_seq = ?1, head_hash = ?2 WHERE pk = ?3",
+                params![last.0, &last.1, pk],
+            )?;
+        }
+        tx.commit()?;
+        Ok(started.elapsed())
+    }
+
+    /// Refreshes the planner's statistics, as the issue's raw figures assume.
+    pub fn analyze(&self) -> rusqlite::Result<Duration> {
+        let started = Instant::now();
+        self.conn.execute_batch("ANALYZE")?;
+        Ok(started.elapsed())
+    }
+
+    /// A read-only connection, like the store's readers.
+    pub fn reader(&self) -> rusqlite::Result<RawReader> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.pragma_update(None, "cache_size", -16_000)?;
+        Ok(RawReader { conn, pk: self.pk })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        ["raw.db", "raw.db-wal"].iter().filter_map(|f| std::fs::metadata(self.dir.join(f)).ok()).map(|m| m.len()).sum()
+    }
+}
+
+fn picker_search(parts: &[Option<&str>]) -> String {
+    let mut out = String::new();
+    for word in parts.iter().flatten().flat_map(|p| keywords(p)) {
+        out.push(' ');
+        out.push_str(&word);
+    }
+    out
+}
+
+/// `seq, occurred_at, body, prev_hash, hash`: what the store reads for each event.
+type PageRow = (i64, i64, String, Vec<u8>, Vec<u8>);
+
+/// A read-only connection to the raw database.
+#[derive(Debug)]
+pub struct RawReader {
+    conn: Connection,
+    pk: i64,
+}
+
+impl RawReader {
+    /// Walks the chain in seq order and checks every link; answers the events checked.
+    pub fn verify_chain(&self) -> anyhow::Result<u64> {
+        let mut st =
+            self.conn.prepare_cached("SELECT seq, body, prev_hash, hash FROM events WHERE acct = ?1 ORDER BY seq")?;
+        let mut rows = st.query([self.pk])?;
+        let (mut prev, mut checked) = (ChainHash::default(), 0u64);
+        while let Some(row) = rows.next()? {
+            let body = row.get_ref(1)?.as_str()?;
+            let stored_prev = ChainHash::from_slice(row.get_ref(2)?.as_blob()?).unwrap_or_default();
+            let hash = ChainHash::from_slice(row.get_ref(3)?.as_blob()?).unwrap_or_default();
+            let seq: i64 = row.get(0)?;
+            anyhow::ensure!(stored_prev == prev && link(&prev, body) == hash, "raw chain broken at seq {seq}");
+            prev = hash;
+            checked += 1;
+        }
+        Ok(checked)
+    }
+
+    /// One page, with the statement `browse.rs` builds for the same query; answers the
+    /// number of rows and the next cursor.
+    pub fn page(&self, query: &BrowseQuery) -> rusqlite::Result<(usize, Option<Cursor>)> {
+        let f = &query.filter;
+        let mut sql =
+            "SELECT e.seq, e.occurred_at, e.body, e.prev_hash, e.hash FROM events e WHERE e.acct = ?1".to_string();
+        let mut args: Vec<Sql> = vec![Sql::Integer(self.pk)];
+        let arg = |args: &mut Vec<Sql>, v: Sql| {
+            args.push(v);
+            format!("?{}", args.len())
+        };
+        if let Some(from) = f.from {
+            sql += &format!(" AND e.occurred_at >= {}", arg(&mut args, Sql::Integer(from.as_millis())));
+        }
+        if let Some(to) = f.to {
+            sql += &format!(" AND e.occurred_at < {}", arg(&mut args, Sql::Integer(to.as_millis())));
+        }
+        if !f.actors.is_empty() {
+            let list: Vec<String> = f.actors.iter().map(|a| arg(&mut args, Sql::Text(a.clone()))).collect();
+            sql += &format!(" AND e.actor_id IN ({})", list.join(","));
+        }
+        if !f.activities.is_empty() {
+            let list: Vec<String> =
+                f.activities.iter().map(|a| arg(&mut args, Sql::Text(a.key().to_string()))).collect();
+            sql += &format!(" AND e.activity IN ({})", list.join(","));
+        }
+        for (kind, id) in [(RecordType::Case, &f.case), (RecordType::Client, &f.client)] {
+            if let Some(id) = id {
+                let k = arg(&mut args, Sql::Text(kind.key().to_string()));
+                let p = arg(&mut args, Sql::Text(id.clone()));
+                sql += &format!(
+                    " AND EXISTS (SELECT 1 FROM event_records r WHERE r.acct = e.acct AND r.kind = {k} \
+                     AND r.record_id = {p} AND r.occurred_at = e.occurred_at AND r.seq = e.seq)"
+                );
+            }
+        }
+        if !f.words.is_empty() {
+            let expr: Vec<String> = f.words.iter().map(|w| format!("\"{w}\"*")).collect();
+            let p = arg(&mut args, Sql::Text(expr.join(" ")));
+            sql += &format!(" AND e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {p})");
+        }
+        if let Some(c) = query.cursor {
+            let t = arg(&mut args, Sql::Integer(c.occurred_at.as_millis()));
+            let s = arg(&mut args, Sql::Integer(c.seq as i64));
+            sql += &format!(" AND (e.occurred_at, e.seq) < ({t}, {s})");
+        }
+        let limit = query.limit as usize;
+        let l = arg(&mut args, Sql::Integer(limit as i64 + 1));
+        sql += &format!(" ORDER BY e.occurred_at DESC, e.seq DESC LIMIT {l}");
+
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows: Vec<PageRow> = st
+            .query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<Result<_, _>>()?;
+        let next = (rows.len() > limit).then(|| {
+            let (seq, occurred, ..) = &rows[limit - 1];
+            Cursor { occurred_at: Timestamp::from_millis(*occurred).unwrap_or(Timestamp::EPOCH), seq: *seq as u64 }
+        });
+        Ok((rows.len().min(limit), next))
+    }
+}

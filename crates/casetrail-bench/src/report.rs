@@ -1,0 +1,317 @@
+//! The run as Markdown: one section per run, and `BENCHMARKS.md` with the goals of
+//! issue 7 on top (rebuilt from every run's summary) and the runs below, newest first.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::ingest::IngestResult;
+use crate::machine::{Machine, Noise};
+use crate::queries::Timing;
+
+/// Where older runs start in `BENCHMARKS.md`; everything after it is kept.
+const RUNS_MARKER: &str = "<!-- casetrail-bench: runs below, newest first; each starts with its summary -->";
+const SUMMARY_PREFIX: &str = "<!-- run-summary ";
+
+/// One ingest path, with the raw engine doing the same work beside it.
+#[derive(Debug, Clone)]
+pub struct IngestRow {
+    pub name: String,
+    pub result: IngestResult,
+    pub raw: Option<(String, IngestResult)>,
+}
+
+/// One query kind through HTTP, the store and the raw engine.
+#[derive(Debug, Clone)]
+pub struct QueryRow {
+    pub http: Timing,
+    pub store: Option<Timing>,
+    pub raw: Option<Timing>,
+    pub raw_no_stats: Option<Timing>,
+}
+
+/// Verification through the API beside the raw engine's chain walk.
+#[derive(Debug, Clone)]
+pub struct VerifyRow {
+    pub casetrail: crate::verify::VerifyFigures,
+    pub raw: crate::stats::Samples,
+    pub raw_events: u64,
+}
+
+/// Measurements the bench does not make yet: listed, never faked. An entry leaves this
+/// list when its section is measured.
+pub const NOT_YET: &[(&str, &str)] = &[
+    ("Export CSV: rows/s, server peak RSS growth", "not yet implemented: `GET /api/v1/events/export?format=csv`"),
+    ("Export XLSX: rows/s, server peak RSS growth", "not yet implemented: `GET /api/v1/events/export?format=xlsx`"),
+    (
+        "Purge 10 % of N: time, longest ingest stall",
+        "not yet measured: `POST /api/v1/retention/run` needs events older than the retention window",
+    ),
+    ("Server RSS while serving reads", "not yet measured: needs the server as a child process of its own"),
+];
+
+/// Everything one run measured.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub date: String,
+    pub command: String,
+    pub machine: Machine,
+    pub events: usize,
+    pub data: Vec<String>,
+    pub ingest: Vec<IngestRow>,
+    pub queries: Vec<QueryRow>,
+    pub verify: Option<VerifyRow>,
+    pub noise: Vec<(String, Noise)>,
+    pub notes: Vec<String>,
+    /// Whether the product's database had planner statistics after the run.
+    pub stats_fresh: bool,
+    pub took_secs: f64,
+}
+
+pub fn int(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn ms(v: Option<f64>) -> String {
+    match v {
+        None => "–".to_string(),
+        Some(v) if v < 10.0 => format!("{v:.2}"),
+        Some(v) if v < 1000.0 => format!("{v:.1}"),
+        Some(v) => int(v),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "–".to_string(),
+    }
+}
+
+/// "100k", "1M": how runs are named by size.
+pub fn scale(n: usize) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1000 && n % 1000 == 0 => format!("{}k", n / 1000),
+        n => int(n as f64),
+    }
+}
+
+impl Run {
+    fn query_p95(&self) -> Vec<(String, f64)> {
+        self.queries.iter().filter_map(|q| Some((q.http.name.clone(), q.http.samples.p95()?))).collect()
+    }
+
+    /// The figures the goals are judged on, kept in the file as JSON.
+    pub fn summary(&self) -> Value {
+        let find = |prefix: &str| self.ingest.iter().find(|r| r.name.starts_with(prefix));
+        let eps = |prefix: &str| find(prefix).map(|r| r.result.eps());
+        let raw_ratio = |prefix: &str| find(prefix).and_then(|r| Some(r.result.eps() / r.raw.as_ref()?.1.eps()));
+        // The walk is a sum of 100 requests, not one query: it is not judged.
+        let p95: Vec<(String, f64)> = self.query_p95().into_iter().filter(|(n, _)| !n.starts_with("walk")).collect();
+        let worst = p95.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+        let v = self.verify.as_ref();
+        let full_eps = v.and_then(|v| Some(v.casetrail.full_events as f64 / (v.casetrail.full.p50()? / 1000.0)));
+        json!({
+            "date": self.date, "events": self.events, "commit": self.machine.commit,
+            "http_batch_eps": eps("HTTP, batches"), "http_batch_ratio": raw_ratio("HTTP, batches"),
+            "http_batch_tail_eps": find("HTTP, batches").and_then(|r| r.result.tail_eps),
+            "single_eps": eps("HTTP, single"), "store_eps": eps("Store::append"),
+            "queries": p95.len(), "over_10ms": p95.iter().filter(|q| q.1 > 10.0).count(),
+            "over_25ms": p95.iter().filter(|q| q.1 > 25.0).count(),
+            "worst_query": worst.map(|w| w.0.clone()), "worst_p95_ms": worst.map(|w| w.1),
+            "stats_fresh": self.stats_fresh,
+            "verify_eps": full_eps, "incremental_p50_ms": v.and_then(|v| v.casetrail.incremental.p50()),
+            "incremental_max_ms": v.and_then(|v| v.casetrail.incremental.percentile_ms(100.0)),
+        })
+    }
+
+    /// The run's section of `BENCHMARKS.md`; also what is printed.
+    pub fn markdown(&self) -> String {
+        let m = &self.machine;
+        let mut s = String::new();
+        let _ = writeln!(s, "### {} · {} events · {}\n", self.date, int(self.events as f64), m.commit);
+        let _ = writeln!(s, "{SUMMARY_PREFIX}{} -->\n", self.summary());
+        let _ = writeln!(s, "- Command: `{}`", self.command);
+        let _ = writeln!(s, "- Commit: `{}`", m.commit);
+        let _ = writeln!(
+            s,
+            "- Machine: {} CPUs ({}), {:.1} GiB RAM, Linux {}",
+            m.cpus, m.cpu_model, m.memory_gib, m.kernel
+        );
+        for line in &self.data {
+            let _ = writeln!(s, "- {line}");
+        }
+        let noise: Vec<String> =
+            self.noise.iter().map(|(phase, n)| format!("{phase} {:.1}/{}", n.max_load, n.max_compilers)).collect();
+        let _ = writeln!(s, "- Noise (highest load average / most compiler processes at once): {}", noise.join(", "));
+        let _ = writeln!(s, "- Whole run: {:.0} s", self.took_secs);
+        for note in &self.notes {
+            let _ = writeln!(s, "- {note}");
+        }
+
+        let _ = writeln!(
+            s,
+            "\n**Ingest** — events/s; acknowledgement latency per request (HTTP) or per commit \
+             (store, raw), ms; casetrail / raw > 1 means faster than the raw engine.\n"
+        );
+        s += "| path | events | events/s | last 10 % events/s | p50 | p99 | raw SQLite doing the same | raw events/s | casetrail / raw |\n";
+        s += "|---|--:|--:|--:|--:|--:|---|--:|--:|\n";
+        for r in &self.ingest {
+            let x = &r.result;
+            let (raw_name, raw_eps) =
+                r.raw.as_ref().map_or(("–".to_string(), None), |(n, raw)| (n.clone(), Some(raw.eps())));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.name,
+                int(x.events as f64),
+                int(x.eps()),
+                x.tail_eps.map_or("–".to_string(), int),
+                ms(x.latencies.p50()),
+                ms(x.latencies.p99()),
+                raw_name,
+                raw_eps.map_or("–".to_string(), int),
+                ratio(Some(x.eps()), raw_eps),
+            );
+        }
+
+        let _ = writeln!(
+            s,
+            "\n**Browse, filter, search** — ms; n = timed HTTP requests (after 3 warm-up; a kind stops early \
+             once it has run for the time budget), rows = median rows per page (limit 50). \
+             HTTP = `GET /api/v1/events` end to end with the admin key; store = `Store::events` without HTTP; \
+             raw = the same SQL on rusqlite after `ANALYZE` (and before it, as casetrail runs today).\n"
+        );
+        s += "| query | n | rows | HTTP p50 | HTTP p95 | HTTP p99 | store p50 | store p95 | raw p50 | raw p95 | raw p95 no ANALYZE | HTTP / raw p50 | HTTP / raw p95 |\n";
+        s += "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+        for q in &self.queries {
+            let h = &q.http;
+            let name = match h.page {
+                Some(page) if page < crate::queries::DEEP_PAGE => format!("{} — data ends at page {page}", h.name),
+                _ => h.name.clone(),
+            };
+            let get = |t: &Option<Timing>, p: f64| t.as_ref().and_then(|t| t.samples.percentile_ms(p));
+            let _ = writeln!(
+                s,
+                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                h.samples.len(),
+                crate::stats::median(&h.rows),
+                ms(h.samples.p50()),
+                ms(h.samples.p95()),
+                ms(h.samples.p99()),
+                ms(get(&q.store, 50.0)),
+                ms(get(&q.store, 95.0)),
+                ms(get(&q.raw, 50.0)),
+                ms(get(&q.raw, 95.0)),
+                ms(get(&q.raw_no_stats, 95.0)),
+                ratio(h.samples.p50(), get(&q.raw, 50.0)),
+                ratio(h.samples.p95(), get(&q.raw, 95.0)),
+            );
+        }
+
+        if let Some(v) = &self.verify {
+            s += &verify_table(v);
+        }
+        s += "\n**Not measured yet** — no figures until the bench measures them.\n\n";
+        s += "| measure | status |\n|---|---|\n";
+        for (what, status) in NOT_YET {
+            let _ = writeln!(s, "| {what} | {status} |");
+        }
+        s
+    }
+}
+
+fn verify_table(v: &VerifyRow) -> String {
+    let c = &v.casetrail;
+    let eps = |events: f64, p50: Option<f64>| p50.map(|ms| events / (ms / 1000.0));
+    let full = eps(c.full_events as f64, c.full.p50());
+    let raw = eps(v.raw_events as f64, v.raw.p50());
+    let counts: Vec<usize> = c.incremental_events.iter().map(|n| *n as usize).collect();
+    let checked = format!("{} (max {})", crate::stats::median(&counts), counts.iter().max().unwrap_or(&0));
+    let mut s = String::from(
+        "\n**Verification** — `GET /api/v1/integrity` (ms, p50 of the runs); raw = every row read in seq order \
+         and SHA-256 chained on rusqlite, no canonicalization or signatures.\n\n",
+    );
+    s += "| what | runs | events checked | p50 | max | events/s | raw events/s | casetrail / raw |\n";
+    s += "|---|--:|--:|--:|--:|--:|--:|--:|\n";
+    let _ = writeln!(
+        s,
+        "| full chain | {} | {} | {} | {} | {} | {} | {} |",
+        c.full.len(),
+        int(c.full_events as f64),
+        ms(c.full.p50()),
+        ms(c.full.percentile_ms(100.0)),
+        full.map_or("–".to_string(), int),
+        raw.map_or("–".to_string(), int),
+        ratio(full, raw)
+    );
+    let _ = writeln!(
+        s,
+        "| incremental (`?since=checkpoint`) after a checkpoint and 1000 new events; events checked: median (max) \
+         — the writer signs its own checkpoint every 1000 events | {} | {} | {} | {} | – | – | – |",
+        c.incremental.len(),
+        checked,
+        ms(c.incremental.p50()),
+        ms(c.incremental.percentile_ms(100.0)),
+    );
+    s
+}
+
+/// Writes `BENCHMARKS.md`: the header and goals (from every run's summary), then this
+/// run, then the older runs as they were.
+pub fn write(path: &Path, run: &Run) -> anyhow::Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let older = old.split_once(RUNS_MARKER).map_or("", |(_, runs)| runs).trim();
+    let mut summaries = vec![run.summary()];
+    summaries.extend(
+        older
+            .lines()
+            .filter_map(|l| l.strip_prefix(SUMMARY_PREFIX)?.strip_suffix(" -->"))
+            .filter_map(|json| serde_json::from_str::<Value>(json).ok()),
+    );
+    let mut out = String::from(HEADER);
+    out += &crate::goals::markdown(&summaries);
+    out += "\n## Runs\n\n";
+    out += RUNS_MARKER;
+    out += "\n\n";
+    out += &run.markdown();
+    if !older.is_empty() {
+        out += "\n";
+        out += older;
+        out += "\n";
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+const HEADER: &str = "# Benchmarks
+
+Written by the benchmark command (`crates/casetrail-bench`, issue 7):
+
+```sh
+cargo run --release -p casetrail-bench -- --events 100000     # under ten minutes here
+cargo run --release -p casetrail-bench -- --events 1000000    # within the hour
+cargo run --release -p casetrail-bench -- --smoke             # 2000 events, seconds; writes nothing
+```
+
+Each run generates the demo firm's log deterministically (same seed and count, same
+events; only their dates move, by whole weeks, to lie inside the 90-day retention),
+then measures ingest through the real HTTP API (a server on `127.0.0.1:0` in the same
+process), through the store, and browse/filter/search at N stored events — and, in the
+same run, the raw engine: the same events in plain batched rusqlite statements into a
+copy of the store's schema (same tables and indexes, contentless FTS5, WAL,
+`synchronous = FULL`), and the same SELECTs. This machine is shared and noisy (2 cores,
+others compiling): compare the medians and the **casetrail / raw** ratios, not single
+absolute figures. A run appends its section below; older runs are kept.
+
+";
