@@ -21,6 +21,7 @@ mod integrity;
 mod records;
 mod retention;
 mod schema;
+mod store_impl;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
