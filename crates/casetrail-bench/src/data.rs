@@ -172,6 +172,32 @@ impl SearchWords {
     }
 }
 
+/// The report's lines about the data: what was generated, and the search words.
+pub fn describe(data: &Dataset, words: &SearchWords, singles: usize) -> Vec<String> {
+    let int = crate::report::int;
+    let (start, end) = data.span();
+    let share = |w: &[(String, f64)]| w.iter().map(|(w, s)| format!("`{w}` {:.2} %", s * 100.0)).collect::<Vec<_>>();
+    vec![
+        format!(
+            "Data: seed {}, {} (demo firm), {} events over {SPAN_DAYS} days ({} to {}), {} single events more \
+             (seed + 1); for the purge, {} events more dated 91–120 days ago (seed + 3)",
+            data.seed,
+            data.firm.name,
+            int(data.count as f64),
+            &start.to_string()[..10],
+            &end.to_string()[..10],
+            int(singles as f64),
+            int((data.count / 10) as f64),
+        ),
+        format!(
+            "Search words (share of a 20k-event sample they match): common {}; rare {} words such as {}",
+            share(&words.common).join(", "),
+            words.rare.len(),
+            share(&words.rare[..words.rare.len().min(3)]).join(", ")
+        ),
+    ]
+}
+
 /// A small deterministic generator (SplitMix64), so the bench needs no rand crate.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);

@@ -97,15 +97,7 @@ pub async fn http(
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
                 let Some(body) = next else { break };
                 let sent = Instant::now();
-                let response = client
-                    .post(&url)
-                    .bearer_auth(&key)
-                    .header("content-type", "application/json")
-                    .body(body.bytes)
-                    .send()
-                    .await?;
-                let status = response.status();
-                let answer = response.bytes().await?;
+                let (status, answer) = post(&client, &url, &key, body.bytes).await?;
                 latencies.push(sent.elapsed());
                 done.push((started.elapsed(), body.events));
                 if !(status == 201 || status == 200) {
@@ -128,43 +120,95 @@ pub async fn http(
     Ok(IngestResult::from_completions(done, latencies, started.elapsed()))
 }
 
-/// Appends every body through `Store::append`, one batch per call, as the writer would
-/// with one request queued. Parsing is not timed.
-pub async fn store(store: &dyn Store, account: AccountId, bodies: &[Body]) -> anyhow::Result<IngestResult> {
-    let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
-    let mut latencies = Samples::default();
-    let mut done = Vec::new();
-    let mut timed = Duration::ZERO;
-    for body in bodies {
-        let value: Value = serde_json::from_slice(&body.bytes)?;
-        let events = parse_ingest(&value, &rules).map_err(|e| anyhow::anyhow!("invalid generated batch: {e:?}"))?;
-        let n = events.len();
-        let started = Instant::now();
-        store.append(vec![AppendBatch { account_id: account, events }]).await?;
-        let took = started.elapsed();
-        timed += took;
-        latencies.push(took);
-        done.push((timed, n));
-    }
-    Ok(IngestResult::from_completions(done, latencies, timed))
+/// Sums timed steps (commits) into an [`IngestResult`].
+#[derive(Debug, Default)]
+struct Meter {
+    latencies: Samples,
+    done: Vec<(Duration, usize)>,
+    timed: Duration,
 }
 
-/// Inserts every body into the raw engine, one transaction per body.
-pub fn raw(db: &mut RawDb, bodies: &[Body]) -> anyhow::Result<IngestResult> {
-    let mut latencies = Samples::default();
-    let mut done = Vec::new();
-    let mut timed = Duration::ZERO;
-    for body in bodies {
-        let value: Value = serde_json::from_slice(&body.bytes)?;
-        let events = match value.get("events").and_then(Value::as_array) {
-            Some(list) => list.clone(),
-            None => vec![value],
-        };
-        let rows = db.prepare(events)?;
-        let took = db.insert(&rows)?;
-        timed += took;
-        latencies.push(took);
-        done.push((timed, rows.len()));
+impl Meter {
+    fn add(&mut self, took: Duration, events: usize) {
+        self.timed += took;
+        self.latencies.push(took);
+        self.done.push((self.timed, events));
     }
-    Ok(IngestResult::from_completions(done, latencies, timed))
+
+    fn finish(self) -> IngestResult {
+        IngestResult::from_completions(self.done, self.latencies, self.timed)
+    }
+}
+
+/// One body through `Store::append`, as the writer would with one request queued;
+/// parsing is not timed.
+async fn store_step(store: &dyn Store, account: AccountId, body: &Body, meter: &mut Meter) -> anyhow::Result<()> {
+    let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
+    let value: Value = serde_json::from_slice(&body.bytes)?;
+    let events = parse_ingest(&value, &rules).map_err(|e| anyhow::anyhow!("invalid generated batch: {e:?}"))?;
+    let n = events.len();
+    let started = Instant::now();
+    store.append(vec![AppendBatch { account_id: account, events }]).await?;
+    meter.add(started.elapsed(), n);
+    Ok(())
+}
+
+/// One body into the raw engine, in one transaction; preparing the rows is not timed.
+fn raw_step(db: &mut RawDb, body: &Body, meter: &mut Meter) -> anyhow::Result<()> {
+    let value: Value = serde_json::from_slice(&body.bytes)?;
+    let events = match value.get("events").and_then(Value::as_array) {
+        Some(list) => list.clone(),
+        None => vec![value],
+    };
+    let rows = db.prepare(events)?;
+    let took = db.insert(&rows)?;
+    meter.add(took, rows.len());
+    Ok(())
+}
+
+/// Every body through `Store::append`.
+pub async fn store(store: &dyn Store, account: AccountId, bodies: &[Body]) -> anyhow::Result<IngestResult> {
+    let mut meter = Meter::default();
+    for body in bodies {
+        store_step(store, account, body, &mut meter).await?;
+    }
+    Ok(meter.finish())
+}
+
+/// Every body into the raw engine, one transaction per body.
+pub fn raw(db: &mut RawDb, bodies: &[Body]) -> anyhow::Result<IngestResult> {
+    let mut meter = Meter::default();
+    for body in bodies {
+        raw_step(db, body, &mut meter)?;
+    }
+    Ok(meter.finish())
+}
+
+/// The raw engine and the store side by side, batch after batch, so that the noise of
+/// a shared machine falls on both alike and their ratio stays meaningful.
+pub async fn side_by_side(
+    db: &mut RawDb,
+    store: &dyn Store,
+    account: AccountId,
+    bodies: &[Body],
+) -> anyhow::Result<(IngestResult, IngestResult)> {
+    let (mut raw, mut cased) = (Meter::default(), Meter::default());
+    for body in bodies {
+        raw_step(db, body, &mut raw)?;
+        store_step(store, account, body, &mut cased).await?;
+    }
+    Ok((raw.finish(), cased.finish()))
+}
+
+/// One `POST /api/v1/events` with a JSON body; answers its status and body.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<(reqwest::StatusCode, Vec<u8>)> {
+    let response =
+        client.post(url).bearer_auth(key).header("content-type", "application/json").body(body).send().await?;
+    let status = response.status();
+    Ok((status, response.bytes().await?.to_vec()))
 }

@@ -144,3 +144,23 @@ pub fn wait_quiet(max: std::time::Duration) -> std::time::Duration {
     }
     started.elapsed()
 }
+
+/// The phases of a run: each waits for quiet first (up to `quiet`), and records the
+/// noise seen while it ran under its name.
+#[derive(Debug, Default)]
+pub struct Phases {
+    pub quiet: std::time::Duration,
+    pub waited: std::time::Duration,
+    pub noise: Vec<(String, Noise)>,
+}
+
+impl Phases {
+    pub fn begin(&mut self) -> NoiseWatch {
+        self.waited += wait_quiet(self.quiet);
+        NoiseWatch::start()
+    }
+
+    pub fn end(&mut self, name: &str, watch: NoiseWatch) {
+        self.noise.push((name.to_string(), watch.finish()));
+    }
+}

@@ -5,33 +5,44 @@
 //! cargo run --release -p casetrail-bench -- --smoke        # 2000 events, seconds, writes nothing
 //! ```
 //!
-//! One run, in this order, each phase on a fresh database:
+//! One run, in this order:
 //!
 //! 1. **Data** ([`data`]): the demo firm's events for a seed and a count, serialized as
 //!    ingest bodies before any clock starts; search words picked from a sample.
-//! 2. **Raw engine** ([`raw`]): the same events in plain rusqlite, 1000 per transaction,
-//!    into a copy of the store's schema; the browse SELECTs before and after `ANALYZE`;
-//!    then one transaction per event.
-//! 3. **Store** ([`ingest::store`]): `Store::append` with batches of 1000.
-//! 4. **HTTP** ([`ingest::http`], [`queries`]): the real server on `127.0.0.1:0` in this
-//!    process; batches of 1000 from 4 clients, then every browse/filter/search query
-//!    (through HTTP and through the store), then single events from 32 clients.
-//! 5. **Report** ([`report`], [`goals`]): a Markdown table, printed and written to
-//!    `BENCHMARKS.md` (newest run first, older runs kept, goals rebuilt on top).
+//! 2. **Raw engine and store** ([`raw`], [`ingest::side_by_side`]): the same batches of
+//!    1000, batch after batch, into plain rusqlite (a copy of the store's schema) and
+//!    through `Store::append`, each on a fresh database; then on the raw engine the
+//!    browse SELECTs before and after `ANALYZE`, the chain walk, the export writer fed
+//!    from a SELECT ([`export::raw`]) and one transaction per event.
+//! 3. **HTTP** ([`server`]): the real server as a child process ([`child`]) on one
+//!    database file, restarted between groups of phases: batches of 1000 from 4
+//!    clients; every browse/filter/search query through HTTP (the server's memory read
+//!    meanwhile) and through the store; CSV and XLSX exports of every event
+//!    ([`export`]); full and incremental verification ([`verify`]); single events from
+//!    32 clients; the purge of 10 % of N old events with ingest running ([`purge`]).
+//! 4. **Report** ([`report`], [`tables`], [`goals`]): Markdown tables, printed and
+//!    written to `BENCHMARKS.md` (newest run first, older runs kept, hand-written
+//!    notes kept, goals rebuilt on top).
 //!
-//! Export, verification and purge are listed as not yet implemented until their
-//! endpoints exist; [`report::NOT_YET`] is where they leave once measured.
+//! Correctness is checked on the way, at any size: every status, every export's row
+//! count, the incremental verification's event count, the purge's count, and the
+//! chain verifying after the purge. `--smoke` runs all of it at 2000 events for CI.
+//! With `--serve-child` the executable is the server child instead ([`child::serve`]).
 #![forbid(unsafe_code)]
 
+mod child;
 mod data;
+mod export;
 mod goals;
 mod ingest;
 mod machine;
+mod purge;
 mod queries;
 mod raw;
 mod report;
 mod server;
 mod stats;
+mod tables;
 mod verify;
 
 use std::path::PathBuf;
@@ -41,8 +52,10 @@ use anyhow::Context as _;
 use casetrail_core::Timestamp;
 use clap::Parser;
 
+use casetrail_export::Format;
+
 use crate::data::{Dataset, Rng, SearchWords};
-use crate::machine::{Machine, NoiseWatch};
+use crate::machine::{Machine, Phases};
 use crate::queries::Timing;
 use crate::report::{IngestRow, QueryRow, Run, VerifyRow};
 use crate::server::{BATCH_CLIENTS, HttpInput, SINGLE_CLIENTS};
@@ -84,9 +97,19 @@ struct Args {
     /// machine to finish (the wait is reported).
     #[arg(long, default_value_t = 0)]
     quiet_wait_secs: u64,
-    /// Runs only one ingest path and prints its rate, for `perf record`: raw, store or http.
+    /// Runs only one ingest path and prints its rate, for `perf record`: raw, store, http
+    /// (batches) or single (20k single events from 32 clients).
     #[arg(long, value_name = "PATH")]
     profile: Option<String>,
+    /// Internal: be the server child on `--db` (see `child.rs`).
+    #[arg(long, hide = true)]
+    serve_child: bool,
+    #[arg(long, hide = true)]
+    db: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    keys_dir: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    checkpoint_every: Option<u64>,
 }
 
 const BATCH: usize = 1000;
@@ -97,6 +120,10 @@ const RAW_SINGLE_MAX: usize = 2000;
 
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
+    if args.serve_child {
+        let (db, keys) = args.db.zip(args.keys_dir).context("--serve-child needs --db and --keys-dir")?;
+        return child::serve(&db, &keys, args.checkpoint_every);
+    }
     if args.smoke {
         args.events = args.events.min(2000);
         args.requests = args.requests.min(20);
@@ -112,50 +139,59 @@ fn main() -> anyhow::Result<()> {
     eprintln!("casetrail-bench: {} events, seed {}, commit {}", args.events, args.seed, machine.commit);
     let t = Instant::now();
     let data = Dataset::new(args.seed, args.events, Timestamp::now());
+    let batches = ingest::bodies(data.events(), BATCH)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if let Some(path) = &args.profile {
+        return server::profile(&rt, path, &data, batches, &tmp);
+    }
     let mut rng = Rng::new(args.seed);
     let words = SearchWords::pick(&data, &mut rng);
     let plan = queries::plan(&data, &words, args.requests, Duration::from_secs(args.budget_secs), &mut rng);
-    let batches = ingest::bodies(data.events(), BATCH)?;
     let single_bodies = ingest::bodies(data.events_of(args.seed.wrapping_add(1), singles), 1)?;
     let verify_batches = ingest::bodies(data.events_of(args.seed.wrapping_add(2), INCREMENTAL_RUNS * BATCH), BATCH)?;
     let bytes: usize = batches.iter().map(|b| b.bytes.len()).sum();
     eprintln!("  data ready in {:.1} s ({} MiB of request bodies)", t.elapsed().as_secs_f64(), bytes >> 20);
 
-    let mut noise = Vec::new();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    if let Some(path) = &args.profile {
-        return server::profile(&rt, path, &data, batches, &tmp);
-    }
-    let quiet = Duration::from_secs(args.quiet_wait_secs);
-    let mut waited = Duration::ZERO;
+    let mut phases = Phases { quiet: Duration::from_secs(args.quiet_wait_secs), ..Phases::default() };
+    let export_runs = export::runs_for(args.events);
 
-    // The raw engine.
-    waited += machine::wait_quiet(quiet);
-    let watch = NoiseWatch::start();
+    // The raw engine and the store without HTTP, batch after batch.
+    let watch = phases.begin();
     let mut raw = raw::RawDb::create(&tmp)?;
-    let raw_batch = ingest::raw(&mut raw, &batches)?;
-    eprintln!("  raw: {} events/s", report::int(raw_batch.eps()));
+    let (raw_batch, store_batch) = rt.block_on(async {
+        let store = casetrail_store_sqlite::SqliteStore::open_temporary()?;
+        let account = casetrail_store::Store::create_account(&store, &data.firm.name).await?;
+        ingest::side_by_side(&mut raw, &store, account.id, &batches).await
+    })?;
+    let (raw_eps, store_eps) = (report::int(raw_batch.eps()), report::int(store_batch.eps()));
+    eprintln!("  raw: {raw_eps} events/s, store: {store_eps} events/s");
+    phases.end("raw + store ingest", watch);
+
+    let watch = phases.begin();
     let raw_no_stats = rt.block_on(queries::run(&mut queries::Raw(raw.reader()?), &plan))?;
     let analyze = raw.analyze()?;
     let raw_queries = rt.block_on(queries::run(&mut queries::Raw(raw.reader()?), &plan))?;
     let (raw_verify, raw_verified) = verify::raw(&raw.reader()?)?;
+    let raw_exports: Vec<_> =
+        Format::ALL.iter().map(|f| export::raw(&raw.reader()?, *f, export_runs)).collect::<anyhow::Result<_>>()?;
     let raw_single = ingest::raw(&mut raw, &single_bodies[..singles.min(RAW_SINGLE_MAX)])?;
     let raw_size = raw.size_bytes();
     drop(raw);
-    noise.push(("raw".to_string(), watch.finish()));
+    phases.end("raw queries and export", watch);
 
-    // The store, without HTTP.
-    waited += machine::wait_quiet(quiet);
-    let watch = NoiseWatch::start();
-    let store_batch = rt.block_on(server::store_phase(&data, &batches))?;
-    eprintln!("  store: {} events/s", report::int(store_batch.eps()));
-    noise.push(("store".to_string(), watch.finish()));
-
-    // The server.
-    let input = HttpInput { batches, singles: single_bodies, verify_batches, plan: Some(&plan) };
-    let http = rt.block_on(server::http_phase(&data, input, &mut noise, quiet))?;
-    waited += http.waited;
-    eprintln!("  http: {} events/s in batches", report::int(http.batch.eps()));
+    // The server, as a child process.
+    let input = HttpInput {
+        batches,
+        singles: single_bodies,
+        verify_batches,
+        plan: &plan,
+        export_runs,
+        old_events: args.events / 10,
+    };
+    let mut http = rt.block_on(server::http_phase(&data, input, &tmp, &mut phases))?;
+    for (figures, raw) in http.exports.iter_mut().zip(raw_exports) {
+        (figures.raw, figures.raw_rows) = raw;
+    }
 
     let raw_name = |what: &str| format!("rusqlite, {what}");
     let ingest = vec![
@@ -176,25 +212,8 @@ fn main() -> anyhow::Result<()> {
         },
     ];
     let queries = join_queries(http.queries, http.store_queries, raw_queries, raw_no_stats);
-    let verify = http.verify.map(|casetrail| VerifyRow { casetrail, raw: raw_verify, raw_events: raw_verified });
+    let verify = VerifyRow { casetrail: http.verify, raw: raw_verify, raw_events: raw_verified };
 
-    let mut data_lines = vec![format!(
-        "Data: seed {}, {} (demo firm), {} events over {} days ({} to {}), {} single events more (seed + 1)",
-        args.seed,
-        data.firm.name,
-        report::int(args.events as f64),
-        data::SPAN_DAYS,
-        &data.span().0.to_string()[..10],
-        &data.span().1.to_string()[..10],
-        report::int(singles as f64)
-    )];
-    let share = |w: &[(String, f64)]| w.iter().map(|(w, s)| format!("`{w}` {:.2} %", s * 100.0)).collect::<Vec<_>>();
-    data_lines.push(format!(
-        "Search words (share of a 20k-event sample they match): common {}; rare {} words such as {}",
-        share(&words.common).join(", "),
-        words.rare.len(),
-        share(&words.rare[..words.rare.len().min(3)]).join(", ")
-    ));
     let mut notes = vec![
         format!(
             "Database size: casetrail {} MiB, raw {} MiB (file + WAL); raw `ANALYZE` took {:.1} s",
@@ -202,14 +221,15 @@ fn main() -> anyhow::Result<()> {
             raw_size >> 20,
             analyze.as_secs_f64()
         ),
-        "Raw ingest times only the SQLite transactions (rows prepared beforehand); store ingest times only \
-         `Store::append` (parsing beforehand); HTTP times the whole exchange."
+        "Raw and store ingest run side by side, batch after batch, into fresh databases; raw times only the \
+         SQLite transactions (rows prepared beforehand), store only `Store::append` (parsing beforehand); HTTP \
+         times the whole exchange, on a third fresh database, served by a child process (`--serve-child`)."
             .to_string(),
     ];
-    if !waited.is_zero() {
-        notes.push(format!("Waited {:.0} s in all for compilers to finish before phases", waited.as_secs_f64()));
+    if phases.waited >= Duration::from_secs(1) {
+        notes.push(format!("Waited {:.0} s in all for compilers to finish before phases", phases.waited.as_secs_f64()));
     }
-    if noise.iter().any(|(_, n)| n.max_compilers > 0) {
+    if phases.noise.iter().any(|(_, n)| n.max_compilers > 0) {
         notes.push("⚠ compilers ran during this run: its figures are noisier than usual".to_string());
     }
     let run = Run {
@@ -217,11 +237,14 @@ fn main() -> anyhow::Result<()> {
         command: command_line(),
         machine,
         events: args.events,
-        data: data_lines,
+        data: data::describe(&data, &words, singles),
         ingest,
         queries,
-        verify,
-        noise,
+        verify: Some(verify),
+        exports: http.exports,
+        purge: Some(http.purge),
+        memory: Some(http.memory),
+        noise: phases.noise,
         notes,
         stats_fresh: http.stats_fresh,
         took_secs: started.elapsed().as_secs_f64(),

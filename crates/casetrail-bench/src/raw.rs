@@ -11,12 +11,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use casetrail_core::Timestamp;
 use casetrail_core::chain::{ChainHash, ChainedEvent, link};
 use casetrail_core::query::{BrowseQuery, Cursor, keywords, search_text};
 use casetrail_core::validate::{IngestRules, parse_ingest};
-use casetrail_core::{RecordType, Timestamp};
-use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde_json::{Value, json};
 
 /// The event tables of casetrail-store-sqlite's schema, copied verbatim.
@@ -278,9 +277,6 @@ fn picker_search(parts: &[Option<&str>]) -> String {
     out
 }
 
-/// `seq, occurred_at, body, prev_hash, hash`: what the store reads for each event.
-type PageRow = (i64, i64, String, Vec<u8>, Vec<u8>);
-
 /// A read-only connection to the raw database.
 #[derive(Debug)]
 pub struct RawReader {
@@ -307,64 +303,26 @@ impl RawReader {
         Ok(checked)
     }
 
-    /// One page, with the statement `browse.rs` builds for the same query; answers the
-    /// number of rows and the next cursor.
-    pub fn page(&self, query: &BrowseQuery) -> rusqlite::Result<(usize, Option<Cursor>)> {
-        let f = &query.filter;
-        let mut sql =
-            "SELECT e.seq, e.occurred_at, e.body, e.prev_hash, e.hash FROM events e WHERE e.acct = ?1".to_string();
-        let mut args: Vec<Sql> = vec![Sql::Integer(self.pk)];
-        let arg = |args: &mut Vec<Sql>, v: Sql| {
-            args.push(v);
-            format!("?{}", args.len())
-        };
-        if let Some(from) = f.from {
-            sql += &format!(" AND e.occurred_at >= {}", arg(&mut args, Sql::Integer(from.as_millis())));
+    /// Hands every stored body to `f`, newest first (the export's order); answers how
+    /// many.
+    pub fn bodies_newest_first(&self, mut f: impl FnMut(&str) -> anyhow::Result<()>) -> anyhow::Result<u64> {
+        let mut st =
+            self.conn.prepare_cached("SELECT body FROM events WHERE acct = ?1 ORDER BY occurred_at DESC, seq DESC")?;
+        let mut rows = st.query([self.pk])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            f(row.get_ref(0)?.as_str()?)?;
+            n += 1;
         }
-        if let Some(to) = f.to {
-            sql += &format!(" AND e.occurred_at < {}", arg(&mut args, Sql::Integer(to.as_millis())));
-        }
-        if !f.actors.is_empty() {
-            let list: Vec<String> = f.actors.iter().map(|a| arg(&mut args, Sql::Text(a.clone()))).collect();
-            sql += &format!(" AND e.actor_id IN ({})", list.join(","));
-        }
-        if !f.activities.is_empty() {
-            let list: Vec<String> =
-                f.activities.iter().map(|a| arg(&mut args, Sql::Text(a.key().to_string()))).collect();
-            sql += &format!(" AND e.activity IN ({})", list.join(","));
-        }
-        for (kind, id) in [(RecordType::Case, &f.case), (RecordType::Client, &f.client)] {
-            if let Some(id) = id {
-                let k = arg(&mut args, Sql::Text(kind.key().to_string()));
-                let p = arg(&mut args, Sql::Text(id.clone()));
-                sql += &format!(
-                    " AND EXISTS (SELECT 1 FROM event_records r WHERE r.acct = e.acct AND r.kind = {k} \
-                     AND r.record_id = {p} AND r.occurred_at = e.occurred_at AND r.seq = e.seq)"
-                );
-            }
-        }
-        if !f.words.is_empty() {
-            let expr: Vec<String> = f.words.iter().map(|w| format!("\"{w}\"*")).collect();
-            let p = arg(&mut args, Sql::Text(expr.join(" ")));
-            sql += &format!(" AND e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {p})");
-        }
-        if let Some(c) = query.cursor {
-            let t = arg(&mut args, Sql::Integer(c.occurred_at.as_millis()));
-            let s = arg(&mut args, Sql::Integer(c.seq as i64));
-            sql += &format!(" AND (e.occurred_at, e.seq) < ({t}, {s})");
-        }
-        let limit = query.limit as usize;
-        let l = arg(&mut args, Sql::Integer(limit as i64 + 1));
-        sql += &format!(" ORDER BY e.occurred_at DESC, e.seq DESC LIMIT {l}");
+        Ok(n)
+    }
 
-        let mut st = self.conn.prepare_cached(&sql)?;
-        let rows: Vec<PageRow> = st
-            .query_map(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-            .collect::<Result<_, _>>()?;
-        let next = (rows.len() > limit).then(|| {
-            let (seq, occurred, ..) = &rows[limit - 1];
-            Cursor { occurred_at: Timestamp::from_millis(*occurred).unwrap_or(Timestamp::EPOCH), seq: *seq as u64 }
-        });
-        Ok((rows.len().min(limit), next))
+    /// One page, with the very statement the store builds for the same query
+    /// (`casetrail_store_sqlite::browse_page`); answers the number of rows and the next
+    /// cursor.
+    pub fn page(&self, query: &BrowseQuery) -> anyhow::Result<(usize, Option<Cursor>)> {
+        let page = casetrail_store_sqlite::browse_page(&self.conn, self.pk, query)
+            .map_err(|e| anyhow::anyhow!("raw page: {e}"))?;
+        Ok((page.events.len(), page.next_cursor))
     }
 }

@@ -13,6 +13,9 @@ use crate::queries::Timing;
 /// Where older runs start in `BENCHMARKS.md`; everything after it is kept.
 const RUNS_MARKER: &str = "<!-- casetrail-bench: runs below, newest first; each starts with its summary -->";
 const SUMMARY_PREFIX: &str = "<!-- run-summary ";
+/// Hand-written analysis between these markers survives every rewrite.
+const NOTES_START: &str = "<!-- casetrail-bench: notes below are written by hand and kept by every run -->";
+const NOTES_END: &str = "<!-- casetrail-bench: end of notes -->";
 
 /// One ingest path, with the raw engine doing the same work beside it.
 #[derive(Debug, Clone)]
@@ -39,18 +42,6 @@ pub struct VerifyRow {
     pub raw_events: u64,
 }
 
-/// Measurements the bench does not make yet: listed, never faked. An entry leaves this
-/// list when its section is measured.
-pub const NOT_YET: &[(&str, &str)] = &[
-    ("Export CSV: rows/s, server peak RSS growth", "not yet implemented: `GET /api/v1/events/export?format=csv`"),
-    ("Export XLSX: rows/s, server peak RSS growth", "not yet implemented: `GET /api/v1/events/export?format=xlsx`"),
-    (
-        "Purge 10 % of N: time, longest ingest stall",
-        "not yet measured: `POST /api/v1/retention/run` needs events older than the retention window",
-    ),
-    ("Server RSS while serving reads", "not yet measured: needs the server as a child process of its own"),
-];
-
 /// Everything one run measured.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -62,6 +53,9 @@ pub struct Run {
     pub ingest: Vec<IngestRow>,
     pub queries: Vec<QueryRow>,
     pub verify: Option<VerifyRow>,
+    pub exports: Vec<crate::export::ExportFigures>,
+    pub purge: Option<crate::purge::PurgeFigures>,
+    pub memory: Option<crate::server::ServerMemory>,
     pub noise: Vec<(String, Noise)>,
     pub notes: Vec<String>,
     /// Whether the product's database had planner statistics after the run.
@@ -90,7 +84,7 @@ pub fn ms(v: Option<f64>) -> String {
     }
 }
 
-fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+pub fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
         _ => "–".to_string(),
@@ -121,7 +115,7 @@ impl Run {
         let worst = p95.iter().max_by(|a, b| a.1.total_cmp(&b.1));
         let v = self.verify.as_ref();
         let full_eps = v.and_then(|v| Some(v.casetrail.full_events as f64 / (v.casetrail.full.p50()? / 1000.0)));
-        json!({
+        let mut summary = json!({
             "date": self.date, "events": self.events, "commit": self.machine.commit,
             "http_batch_eps": eps("HTTP, batches"), "http_batch_ratio": raw_ratio("HTTP, batches"),
             "http_batch_tail_eps": find("HTTP, batches").and_then(|r| r.result.tail_eps),
@@ -132,7 +126,29 @@ impl Run {
             "stats_fresh": self.stats_fresh,
             "verify_eps": full_eps, "incremental_p50_ms": v.and_then(|v| v.casetrail.incremental.p50()),
             "incremental_max_ms": v.and_then(|v| v.casetrail.incremental.percentile_ms(100.0)),
-        })
+        });
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        for e in &self.exports {
+            let key = e.format.key();
+            summary[format!("{key}_rows_per_s")] = json!(e.rows_per_s());
+            summary[format!("{key}_ratio")] = json!(e.rows_per_s().zip(e.raw_rows_per_s()).map(|(a, b)| a / b));
+            summary[format!("{key}_growth_mib")] = json!(e.max_growth().map(mib));
+        }
+        if let Some(p) = &self.purge {
+            summary["purge_secs"] = json!(p.took.as_secs_f64());
+            summary["purged"] = json!(p.purged);
+            summary["purge_requests"] = json!(p.during.len());
+            summary["purge_stall_ms"] = json!(p.during.percentile_ms(100.0));
+            summary["purge_p50_ms"] = json!(p.during.p50());
+            summary["purge_before_p50_ms"] = json!(p.before.p50());
+        }
+        if let Some(m) = &self.memory {
+            summary["reads_stored"] = json!(m.stored);
+            summary["reads_hwm_mib"] = json!(mib(m.reads.hwm));
+            summary["reads_rss_mib"] = json!(mib(m.reads.rss));
+            summary["reads_peak_reset"] = json!(m.reads.reset);
+        }
+        summary
     }
 
     /// The run's section of `BENCHMARKS.md`; also what is printed.
@@ -220,51 +236,19 @@ impl Run {
         }
 
         if let Some(v) = &self.verify {
-            s += &verify_table(v);
+            s += &crate::tables::verify_table(v);
         }
-        s += "\n**Not measured yet** — no figures until the bench measures them.\n\n";
-        s += "| measure | status |\n|---|---|\n";
-        for (what, status) in NOT_YET {
-            let _ = writeln!(s, "| {what} | {status} |");
+        if !self.exports.is_empty() {
+            s += &crate::tables::export_table(&self.exports);
+        }
+        if let Some(p) = &self.purge {
+            s += &crate::tables::purge_table(p);
+        }
+        if let Some(m) = &self.memory {
+            s += &crate::tables::memory_table(m);
         }
         s
     }
-}
-
-fn verify_table(v: &VerifyRow) -> String {
-    let c = &v.casetrail;
-    let eps = |events: f64, p50: Option<f64>| p50.map(|ms| events / (ms / 1000.0));
-    let full = eps(c.full_events as f64, c.full.p50());
-    let raw = eps(v.raw_events as f64, v.raw.p50());
-    let counts: Vec<usize> = c.incremental_events.iter().map(|n| *n as usize).collect();
-    let checked = format!("{} (max {})", crate::stats::median(&counts), counts.iter().max().unwrap_or(&0));
-    let mut s = String::from(
-        "\n**Verification** — `GET /api/v1/integrity` (ms, p50 of the runs); raw = every row read in seq order \
-         and SHA-256 chained on rusqlite, no canonicalization or signatures.\n\n",
-    );
-    s += "| what | runs | events checked | p50 | max | events/s | raw events/s | casetrail / raw |\n";
-    s += "|---|--:|--:|--:|--:|--:|--:|--:|\n";
-    let _ = writeln!(
-        s,
-        "| full chain | {} | {} | {} | {} | {} | {} | {} |",
-        c.full.len(),
-        int(c.full_events as f64),
-        ms(c.full.p50()),
-        ms(c.full.percentile_ms(100.0)),
-        full.map_or("–".to_string(), int),
-        raw.map_or("–".to_string(), int),
-        ratio(full, raw)
-    );
-    let _ = writeln!(
-        s,
-        "| incremental (`?since=checkpoint`) after a checkpoint and 1000 new events; events checked: median (max) \
-         — the writer signs its own checkpoint every 1000 events | {} | {} | {} | {} | – | – | – |",
-        c.incremental.len(),
-        checked,
-        ms(c.incremental.p50()),
-        ms(c.incremental.percentile_ms(100.0)),
-    );
-    s
 }
 
 /// Writes `BENCHMARKS.md`: the header and goals (from every run's summary), then this
@@ -279,9 +263,17 @@ pub fn write(path: &Path, run: &Run) -> anyhow::Result<()> {
             .filter_map(|l| l.strip_prefix(SUMMARY_PREFIX)?.strip_suffix(" -->"))
             .filter_map(|json| serde_json::from_str::<Value>(json).ok()),
     );
+    let notes = old
+        .split_once(NOTES_START)
+        .and_then(|(_, rest)| rest.split_once(NOTES_END))
+        .map_or("\n## Notes\n\n(Profiles, what limits each missed goal, and what to try next.)\n\n", |(n, _)| n);
     let mut out = String::from(HEADER);
     out += &crate::goals::markdown(&summaries);
-    out += "\n## Runs\n\n";
+    out += "\n";
+    out += NOTES_START;
+    out += notes;
+    out += NOTES_END;
+    out += "\n\n## Runs\n\n";
     out += RUNS_MARKER;
     out += "\n\n";
     out += &run.markdown();
@@ -306,11 +298,14 @@ cargo run --release -p casetrail-bench -- --smoke             # 2000 events, sec
 
 Each run generates the demo firm's log deterministically (same seed and count, same
 events; only their dates move, by whole weeks, to lie inside the 90-day retention),
-then measures ingest through the real HTTP API (a server on `127.0.0.1:0` in the same
-process), through the store, and browse/filter/search at N stored events — and, in the
-same run, the raw engine: the same events in plain batched rusqlite statements into a
-copy of the store's schema (same tables and indexes, contentless FTS5, WAL,
-`synchronous = FULL`), and the same SELECTs. This machine is shared and noisy (2 cores,
+then measures ingest through the real HTTP API (the server on `127.0.0.1:0` as a child
+process of its own, so that its memory can be read) and through the store;
+browse/filter/search, CSV and XLSX export, verification and a purge at N stored events;
+the server's memory — and, in the same run, the raw engine: the same events in plain
+batched rusqlite statements into a copy of the store's schema (same tables and indexes,
+contentless FTS5, WAL, `synchronous = FULL`), the same SELECTs, the same chain walk and
+the export writer fed from a plain SELECT. Every run also checks what it measures
+(statuses, exported row counts, the chain verifying after the purge). This machine is shared and noisy (2 cores,
 others compiling): compare the medians and the **casetrail / raw** ratios, not single
 absolute figures. A run appends its section below; older runs are kept.
 

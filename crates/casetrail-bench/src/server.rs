@@ -1,19 +1,38 @@
 //! The phases that run casetrail itself: `Store::append` on a fresh store, and the real
-//! server on `127.0.0.1:0` in this process (ingest, queries, verification, single
-//! events), plus `--profile`, which runs one ingest path alone.
+//! server as a child process ([`crate::child`]) on one database file for everything
+//! through HTTP; plus `--profile`, which runs one ingest path alone (the server then in
+//! this process, so that `perf record` of the bench sees it).
+//!
+//! The database goes through three server processes in turn, each started on the file
+//! the previous one left:
+//!
+//! 1. as shipped: batch ingest, the query plan (its memory read meanwhile), exports;
+//! 2. with a writer that signs no checkpoint by itself: full and incremental
+//!    verification (see [`crate::verify`]);
+//! 3. as shipped: single events, then the purge with ingest running.
+//!
+//! The bench keeps a handle of its own on the file: it provisions the account before
+//! the first server starts, times `Store::events` beside HTTP (WAL lets a second
+//! process read), and appends the purge's old events between phases.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use casetrail_export::Format;
 use casetrail_server::ServerConfig;
+use casetrail_server::provision::{Provisioned, create_account};
 use casetrail_store::Store;
 use casetrail_store_sqlite::SqliteStore;
 
+use crate::child::{Memory, Peak, ServerChild, ServerDir};
 use crate::data::Dataset;
+use crate::export::{self, ExportFigures};
 use crate::ingest::{self, Body, IngestResult};
-use crate::machine::{self, Noise, NoiseWatch};
+use crate::machine::Phases;
+use crate::purge::{self, PurgeFigures};
 use crate::queries::{self, Plan, Timing};
+use crate::stats::Samples;
 use crate::verify::{self, VerifyFigures};
 use crate::{raw, report};
 
@@ -26,6 +45,18 @@ pub async fn store_phase(data: &Dataset, batches: &[Body]) -> anyhow::Result<Ing
     let store = SqliteStore::open_temporary()?;
     let account = store.create_account(&data.firm.name).await?;
     ingest::store(&store, account.id, batches).await
+}
+
+async fn provision(store: &dyn Store, data: &Dataset) -> anyhow::Result<Provisioned> {
+    create_account(store, &data.firm.name, "bench-admin@example.com", "Bench Admin").await
+}
+
+fn http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(600))
+        .pool_max_idle_per_host(SINGLE_CLIENTS * 2)
+        .build()
 }
 
 /// One ingest path alone, for a profiler.
@@ -44,11 +75,11 @@ pub fn profile(
             ingest::raw(&mut db, &batches)?
         }
         "store" => rt.block_on(store_phase(data, &batches))?,
-        "http" => {
-            let input = HttpInput { batches, singles: Vec::new(), verify_batches: Vec::new(), plan: None };
-            rt.block_on(http_phase(data, input, &mut Vec::new(), Duration::ZERO))?.batch
+        "http" => rt.block_on(in_process_ingest(data, batches, BATCH_CLIENTS))?,
+        "single" => {
+            rt.block_on(in_process_ingest(data, ingest::bodies(data.events().take(20_000), 1)?, SINGLE_CLIENTS))?
         }
-        other => anyhow::bail!("--profile takes raw, store or http, not {other:?}"),
+        other => anyhow::bail!("--profile takes raw, store, http or single, not {other:?}"),
     };
     println!(
         "{path}: {} events in {:.2} s = {} events/s",
@@ -59,6 +90,22 @@ pub fn profile(
     Ok(())
 }
 
+/// HTTP ingest into a server in this process, on a fresh temporary store.
+async fn in_process_ingest(data: &Dataset, bodies: Vec<Body>, clients: usize) -> anyhow::Result<IngestResult> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_temporary()?);
+    let firm = provision(store.as_ref(), data).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(casetrail_server::serve(listener, store, ServerConfig::default(), async {
+        let _ = stopped.await;
+    }));
+    let result = ingest::http(&http_client()?, &base, &firm.ingest_key, bodies, clients).await;
+    let _ = stop.send(());
+    server.await??;
+    result
+}
+
 /// What the server phase sends.
 #[derive(Debug)]
 pub struct HttpInput<'a> {
@@ -66,80 +113,108 @@ pub struct HttpInput<'a> {
     pub singles: Vec<Body>,
     /// Batches of 1000 for the incremental verifications.
     pub verify_batches: Vec<Body>,
-    /// `None`: batch ingest only (`--profile http`).
-    pub plan: Option<&'a Plan>,
+    pub plan: &'a Plan,
+    /// Runs of each export format.
+    pub export_runs: usize,
+    /// Events older than the retention window to store, then purge.
+    pub old_events: usize,
+}
+
+/// The server's memory: after batch ingest (resident, and the peak since start), and
+/// over the query plan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerMemory {
+    pub stored: u64,
+    pub after_ingest: Memory,
+    pub reads: Peak,
 }
 
 /// What the server phase measured.
 #[derive(Debug, Default)]
 pub struct HttpFigures {
-    pub waited: Duration,
     pub batch: IngestResult,
     pub single: IngestResult,
     pub queries: Vec<Timing>,
     pub store_queries: Vec<Timing>,
-    pub verify: Option<VerifyFigures>,
+    pub memory: ServerMemory,
+    /// Without the raw engine's figures, which the raw phase adds.
+    pub exports: Vec<ExportFigures>,
+    pub verify: VerifyFigures,
+    pub purge: PurgeFigures,
     pub stats_fresh: bool,
     pub db_size: u64,
+}
+
+/// Starts a server child without blocking the runtime's other tasks.
+fn start(dir: &ServerDir, checkpoint_every: Option<u64>) -> anyhow::Result<ServerChild> {
+    let server = tokio::task::block_in_place(|| ServerChild::start(dir, checkpoint_every))?;
+    eprintln!("  server child {} on {}", server.pid(), server.base);
+    Ok(server)
+}
+
+fn stop(server: ServerChild) -> anyhow::Result<()> {
+    tokio::task::block_in_place(|| server.stop())
 }
 
 pub async fn http_phase(
     data: &Dataset,
     input: HttpInput<'_>,
-    noise: &mut Vec<(String, Noise)>,
-    quiet: Duration,
+    tmp: &Path,
+    phases: &mut Phases,
 ) -> anyhow::Result<HttpFigures> {
     let mut out = HttpFigures::default();
-    let sqlite = SqliteStore::open_temporary()?;
-    let path = sqlite.path().to_path_buf();
-    let store: Arc<dyn Store> = Arc::new(sqlite);
-    let firm = casetrail_server::provision::create_account(
-        store.as_ref(),
-        &data.firm.name,
-        "bench-admin@example.com",
-        "Bench Admin",
-    )
-    .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(casetrail_server::serve(listener, store.clone(), ServerConfig::default(), async {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(600))
-        .pool_max_idle_per_host(SINGLE_CLIENTS * 2)
-        .build()?;
+    let dir = ServerDir::create(tmp)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.db())?);
+    let firm = provision(store.as_ref(), data).await?;
+    let (admin, ingest_key) = (firm.admin_key.as_str(), firm.ingest_key.as_str());
+    let client = http_client()?;
 
-    out.waited += machine::wait_quiet(quiet);
-    let watch = NoiseWatch::start();
-    out.batch = ingest::http(&client, &base, &firm.ingest_key, input.batches, BATCH_CLIENTS).await?;
-    noise.push(("HTTP ingest".to_string(), watch.finish()));
+    let server = start(&dir, None)?;
+    let watch = phases.begin();
+    out.batch = ingest::http(&client, &server.base, ingest_key, input.batches, BATCH_CLIENTS).await?;
+    phases.end("HTTP ingest", watch);
+    eprintln!("  http: {} events/s in batches", report::int(out.batch.eps()));
+    out.memory.stored = out.batch.events as u64;
+    out.memory.after_ingest = server.memory()?;
 
-    if let Some(plan) = input.plan {
-        out.waited += machine::wait_quiet(quiet);
-        let watch = NoiseWatch::start();
-        let mut http = queries::Http { client: client.clone(), base: base.clone(), key: firm.admin_key.clone() };
-        out.queries = queries::run(&mut http, plan).await?;
-        let mut direct = queries::Direct { store: store.clone(), account: firm.account.id };
-        out.store_queries = queries::run(&mut direct, plan).await?;
-        noise.push(("queries".to_string(), watch.finish()));
+    let watch = phases.begin();
+    let begun = server.begin_peak()?;
+    let mut http = queries::Http { client: client.clone(), base: server.base.clone(), key: firm.admin_key.clone() };
+    out.queries = queries::run(&mut http, input.plan).await?;
+    out.memory.reads = server.end_peak(begun)?;
+    let mut direct = queries::Direct { store: store.clone(), account: firm.account.id };
+    out.store_queries = queries::run(&mut direct, input.plan).await?;
+    phases.end("queries", watch);
 
-        out.waited += machine::wait_quiet(quiet);
-        let watch = NoiseWatch::start();
-        let (admin, ingest_key) = (&firm.admin_key, &firm.ingest_key);
-        out.verify = Some(verify::http(&client, &base, admin, ingest_key, input.verify_batches).await?);
-        noise.push(("verification".to_string(), watch.finish()));
-
-        out.waited += machine::wait_quiet(quiet);
-        let watch = NoiseWatch::start();
-        out.single = ingest::http(&client, &base, &firm.ingest_key, input.singles, SINGLE_CLIENTS).await?;
-        noise.push(("single events".to_string(), watch.finish()));
+    let watch = phases.begin();
+    let (mut stored, mut exports) = (out.batch.events as u64, 0);
+    for format in Format::ALL {
+        let (runs, rows, bytes, peaks) =
+            export::http(&client, &server, admin, format, input.export_runs, &mut stored, &mut exports).await?;
+        out.exports.push(ExportFigures { format, runs, rows, bytes, peaks, raw: Samples::default(), raw_rows: 0 });
     }
+    phases.end("export", watch);
+    stop(server)?;
 
-    let _ = stop.send(());
-    server.await??;
+    let server = start(&dir, Some(u64::MAX))?;
+    let watch = phases.begin();
+    out.verify = verify::http(&client, &server.base, admin, ingest_key, input.verify_batches).await?;
+    phases.end("verification", watch);
+    stop(server)?;
+
+    let server = start(&dir, None)?;
+    let watch = phases.begin();
+    out.single = ingest::http(&client, &server.base, ingest_key, input.singles, SINGLE_CLIENTS).await?;
+    phases.end("single events", watch);
+
+    purge::append_old(store.as_ref(), firm.account.id, data, input.old_events).await?;
+    let watch = phases.begin();
+    out.purge = purge::run(&client, &server.base, admin, ingest_key, data, input.old_events).await?;
+    phases.end("purge", watch);
+    stop(server)?;
+
+    drop(store);
+    let path = dir.db();
     out.stats_fresh = has_statistics(&path);
     out.db_size = ["", "-wal"]
         .iter()

@@ -1,6 +1,25 @@
-//! RFC 8785 JSON Canonicalization Scheme, through `serde_json_canonicalizer`.
+//! RFC 8785 JSON Canonicalization Scheme, through `serde_json_canonicalizer`, with a
+//! faster route for the values where `serde_json`'s own compact output already is the
+//! canonical text.
+//!
+//! `serde_json_canonicalizer` buffers and sorts every object as it writes, which costs
+//! about 14 µs for a typical event here: a third of an append's time on the writer.
+//! `serde_json::Value` keeps objects in a `BTreeMap`, sorted by code point, and its
+//! writer escapes strings exactly as JCS does (`\b \t \n \f \r`, other controls as
+//! lowercase `\u00xx`, nothing else). It differs from JCS only in two places, and
+//! values that touch either take the library's route:
+//!
+//! - key order, where JCS compares UTF-16 code units: that differs from code point
+//!   order only for keys holding characters at or above U+E000;
+//! - numbers other than integers within ±2^53, which JCS writes the ECMAScript way.
+//!
+//! The tests compare both routes on arbitrary values.
 
 use serde::Serialize;
+use serde_json::Value;
+
+/// Integers up to this magnitude print the same in ECMAScript and in `serde_json`.
+const SAFE_INTEGER: u64 = 1 << 53;
 
 /// The canonical JSON text of a value.
 ///
@@ -8,6 +27,16 @@ use serde::Serialize;
 /// plain structs, which always serialize; a failure would be a bug, so it panics loudly
 /// in debug builds and falls back to an empty object otherwise.
 pub fn to_canonical_string<T: Serialize>(value: &T) -> String {
+    if let Ok(tree) = serde_json::to_value(value)
+        && sorts_and_prints_alike(&tree)
+        && let Ok(text) = serde_json::to_string(&tree)
+    {
+        return text;
+    }
+    by_library(value)
+}
+
+fn by_library<T: Serialize>(value: &T) -> String {
     match serde_json_canonicalizer::to_string(value) {
         Ok(s) => s,
         Err(err) => {
@@ -17,10 +46,25 @@ pub fn to_canonical_string<T: Serialize>(value: &T) -> String {
     }
 }
 
+/// Whether `serde_json`'s compact text of `value` is its JCS text (see the module
+/// documentation).
+fn sorts_and_prints_alike(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(_) | Value::String(_) => true,
+        Value::Number(n) => {
+            n.as_u64().is_some_and(|u| u <= SAFE_INTEGER)
+                || n.as_i64().is_some_and(|i| i.unsigned_abs() <= SAFE_INTEGER)
+        }
+        Value::Array(items) => items.iter().all(sorts_and_prints_alike),
+        Value::Object(map) => map.iter().all(|(k, v)| k.chars().all(|c| c < '\u{e000}') && sorts_and_prints_alike(v)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Value, json};
+    use proptest::prelude::*;
+    use serde_json::json;
 
     fn jcs(text: &str) -> String {
         let value: Value = serde_json::from_str(text).unwrap();
@@ -67,6 +111,59 @@ mod tests {
         ];
         for (value, expected) in cases {
             assert_eq!(to_canonical_string(&value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn fast_route_is_taken_only_where_it_is_exact() {
+        assert!(sorts_and_prints_alike(&json!({"a": [1, -2, 9007199254740992_u64], "b": "\u{1f600}\u{7}"})));
+        assert!(!sorts_and_prints_alike(&json!({"a": 1.5})));
+        assert!(!sorts_and_prints_alike(&json!([9007199254740993_u64])));
+        assert!(!sorts_and_prints_alike(&json!({"\u{e000}": 1})));
+        assert!(!sorts_and_prints_alike(&json!({"x": {"\u{1f600}": 1}})));
+    }
+
+    /// Keys and strings drawn to hit the edges: controls, quotes, backslashes, the
+    /// characters around U+E000 and beyond the BMP.
+    fn text() -> impl Strategy<Value = String> {
+        let chars = prop_oneof![
+            (0u32..0x80).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            Just('\u{7f}'),
+            Just('\u{e9}'),
+            Just('\u{d7ff}'),
+            Just('\u{e000}'),
+            Just('\u{fb33}'),
+            Just('\u{ffff}'),
+            Just('\u{10000}'),
+            Just('\u{1f600}'),
+        ];
+        proptest::collection::vec(chars, 0..6).prop_map(|c| c.into_iter().collect())
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-(1i64 << 54)..(1i64 << 54)).prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(text(), inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn both_routes_give_the_same_text(v in value()) {
+            prop_assert_eq!(to_canonical_string(&v), by_library(&v));
         }
     }
 }

@@ -183,6 +183,20 @@ fn parse_bound(value: &str, tz: &TimeZone, param: &str, end_of_day: bool) -> Res
 /// with diacritics removed (`José` → `jose`). Everything else separates words, so no
 /// input is ever query syntax.
 pub fn keywords(text: &str) -> Vec<String> {
+    if text.is_ascii() {
+        // Most text is ASCII, where decomposition changes nothing; skipping it halves
+        // the cost of indexing an event.
+        return text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+    }
+    decomposed_keywords(text)
+}
+
+/// [`keywords`] for any text: decomposed, so diacritics can be dropped.
+fn decomposed_keywords(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     for c in text.nfd() {

@@ -18,6 +18,7 @@ fn tokenizer_follows_the_contract() {
     assert_eq!(keywords("\"smith\" AND (jones*) -x NEAR( 🚀"), ["smith", "and", "jones", "x", "near"]);
     assert!(keywords("*** -- () 🚀 \" '").is_empty());
     assert_eq!(keywords("東京 case42"), ["東京", "case42"]);
+    assert_eq!(keywords("Re: FILE_42.pdf"), ["re", "file", "42", "pdf"]);
 }
 
 #[test]
@@ -96,5 +97,13 @@ proptest! {
     #[test]
     fn any_q_is_accepted(text in any::<String>()) {
         prop_assert!(parse(&[("q", &text)]).is_ok());
+    }
+}
+
+proptest::proptest! {
+    /// The ASCII shortcut gives exactly what decomposition gives.
+    #[test]
+    fn ascii_keywords_match_the_decomposed_route(text in "[ -~\t\n]{0,40}") {
+        proptest::prop_assert_eq!(keywords(&text), super::decomposed_keywords(&text));
     }
 }

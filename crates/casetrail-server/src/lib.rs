@@ -49,7 +49,7 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (writer, writer_task) = writer::Writer::start(store.clone(), config.keys.clone());
+    let (writer, writer_task) = writer::Writer::start(store.clone(), config.keys.clone(), config.checkpoint_every);
     let state = AppState::new(store, writer, config);
     let background = tasks::spawn(state.clone());
     let app = router(state);

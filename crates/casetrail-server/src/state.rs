@@ -25,6 +25,10 @@ pub struct ServerConfig {
     pub retention_every: std::time::Duration,
     /// How long after start the first purge runs.
     pub retention_first_after: std::time::Duration,
+    /// The writer signs a checkpoint whenever an account's chain has grown by this
+    /// many events ([`crate::writer::CHECKPOINT_EVERY`]; `u64::MAX`: only the 10-minute
+    /// and on-demand ones, as the benchmark needs to time an incremental check).
+    pub checkpoint_every: u64,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +40,7 @@ impl Default for ServerConfig {
             keys: Arc::new(Keys::ephemeral()),
             retention_every: std::time::Duration::from_secs(3600),
             retention_first_after: std::time::Duration::from_secs(3600),
+            checkpoint_every: crate::writer::CHECKPOINT_EVERY,
         }
     }
 }

@@ -21,7 +21,8 @@ use tokio::task::JoinHandle;
 const MAX_GROUP_EVENTS: usize = 5_000;
 /// Requests that may wait in the queue before senders are slowed down.
 const QUEUE_DEPTH: usize = 4_096;
-/// A checkpoint is signed at least every this many events per account.
+/// A checkpoint is signed at least every this many events per account, unless the
+/// server is configured otherwise (`ServerConfig::checkpoint_every`).
 pub const CHECKPOINT_EVERY: u64 = 1_000;
 
 type Reply = oneshot::Sender<Result<Vec<Appended>, Arc<StoreError>>>;
@@ -49,9 +50,9 @@ pub enum WriteError {
 impl Writer {
     /// Starts the writer task. It ends once every `Writer` clone has been dropped and
     /// the queue is drained, so in-flight commits always finish.
-    pub fn start(store: Arc<dyn Store>, keys: Arc<Keys>) -> (Writer, JoinHandle<()>) {
+    pub fn start(store: Arc<dyn Store>, keys: Arc<Keys>, checkpoint_every: u64) -> (Writer, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::spawn(run(store, keys, rx));
+        let task = tokio::spawn(run(store, keys, checkpoint_every.max(1), rx));
         (Writer { tx }, task)
     }
 
@@ -64,7 +65,7 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, every: u64, mut rx: mpsc::Receiver<Job>) {
     // The seq of each account's newest checkpoint, learned lazily.
     let mut checkpointed: HashMap<Uuid, u64> = HashMap::new();
     while let Some(first) = rx.recv().await {
@@ -82,18 +83,19 @@ async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, mut rx: mpsc::Receiver<Job>
         let accounts: Vec<Uuid> = jobs.iter().map(|j| j.batch.account_id).collect();
         commit(store.as_ref(), jobs, events).await;
         for account in accounts {
-            if let Err(err) = checkpoint_if_due(store.as_ref(), &keys, &mut checkpointed, account).await {
+            if let Err(err) = checkpoint_if_due(store.as_ref(), &keys, every, &mut checkpointed, account).await {
                 tracing::error!(error = ?err, %account, "could not sign a checkpoint");
             }
         }
     }
 }
 
-/// Signs a checkpoint once an account's chain has grown by [`CHECKPOINT_EVERY`]
-/// events since its newest one. Runs after the group's requests are answered.
+/// Signs a checkpoint once an account's chain has grown by `every` events since its
+/// newest one. Runs after the group's requests are answered.
 async fn checkpoint_if_due(
     store: &dyn Store,
     keys: &Keys,
+    every: u64,
     checkpointed: &mut HashMap<Uuid, u64>,
     account: Uuid,
 ) -> Result<(), StoreError> {
@@ -102,7 +104,7 @@ async fn checkpoint_if_due(
         None => store.checkpoints(account, 1).await?.first().map_or(0, |c| c.seq),
     };
     let head = store.head(account).await?.map_or(0, |h| h.seq);
-    if head >= last + CHECKPOINT_EVERY {
+    if head >= last.saturating_add(every) {
         let checkpoint = crate::integrity::checkpoint_now(store, keys, account).await?;
         checkpointed.insert(account, checkpoint.seq);
     } else {

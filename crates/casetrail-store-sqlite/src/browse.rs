@@ -30,30 +30,75 @@ fn chained(row: &Row<'_>) -> rusqlite::Result<(ChainedEvent, i64)> {
     Ok((event, occurred))
 }
 
+/// Below this many keyword matches (in all accounts), the search index drives the
+/// query: fetching that many events by rowid and sorting them is cheaper than walking
+/// the log newest first until enough of them turn up. Above it, matches are dense
+/// enough that the walk stops early.
+const FTS_DRIVES_BELOW: i64 = 2_000;
+
+/// What a page's query starts from.
+enum Driver {
+    /// The events table, newest first through an index on (acct, …, occurred_at, seq).
+    Events,
+    /// The links of one case or client: their primary key (acct, kind, record_id,
+    /// occurred_at, seq) yields that record's events in page order, so a record with
+    /// few events never scans the whole log.
+    Record(RecordType, String),
+    /// The rowids of a rare keyword match, looked up and sorted.
+    Keywords,
+}
+
+/// The FTS5 query for `words`. Words are letters and digits only (casetrail-core's
+/// tokenizer), so quoting each one makes a plain prefix term whatever the user typed.
+fn match_expr(words: &[String]) -> String {
+    words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
+}
+
+fn driver(conn: &Connection, query: &BrowseQuery) -> StoreResult<Driver> {
+    let f = &query.filter;
+    if !f.words.is_empty() {
+        let matches: i64 = conn
+            .prepare_cached("SELECT count(*) FROM (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1 LIMIT ?2)")
+            .and_then(|mut st| st.query_row(params![match_expr(&f.words), FTS_DRIVES_BELOW], |r| r.get(0)))
+            .map_err(db)?;
+        if matches < FTS_DRIVES_BELOW {
+            return Ok(Driver::Keywords);
+        }
+    }
+    let record = [(RecordType::Case, &f.case), (RecordType::Client, &f.client)]
+        .into_iter()
+        .find_map(|(kind, id)| id.as_ref().map(|id| Driver::Record(kind, id.clone())));
+    Ok(record.unwrap_or(Driver::Events))
+}
+
 /// One page of the newest-first browse. Builds one statement from the filters; every
 /// user value is a bound parameter and search words are quoted prefix terms.
 pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResult<Page> {
     let f = &query.filter;
-    // With a case or client filter, the links table drives the query: its primary
-    // key (acct, kind, record_id, occurred_at, seq) yields that record's events in
-    // the page order, so a record with few events never scans the whole log.
-    let driver = [(RecordType::Case, &f.case), (RecordType::Client, &f.client)]
-        .into_iter()
-        .find_map(|(kind, id)| id.as_ref().map(|id| (kind, id.clone())));
-    let mut sql = match driver {
-        Some(_) => format!(
-            "SELECT {EVENT_COLUMNS} FROM event_records d JOIN events e ON e.acct = d.acct AND e.seq = d.seq \
-             WHERE d.acct = ?1 AND e.acct = ?1"
-        ),
-        None => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1"),
-    };
-    // `o` is the table whose (occurred_at, seq) orders the page.
-    let o = if driver.is_some() { "d" } else { "e" };
+    let driver = driver(conn, query)?;
     let mut args: Vec<Sql> = vec![Sql::Integer(pk)];
     let arg = |args: &mut Vec<Sql>, v: Sql| {
         args.push(v);
         format!("?{}", args.len())
     };
+    let mut sql = match &driver {
+        Driver::Events => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1"),
+        Driver::Record(..) => format!(
+            "SELECT {EVENT_COLUMNS} FROM event_records d CROSS JOIN events e ON e.acct = d.acct AND e.seq = d.seq \
+             WHERE d.acct = ?1 AND e.acct = ?1"
+        ),
+        // CROSS JOIN pins the order (SQLite never reorders it): the matches outside,
+        // each event found by rowid.
+        Driver::Keywords => {
+            let p = arg(&mut args, Sql::Text(match_expr(&f.words)));
+            format!(
+                "SELECT {EVENT_COLUMNS} FROM (SELECT rowid AS r FROM events_fts WHERE events_fts MATCH {p}) m \
+                 CROSS JOIN events e ON e.rid = m.r WHERE e.acct = ?1"
+            )
+        }
+    };
+    // `o` is the table whose (occurred_at, seq) orders the page.
+    let o = if matches!(driver, Driver::Record(..)) { "d" } else { "e" };
     if let Some(from) = f.from {
         let p = arg(&mut args, Sql::Integer(from.as_millis()));
         sql += &format!(" AND {o}.occurred_at >= {p}");
@@ -70,13 +115,13 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
         let list: Vec<String> = f.activities.iter().map(|a| arg(&mut args, Sql::Text(a.key().to_string()))).collect();
         sql += &format!(" AND e.activity IN ({})", list.join(","));
     }
-    if let Some((kind, id)) = &driver {
+    if let Driver::Record(kind, id) = &driver {
         let k = arg(&mut args, Sql::Text(kind.key().to_string()));
         let p = arg(&mut args, Sql::Text(id.clone()));
         sql += &format!(" AND d.kind = {k} AND d.record_id = {p}");
     }
     for (kind, id) in [(RecordType::Case, &f.case), (RecordType::Client, &f.client)] {
-        if driver.as_ref().is_some_and(|(k, _)| *k == kind) {
+        if matches!(&driver, Driver::Record(k, _) if *k == kind) {
             continue;
         }
         if let Some(id) = id {
@@ -88,12 +133,11 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
             );
         }
     }
-    if !f.words.is_empty() {
-        // Words are letters and digits only (casetrail-core's tokenizer), so quoting
-        // each one makes a plain prefix term whatever the user typed.
-        let expr: Vec<String> = f.words.iter().map(|w| format!("\"{w}\"*")).collect();
-        let p = arg(&mut args, Sql::Text(expr.join(" ")));
-        sql += &format!(" AND e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {p})");
+    if !f.words.is_empty() && !matches!(driver, Driver::Keywords) {
+        let p = arg(&mut args, Sql::Text(match_expr(&f.words)));
+        // Common words: the `+` keeps the planner from driving by these rowids (and
+        // sorting them all), which fresh statistics would otherwise tempt it to do.
+        sql += &format!(" AND +e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {p})");
     }
     if let Some(c) = query.cursor {
         let t = arg(&mut args, Sql::Integer(c.occurred_at.as_millis()));

@@ -7,6 +7,8 @@
 //! - Events keep their canonical body text (what the chain hashes) beside indexed
 //!   copies of the filtered members; case/client links live in `event_records`,
 //!   keywords in a contentless FTS5 table ([`schema`]).
+//! - Planner statistics refreshed by the store as the log grows or shrinks ([`stats`]),
+//!   and the plans that matter pinned in the SQL ([`browse`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), casetrail_store::StoreError> {
@@ -21,6 +23,7 @@ mod integrity;
 mod records;
 mod retention;
 mod schema;
+mod stats;
 mod store_impl;
 
 use std::path::{Path, PathBuf};
@@ -29,8 +32,12 @@ use std::sync::{Arc, Mutex};
 use casetrail_store::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 
-/// How many idle reader connections are kept.
-const MAX_IDLE_READERS: usize = 8;
+/// How many idle reader connections are kept. Each may cache up to
+/// [`READER_CACHE_KIB`], so this bounds the server's memory as much as its parallelism
+/// (two cores here; a busier machine can raise it).
+const MAX_IDLE_READERS: usize = 4;
+/// The page cache of one reader connection.
+const READER_CACHE_KIB: i64 = 8_000;
 
 /// The SQLite store. Cheap to clone; clones share the connections.
 #[derive(Clone)]
@@ -42,6 +49,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    stats: stats::Freshness,
     /// Anything that must live as long as the store, such as a test's temporary dir.
     _guard: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -59,8 +67,15 @@ impl SqliteStore {
         let mut writer = Connection::open(&path).map_err(StoreError::backend)?;
         schema::configure(&writer).map_err(StoreError::backend)?;
         schema::migrate(&mut writer).map_err(StoreError::backend)?;
+        let stats = stats::Freshness::load(&writer).map_err(StoreError::backend)?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), _guard: None }),
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                stats,
+                _guard: None,
+            }),
         })
     }
 
@@ -95,6 +110,20 @@ impl SqliteStore {
         .map_err(StoreError::backend)?
     }
 
+    /// Counts `n` appended or purged events and refreshes the planner's statistics
+    /// when they are due. A failure only leaves older statistics, so it is logged,
+    /// never returned: the events it follows are committed.
+    async fn changed(&self, n: u64) {
+        if !self.inner.stats.note(n) {
+            return;
+        }
+        let inner = self.inner.clone();
+        let outcome = self.write(move |conn| inner.stats.refresh(conn).map_err(StoreError::backend)).await;
+        if let Err(err) = outcome {
+            tracing::warn!(error = ?err, "could not refresh the planner statistics");
+        }
+    }
+
     /// Runs `f` on a reader connection in a blocking task.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
@@ -120,11 +149,23 @@ impl SqliteStore {
     }
 }
 
+/// One browse page, with exactly the SQL the store runs, on any connection to a file
+/// of this schema: the benchmark's raw engine times these statements without the
+/// store around them.
+#[doc(hidden)]
+pub fn browse_page(
+    conn: &Connection,
+    account_pk: i64,
+    query: &casetrail_core::query::BrowseQuery,
+) -> StoreResult<casetrail_store::Page> {
+    browse::page(conn, account_pk, query)
+}
+
 fn open_reader(path: &Path) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(StoreError::backend)?;
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(StoreError::backend)?;
-    conn.pragma_update(None, "cache_size", -16_000).map_err(StoreError::backend)?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB).map_err(StoreError::backend)?;
     Ok(conn)
 }
 

@@ -282,13 +282,17 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
-        self.write(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
-            let out = append::append_all(&tx, batches)?;
-            tx.commit().map_err(db)?;
-            Ok(out)
-        })
-        .await
+        let out = self
+            .write(move |conn| {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+                let out = append::append_all(&tx, batches)?;
+                tx.commit().map_err(db)?;
+                Ok(out)
+            })
+            .await?;
+        let added = out.iter().flatten().filter(|a| !a.duplicate).count();
+        self.changed(added as u64).await;
+        Ok(out)
     }
 
     async fn events(&self, account: AccountId, query: &BrowseQuery) -> StoreResult<Page> {
@@ -404,14 +408,17 @@ impl Store for SqliteStore {
         key: &ChainKey,
     ) -> StoreResult<PurgeBatch> {
         let key = ChainKey::from_signing_key(key.signing_key().clone());
-        self.write(move |conn| {
-            let pk = account_pk(conn, account)?;
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
-            let batch = retention::purge(&tx, pk, account, cutoff, max_events, &key)?;
-            tx.commit().map_err(db)?;
-            Ok(batch)
-        })
-        .await
+        let batch = self
+            .write(move |conn| {
+                let pk = account_pk(conn, account)?;
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+                let batch = retention::purge(&tx, pk, account, cutoff, max_events, &key)?;
+                tx.commit().map_err(db)?;
+                Ok(batch)
+            })
+            .await?;
+        self.changed(batch.purged).await;
+        Ok(batch)
     }
 
     async fn reclaim_space(&self) -> StoreResult<()> {

@@ -111,6 +111,7 @@ macro_rules! store_conformance {
             paging_walks_every_event_once,
             paging_with_filters,
             paging_is_stable_while_appending,
+            search_pages_alike_for_rare_and_common_words,
             // tenant isolation
             tenants_never_see_each_others_events,
             tenants_never_see_each_others_users_and_keys,

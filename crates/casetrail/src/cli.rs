@@ -205,7 +205,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config(&common, None)?;
             let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
             let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
-            let (writer, task) = casetrail_server::writer::Writer::start(store.clone(), keys.clone());
+            let (writer, task) = casetrail_server::writer::Writer::start(
+                store.clone(),
+                keys.clone(),
+                casetrail_server::writer::CHECKPOINT_EVERY,
+            );
             let purged = casetrail_server::retention::run_all(store.as_ref(), &keys, &writer).await?;
             drop(writer);
             task.await?;
@@ -239,6 +243,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         retention_every: std::time::Duration::from_secs(3600),
         // Soon after start, so a server restarted often still purges.
         retention_first_after: std::time::Duration::from_secs(60),
+        checkpoint_every: casetrail_server::writer::CHECKPOINT_EVERY,
     };
     casetrail_server::serve(listener, store, server_config, shutdown_signal()).await?;
     tracing::info!("casetrail stopped");

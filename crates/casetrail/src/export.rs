@@ -113,7 +113,8 @@ async fn record(
             .unwrap_or_default(),
         context: Default::default(),
     };
-    let (writer, task) = casetrail_server::writer::Writer::start(store, keys);
+    let (writer, task) =
+        casetrail_server::writer::Writer::start(store, keys, casetrail_server::writer::CHECKPOINT_EVERY);
     writer.append(account, vec![event]).await?;
     drop(writer);
     task.await?;

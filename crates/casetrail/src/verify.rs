@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use casetrail_core::integrity::KeyRing;
-use casetrail_server::integrity::verify_account;
+use std::io::IsTerminal as _;
+
+use casetrail_server::integrity::verify_account_with_progress;
 use casetrail_store::Store;
 
 pub async fn run(store: &dyn Store, ring: &KeyRing, only: Option<uuid::Uuid>) -> anyhow::Result<ExitCode> {
@@ -18,13 +20,44 @@ pub async fn run(store: &dyn Store, ring: &KeyRing, only: Option<uuid::Uuid>) ->
     };
     let mut problems = 0usize;
     for account in accounts {
-        let verification = verify_account(store, account.id, ring, false).await?;
+        let head = store.head(account.id).await?.map_or(0, |h| h.seq);
+        let bar = progress_bar(&account.name, head);
+        let mut tick = |checked: u64| {
+            if let Some(bar) = &bar {
+                bar.set_position(checked);
+            }
+        };
+        let verification = verify_account_with_progress(store, account.id, ring, false, &mut tick).await;
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        let verification = verification?;
+        let r = &verification.report;
+        eprintln!(
+            "account {} ({}): checked {} events, {} purged, up to seq {}",
+            account.id, account.name, r.events_checked, r.purged, r.reached
+        );
         for p in &verification.report.problems {
             println!("account {} seq {}: {}: {}", account.id, p.seq, p.kind, p.message);
             problems += 1;
         }
     }
     Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// A bar over an account's chain (its head seq; purged events are skipped, so it may
+/// end short of full), only on a terminal.
+fn progress_bar(name: &str, head: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(head);
+    let style = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} events ({per_sec}, {eta} left)")
+        .ok()?
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(format!("verifying {name}"));
+    Some(bar)
 }
 
 /// `casetrail verify --file EXPORT`: checks a jsonl chain export offline. Reads the

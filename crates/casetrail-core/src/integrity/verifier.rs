@@ -167,6 +167,11 @@ impl<'k> Verifier<'k> {
         true
     }
 
+    /// Events checked so far.
+    pub fn events_checked(&self) -> u64 {
+        self.report.events_checked
+    }
+
     /// One stored event, with the store's indexed columns when it has them.
     pub fn event(&mut self, event: &ChainedEvent, columns: Option<&Columns>) {
         let contiguous = event.seq == self.expected_seq;

@@ -9,6 +9,8 @@ use casetrail_core::chain::ChainedEvent;
 use casetrail_core::{NewEvent, Timestamp};
 
 use super::support::*;
+use serde_json::json;
+
 use crate::{AccountId, Store};
 
 /// Event `i` of the paging fixture: ten instants, two events at each, appended in an
@@ -180,4 +182,55 @@ pub async fn paging_is_stable_while_appending(store: Arc<dyn Store>) {
     assert_eq!(everything.len(), 50);
     assert_eq!(everything.iter().map(|e| e.seq).collect::<HashSet<_>>().len(), 50);
     assert_chain(account, &whole_chain(&*store, account).await);
+}
+
+/// Browse parameters, and which of the fixture's events (by number) they keep.
+type Query<'a> = (&'a [(&'a str, &'a str)], &'a dyn Fn(usize) -> bool);
+
+/// Keyword search pages the same whether a word matches a few events or thousands (a
+/// backend may plan the two differently), alone and with other filters.
+pub async fn search_pages_alike_for_rare_and_common_words(store: Arc<dyn Store>) {
+    let store = &*store;
+    let account = new_account(store, "Many Matches LLP").await;
+    // 3000 events over 50 minutes, seq order not time order: every one says "common",
+    // every 50th also "scarce"; every 3rd is on case c_many.
+    let mut keys = Vec::new();
+    for chunk in 0..3usize {
+        let events: Vec<_> = (0..1000)
+            .map(|i| {
+                let n = chunk * 1000 + i;
+                let at = format!("2026-04-01T10:{:02}:{:02}Z", (n * 7) % 50, n % 60);
+                let text =
+                    if n.is_multiple_of(50) { format!("Common note {n} scarce") } else { format!("Common note {n}") };
+                let related = if n.is_multiple_of(3) { json!([{"type": "case", "id": "c_many"}]) } else { json!([]) };
+                new_event(json!({
+                    "occurred_at": at, "actor": {"id": format!("u_{}", n % 4), "name": "Paging Person"},
+                    "activity": "case.updated", "description": text, "related": related,
+                }))
+            })
+            .collect();
+        let appended = append(store, account, events).await;
+        keys.extend(appended.iter().enumerate().map(|(i, a)| {
+            let n = chunk * 1000 + i;
+            (ts(&format!("2026-04-01T10:{:02}:{:02}Z", (n * 7) % 50, n % 60)), a.seq, n)
+        }));
+    }
+    let expect =
+        |keep: &dyn Fn(usize) -> bool| newest_first(keys.iter().filter(|k| keep(k.2)).map(|k| (k.0, k.1)).collect());
+    let common = |_: usize| true;
+    let scarce = |n: usize| n.is_multiple_of(50);
+    let actor_case = |n: usize| n % 4 == 1 && n.is_multiple_of(3);
+    let scarce_case = |n: usize| n.is_multiple_of(50) && n.is_multiple_of(3);
+    let cases: [Query<'_>; 5] = [
+        (&[("q", "common")], &common),
+        (&[("q", "scarce")], &scarce),
+        (&[("q", "comm note")], &common),
+        (&[("q", "common"), ("actor", "u_1"), ("case", "c_many")], &actor_case),
+        (&[("q", "scarce"), ("case", "c_many")], &scarce_case),
+    ];
+    for (pairs, keep) in cases {
+        let walked = walk(store, account, pairs, 500).await;
+        assert_eq!(seqs(&walked), expect(keep), "{pairs:?}");
+        assert_newest_first(&walked);
+    }
 }
