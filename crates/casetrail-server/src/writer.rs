@@ -80,10 +80,9 @@ async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, every: u64, mut rx: mpsc::R
                 Err(_) => break,
             }
         }
-        let accounts: Vec<Uuid> = jobs.iter().map(|j| j.batch.account_id).collect();
-        commit(store.as_ref(), jobs, events).await;
-        for account in accounts {
-            if let Err(err) = checkpoint_if_due(store.as_ref(), &keys, every, &mut checkpointed, account).await {
+        let heads = commit(store.as_ref(), jobs, events).await;
+        for (account, head) in heads {
+            if let Err(err) = checkpoint_if_due(store.as_ref(), &keys, every, &mut checkpointed, account, head).await {
                 tracing::error!(error = ?err, %account, "could not sign a checkpoint");
             }
         }
@@ -91,19 +90,20 @@ async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, every: u64, mut rx: mpsc::R
 }
 
 /// Signs a checkpoint once an account's chain has grown by `every` events since its
-/// newest one. Runs after the group's requests are answered.
+/// newest one; `head` is the highest seq the group just committed for it. Runs after
+/// the group's requests are answered.
 async fn checkpoint_if_due(
     store: &dyn Store,
     keys: &Keys,
     every: u64,
     checkpointed: &mut HashMap<Uuid, u64>,
     account: Uuid,
+    head: u64,
 ) -> Result<(), StoreError> {
     let last = match checkpointed.get(&account) {
         Some(seq) => *seq,
         None => store.checkpoints(account, 1).await?.first().map_or(0, |c| c.seq),
     };
-    let head = store.head(account).await?.map_or(0, |h| h.seq);
     if head >= last.saturating_add(every) {
         let checkpoint = crate::integrity::checkpoint_now(store, keys, account).await?;
         checkpointed.insert(account, checkpoint.seq);
@@ -113,15 +113,26 @@ async fn checkpoint_if_due(
     Ok(())
 }
 
-async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) {
+/// Commits a group and answers its requests; returns the highest seq it reached in
+/// each account (the chain heads, without asking the store again).
+async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<Uuid, u64> {
     let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
+    let accounts: Vec<Uuid> = batches.iter().map(|b| b.account_id).collect();
+    let mut heads = HashMap::new();
+    let mut saw = |account: Uuid, answer: &[Appended]| {
+        if let Some(seq) = answer.iter().map(|a| a.seq).max() {
+            let head = heads.entry(account).or_insert(0);
+            *head = seq.max(*head);
+        }
+    };
     let group = batches.len();
     // Kept so that a failed group can be retried request by request: one request's
     // problem must not fail the others that happened to share its transaction.
     let retry = (group > 1).then(|| batches.clone());
     match store.append(batches).await {
         Ok(answers) => {
-            for (reply, answer) in replies.into_iter().zip(answers) {
+            for ((reply, answer), account) in replies.into_iter().zip(answers).zip(accounts) {
+                saw(account, &answer);
                 // The requester may have gone away; its events are committed anyway.
                 let _ = reply.send(Ok(answer));
             }
@@ -132,12 +143,16 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) {
                 if let Some(reply) = replies.into_iter().next() {
                     let _ = reply.send(Err(Arc::new(err)));
                 }
-                return;
+                return heads;
             };
-            for (batch, reply) in batches.into_iter().zip(replies) {
+            for ((batch, reply), account) in batches.into_iter().zip(replies).zip(accounts) {
                 let answer = store.append(vec![batch]).await.map(|mut a| a.pop().unwrap_or_default());
+                if let Ok(answer) = &answer {
+                    saw(account, answer);
+                }
                 let _ = reply.send(answer.map_err(Arc::new));
             }
         }
     }
+    heads
 }

@@ -4,6 +4,8 @@
 //!   [`Store::append`](casetrail_store::Store::append), runs on it inside a blocking
 //!   task, so a chain head is only ever moved by one transaction at a time.
 //! - A small pool of reader connections; WAL lets them read while the writer commits.
+//! - WAL checkpoints on a thread of their own, so no commit pays for one
+//!   ([`checkpointer`]).
 //! - Events keep their canonical body text (what the chain hashes) beside indexed
 //!   copies of the filtered members; case/client links live in `event_records`,
 //!   keywords in a contentless FTS5 table ([`schema`]).
@@ -19,6 +21,7 @@
 
 mod append;
 mod browse;
+mod checkpointer;
 mod integrity;
 mod records;
 mod retention;
@@ -50,6 +53,8 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     stats: stats::Freshness,
+    /// After `writer` so that it closes last and the log is folded in at close.
+    checkpointer: checkpointer::Checkpointer,
     /// Anything that must live as long as the store, such as a test's temporary dir.
     _guard: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -68,12 +73,14 @@ impl SqliteStore {
         schema::configure(&writer).map_err(StoreError::backend)?;
         schema::migrate(&mut writer).map_err(StoreError::backend)?;
         let stats = stats::Freshness::load(&writer).map_err(StoreError::backend)?;
+        let checkpointer = checkpointer::Checkpointer::start(&path).map_err(StoreError::backend)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 stats,
+                checkpointer,
                 _guard: None,
             }),
         })
@@ -104,7 +111,9 @@ impl SqliteStore {
             // A panic in another write leaves the connection usable (SQLite rolls back an
             // unfinished transaction when it is dropped), so a poisoned lock is taken over.
             let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn)
+            let out = f(&mut conn);
+            inner.checkpointer.nudge();
+            out
         })
         .await
         .map_err(StoreError::backend)?

@@ -1,0 +1,47 @@
+//! The write-ahead log is folded into the database file by the store's own thread,
+//! not by whichever commit happens to push it past a size.
+
+use std::time::{Duration, Instant};
+
+use casetrail_core::Timestamp;
+use casetrail_core::validate::{IngestRules, parse_ingest};
+use casetrail_store::{AppendBatch, Store};
+use casetrail_store_sqlite::SqliteStore;
+use serde_json::json;
+
+fn size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_checkpointed_soon_after_writes_and_folded_in_at_close() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("casetrail.db");
+    let wal = dir.path().join("casetrail.db-wal");
+    let store = SqliteStore::open(&db).unwrap();
+    let account = store.create_account("WAL LLP").await.unwrap();
+    let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
+    let empty = size(&db);
+    for chunk in 0..3 {
+        let events: Vec<_> = (0..1000)
+            .map(|n| {
+                json!({"actor": {"id": "u_1", "name": "Ann"}, "activity": "case.updated",
+                       "description": format!("event {chunk} {n} {}", "words ".repeat(40))})
+            })
+            .collect();
+        let events = parse_ingest(&json!({ "events": events }), &rules).unwrap();
+        store.append(vec![AppendBatch { account_id: account.id, events }]).await.unwrap();
+    }
+    // Some 3 MB of log, far below the writer's own 40 MB backstop: only the thread can
+    // have moved it into the file.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while size(&db) < empty + (2 << 20) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(size(&db) >= empty + (2 << 20), "database file {} bytes after 3000 events (was {empty})", size(&db));
+
+    drop(store);
+    assert_eq!(size(&wal), 0, "the last connection folds the log in and removes it");
+    let reopened = SqliteStore::open(&db).unwrap();
+    assert_eq!(reopened.head(account.id).await.unwrap().map(|h| h.seq), Some(3000));
+}
