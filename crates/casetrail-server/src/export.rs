@@ -50,25 +50,27 @@ pub fn write_filtered<W: Write + Send>(
         Err(e) => return ExportOutcome { rows: 0, error: Some(e.into()) },
     };
     loop {
-        // The next page is read (on a blocking thread of the store's) while this one
-        // is written: reading and formatting each take about half the time, and there
-        // are two cores. `join!` polls the read first, which hands it off.
+        // The next page is read on a thread of its own while this one is written:
+        // reading and formatting each take about half the time, and there are two
+        // cores. (Not inside `block_on`: the sink may block, and must not block a
+        // runtime's thread.)
         let next = page.next_cursor.map(|c| BrowseQuery { cursor: Some(c), ..first.clone() });
-        let fetch = async {
-            match &next {
-                Some(q) => Some(store.events(account, q).await),
-                None => None,
-            }
-        };
-        let write = async { write_page(&mut writer, &page.events) };
-        let (fetched, written) = rt.block_on(async { tokio::join!(fetch, write) });
+        let (written, fetched) = std::thread::scope(|scope| {
+            let fetch = next.as_ref().map(|q| scope.spawn(move || rt.block_on(store.events(account, q))));
+            let written = write_page(&mut writer, &page.events);
+            (written, fetch.map(|f| f.join()))
+        });
         if let Err(e) = written {
             return ExportOutcome { rows: writer.rows(), error: Some(e) };
         }
         progress(writer.rows());
         match fetched {
-            Some(Ok(p)) => page = p,
-            Some(Err(e)) => return ExportOutcome { rows: writer.rows(), error: Some(e.into()) },
+            Some(Ok(Ok(p))) => page = p,
+            Some(Ok(Err(e))) => return ExportOutcome { rows: writer.rows(), error: Some(e.into()) },
+            Some(Err(_)) => {
+                let e = anyhow::anyhow!("reading the next page panicked");
+                return ExportOutcome { rows: writer.rows(), error: Some(e) };
+            }
             None => break,
         }
     }

@@ -209,3 +209,45 @@ async fn export_parameters_and_who_may_export() {
     assert_eq!(text.lines().count(), 1, "another firm's export has only the header");
     app.stop().await;
 }
+
+/// An export of several store pages and many response chunks (megabytes) holds every
+/// event once, in browse order — the path where the body streams while pages are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_export_streams_every_event_in_browse_order() {
+    let app = spawn_app().await;
+    let filler = "lorem ipsum dolor ".repeat(20);
+    for chunk in 0..5 {
+        let events: Vec<Value> = (0..1000)
+            .map(|i| {
+                let n = chunk * 1000 + i;
+                json!({"actor": {"id": format!("u_{}", n % 7), "name": "Bulk Person"}, "activity": "case.updated",
+                       "description": format!("bulk {n} {filler}"), "occurred_at": ago(5000 - n)})
+            })
+            .collect();
+        app.ingest_ok(&json!({ "events": events })).await;
+    }
+    let mut want = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/events?limit=200&cursor={c}"),
+            None => "/api/v1/events?limit=200".into(),
+        };
+        let (_, page) = app.admin_get(&path).await;
+        want.extend(page["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(want.len(), 5000);
+
+    let response = app.get("/api/v1/events/export?format=csv", &app.firm.admin_key).await;
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.len() > 2_000_000, "{} bytes", bytes.len());
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(&bytes[3..]);
+    let ids: Vec<String> = reader.records().map(|r| r.unwrap()[9].to_string()).collect();
+    assert_eq!(ids, want);
+    app.stop().await;
+}
