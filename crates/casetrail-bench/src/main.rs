@@ -84,6 +84,9 @@ struct Args {
     /// Single-event requests to send (default: N/5, at most 20,000).
     #[arg(long)]
     single_events: Option<usize>,
+    /// Events older than the retention window to store and then purge (default: N/10).
+    #[arg(long)]
+    purge_events: Option<usize>,
     /// Where to write the report (default: BENCHMARKS.md at the workspace root).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -186,7 +189,7 @@ fn main() -> anyhow::Result<()> {
         verify_batches,
         plan: &plan,
         export_runs,
-        old_events: args.events / 10,
+        old_events: args.purge_events.unwrap_or(args.events / 10).max(1),
     };
     let mut http = rt.block_on(server::http_phase(&data, input, &tmp, &mut phases))?;
     for (figures, raw) in http.exports.iter_mut().zip(raw_exports) {

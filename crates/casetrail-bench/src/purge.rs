@@ -1,4 +1,4 @@
-//! Purge: 10 % of N events older than the retention window, removed by
+//! Purge: 10 % of N (or `--purge-events`) events older than the retention window, removed by
 //! `POST /api/v1/retention/run` while one client keeps ingesting batches of 100 back to
 //! back; then `GET /api/v1/integrity` must still find the chain whole.
 //!

@@ -90,10 +90,10 @@ pub fn export_table(exports: &[ExportFigures]) -> String {
 
 pub fn purge_table(p: &PurgeFigures) -> String {
     let mut s = String::from(
-        "\n**Purge** — `POST /api/v1/retention/run` removing 10 % of N events dated 91–120 days ago (stored \
-         through `Store::append` just before: ingest refuses them), while one client ingests batches of 100 back \
-         to back; acknowledgement latency in ms of the ingest requests that overlapped the purge, beside those of \
-         the 2 s before it. Then `GET /api/v1/integrity` must verify the whole chain (it did, or the run would \
+        "\n**Purge** — `POST /api/v1/retention/run` removing the old events (10 % of N unless `--purge-events` \
+         says otherwise) dated 91–120 days ago (stored through `Store::append` just before: ingest refuses them), \
+         while one client ingests batches of 100 back to back; acknowledgement latency in ms of the ingest \
+         requests that overlapped the purge, beside those of the 2 s before it. Then `GET /api/v1/integrity` must verify the whole chain (it did, or the run would \
          have failed).\n\n",
     );
     s += "| old events | purged | purge s | purged/s | ingest requests during | events ingested during | p50 before \

@@ -422,8 +422,11 @@ impl Store for SqliteStore {
     }
 
     async fn reclaim_space(&self) -> StoreResult<()> {
-        // Chunk by chunk, letting other writes in between.
-        while self.write(|conn| retention::reclaim_chunk(conn)).await? {}
+        // Chunk by chunk, stepping back between chunks so that waiting writes get the
+        // (unfair) write lock first.
+        while self.write(|conn| retention::reclaim_chunk(conn)).await? {
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        }
         Ok(())
     }
 
