@@ -162,6 +162,13 @@ pub async fn run(
     anyhow::ensure!(purged == old as u64, "the purge removed {purged} events; {old} were older than the window");
 
     let mut figures = PurgeFigures { old_events: old, purged, took: purge_to - purge_from, ..Default::default() };
+    // Where in the purge the longest wait began, on the terminal only: it tells the
+    // batches (early) from the space reclaim (at the end) when chasing a stall.
+    if let Some((sent, took, _)) = log.iter().filter(|l| l.0 < purge_to).max_by_key(|l| l.1) {
+        let at = sent.saturating_sub(purge_from).as_secs_f64();
+        let total = (purge_to - purge_from).as_secs_f64();
+        eprintln!("  purge: longest ingest wait {took:?}, sent {at:.1} s into a {total:.1} s purge");
+    }
     for (sent, took, events) in log {
         if sent + took <= purge_from {
             figures.before.push(took);

@@ -157,6 +157,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (acct, kind, record_id)
     ) WITHOUT ROWID;
     "#,
+    // 3: purges must not trigger whole-segment rewrites of the search index. By
+    // default FTS5 merges a segment once a tenth of it is deleted rows, in the
+    // transaction that crosses the mark; on a large index that rewrite held the write
+    // lock for seconds in the middle of a purge. Deleted rows' postings still go at
+    // the ordinary merges that follow new events.
+    r#"
+    INSERT INTO events_fts (events_fts, rank) VALUES ('deletemerge', 0);
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step.
