@@ -22,6 +22,7 @@
 mod append;
 mod browse;
 mod checkpointer;
+mod credentials;
 mod integrity;
 mod records;
 mod retention;

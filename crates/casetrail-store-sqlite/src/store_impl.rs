@@ -14,7 +14,7 @@ use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::records::*;
-use crate::{SqliteStore, account_pk, account_pk_opt, append, browse, db, integrity, retention};
+use crate::{SqliteStore, account_pk, account_pk_opt, append, browse, credentials, db, integrity, retention};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -160,125 +160,35 @@ impl Store for SqliteStore {
     }
 
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
-        self.write(move |conn| {
-            let pk = account_pk(conn, key.account_id)?;
-            let id = Uuid::now_v7();
-            let scopes: Vec<&str> = key.scopes.iter().map(|s| s.key()).collect();
-            conn.execute(
-                "INSERT INTO api_keys (id, acct, name, scopes, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    id.as_bytes().as_slice(),
-                    pk,
-                    key.name,
-                    scopes.join(" "),
-                    key.secret_hash.as_slice(),
-                    Timestamp::now().as_millis()
-                ],
-            )
-            .map_err(db)?;
-            key_by_id(conn, id)?.ok_or_else(|| StoreError::Corrupt("key vanished after insert".into()))
-        })
-        .await
+        self.write(move |conn| credentials::create_api_key(conn, &key)).await
     }
 
     async fn api_keys(&self, account: AccountId) -> StoreResult<Vec<ApiKey>> {
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.pk = k.acct WHERE a.id = ?1 ORDER BY k.created_at, k.id"
-            );
-            let mut st = conn.prepare(&sql).map_err(db)?;
-            st.query_map([account.as_bytes().as_slice()], key_row).map_err(db)?.collect::<Result<_, _>>().map_err(db)
-        })
-        .await
+        self.read(move |conn| credentials::api_keys(conn, account)).await
     }
 
     async fn api_key_by_hash(&self, secret_hash: [u8; 32]) -> StoreResult<Option<ApiKey>> {
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.pk = k.acct WHERE k.secret_hash = ?1"
-            );
-            conn.prepare_cached(&sql)
-                .and_then(|mut st| st.query_row([secret_hash.as_slice()], key_row).optional())
-                .map_err(db)
-        })
-        .await
+        self.read(move |conn| credentials::api_key_by_hash(conn, secret_hash)).await
     }
 
     async fn revoke_api_key(&self, account: AccountId, id: Uuid) -> StoreResult<Option<ApiKey>> {
-        self.write(move |conn| {
-            let Some(pk) = account_pk_opt(conn, account)? else { return Ok(None) };
-            conn.execute(
-                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?1) WHERE id = ?2 AND acct = ?3",
-                params![Timestamp::now().as_millis(), id.as_bytes().as_slice(), pk],
-            )
-            .map_err(db)?;
-            Ok(key_by_id(conn, id)?.filter(|k| k.account_id == account))
-        })
-        .await
+        self.write(move |conn| credentials::revoke_api_key(conn, account, id)).await
     }
 
     async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()> {
-        self.write(move |conn| {
-            conn.execute(
-                "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2",
-                params![at.as_millis(), id.as_bytes().as_slice()],
-            )
-            .map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.write(move |conn| credentials::touch_api_key(conn, id, at)).await
     }
 
     async fn create_session(&self, s: Session) -> StoreResult<()> {
-        self.write(move |conn| {
-            let pk = account_pk(conn, s.account_id)?;
-            conn.execute(
-                "INSERT INTO sessions (token_hash, acct, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    s.token_hash.as_slice(),
-                    pk,
-                    s.user_id.as_bytes().as_slice(),
-                    s.csrf_token,
-                    s.created_at.as_millis(),
-                    s.expires_at.as_millis()
-                ],
-            )
-            .map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.write(move |conn| credentials::create_session(conn, &s)).await
     }
 
     async fn session(&self, token_hash: [u8; 32], now: Timestamp) -> StoreResult<Option<Session>> {
-        self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT a.id, s.user_id, s.csrf_token, s.created_at, s.expires_at FROM sessions s
-                 JOIN accounts a ON a.pk = s.acct WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-            )
-            .and_then(|mut st| {
-                st.query_row(params![token_hash.as_slice(), now.as_millis()], |r| {
-                    Ok(Session {
-                        token_hash,
-                        account_id: uuid(r.get(0)?)?,
-                        user_id: uuid(r.get(1)?)?,
-                        csrf_token: r.get(2)?,
-                        created_at: ts(r.get(3)?),
-                        expires_at: ts(r.get(4)?),
-                    })
-                })
-                .optional()
-            })
-            .map_err(db)
-        })
-        .await
+        self.read(move |conn| credentials::session(conn, token_hash, now)).await
     }
 
     async fn delete_session(&self, token_hash: [u8; 32]) -> StoreResult<()> {
-        self.write(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash.as_slice()]).map_err(db)?;
-            Ok(())
-        })
-        .await
+        self.write(move |conn| credentials::delete_session(conn, token_hash)).await
     }
 
     async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
