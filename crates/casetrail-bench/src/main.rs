@@ -10,7 +10,7 @@
 //! 1. **Data** ([`data`]): the demo firm's events for a seed and a count, serialized as
 //!    ingest bodies before any clock starts; search words picked from a sample.
 //! 2. **Raw engine and store** ([`raw`], [`ingest::side_by_side`]): the same batches of
-//!    1000, batch after batch, into plain rusqlite (a copy of the store's schema) and
+//!    1000, batch after batch, into plain rusqlite (the store's own schema (its migrations)) and
 //!    through `Store::append`, each on a fresh database; then on the raw engine the
 //!    browse SELECTs before and after `ANALYZE`, the chain walk, the export writer fed
 //!    from a SELECT ([`export::raw`]) and one transaction per event.

@@ -1,11 +1,13 @@
 //! The raw engine: the same events in plain rusqlite, without casetrail.
 //!
-//! The schema is a copy of the event tables of `casetrail-store-sqlite/src/schema.rs`
-//! (same tables, same indexes, contentless FTS5 with the same options) and the same
-//! pragmas (WAL, `synchronous = FULL`). Rows are prepared before the clock starts —
+//! The schema is the store's own, made by its migrations
+//! (`casetrail_store_sqlite::create_schema`: same tables, same indexes, contentless FTS5
+//! with the same options), with the same pragmas (WAL, `synchronous = FULL`) but none of
+//! the store's machinery (no checkpoint thread, no statistics upkeep). Rows are prepared before the clock starts —
 //! canonical body, hashes, search text, all computed by casetrail-core — so the timed
 //! part is only what SQLite does: the inserts of `append.rs` and their commit. Reads run
-//! the SQL that `browse.rs` builds, on a read-only connection.
+//! the SQL that `browse.rs` builds (`casetrail_store_sqlite::browse_page`), on a read-only
+//! connection.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,71 +19,6 @@ use casetrail_core::query::{BrowseQuery, Cursor, keywords, search_text};
 use casetrail_core::validate::{IngestRules, parse_ingest};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde_json::{Value, json};
-
-/// The event tables of casetrail-store-sqlite's schema, copied verbatim.
-const DDL: &str = r#"
-    CREATE TABLE accounts (
-        pk INTEGER PRIMARY KEY,
-        id BLOB NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        timezone TEXT NOT NULL DEFAULT 'UTC',
-        record_urls TEXT NOT NULL DEFAULT '{}',
-        retention_days INTEGER DEFAULT 90,
-        legal_hold INTEGER NOT NULL DEFAULT 0,
-        created_at INTEGER NOT NULL,
-        head_seq INTEGER NOT NULL DEFAULT 0,
-        head_hash BLOB NOT NULL DEFAULT (zeroblob(32))
-    );
-    CREATE TABLE events (
-        rid INTEGER PRIMARY KEY,
-        acct INTEGER NOT NULL,
-        seq INTEGER NOT NULL,
-        id BLOB NOT NULL,
-        occurred_at INTEGER NOT NULL,
-        actor_id TEXT NOT NULL,
-        activity TEXT NOT NULL,
-        idem_key TEXT,
-        body TEXT NOT NULL,
-        prev_hash BLOB NOT NULL,
-        hash BLOB NOT NULL
-    );
-    CREATE UNIQUE INDEX events_seq ON events(acct, seq);
-    CREATE UNIQUE INDEX events_id ON events(id);
-    CREATE UNIQUE INDEX events_idem ON events(acct, idem_key) WHERE idem_key IS NOT NULL;
-    CREATE INDEX events_time ON events(acct, occurred_at, seq);
-    CREATE INDEX events_actor ON events(acct, actor_id, occurred_at, seq);
-    CREATE INDEX events_activity ON events(acct, activity, occurred_at, seq);
-    CREATE TABLE event_records (
-        acct INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        record_id TEXT NOT NULL,
-        occurred_at INTEGER NOT NULL,
-        seq INTEGER NOT NULL,
-        PRIMARY KEY (acct, kind, record_id, occurred_at, seq)
-    ) WITHOUT ROWID;
-    CREATE TABLE actors (
-        acct INTEGER NOT NULL,
-        actor_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        email TEXT,
-        search TEXT NOT NULL,
-        last_seen INTEGER NOT NULL,
-        PRIMARY KEY (acct, actor_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE records (
-        acct INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        record_id TEXT NOT NULL,
-        name TEXT,
-        search TEXT NOT NULL,
-        last_seen INTEGER NOT NULL,
-        PRIMARY KEY (acct, kind, record_id)
-    ) WITHOUT ROWID;
-    CREATE VIRTUAL TABLE events_fts USING fts5(
-        text, content='', contentless_delete=1,
-        tokenize='unicode61 remove_diacritics 0', prefix='1 2 3'
-    );
-"#;
 
 /// One event as rows, ready to insert.
 #[derive(Debug)]
@@ -128,11 +65,13 @@ impl RawDb {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("raw.db");
-        let conn = Connection::open(&path)?;
+        let mut conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "cache_size", -32_000)?;
-        conn.execute_batch(DDL)?;
+        // The store's own migrations: the same tables, indexes and search-index options,
+        // with none of the store's connection settings beyond the pragmas above.
+        casetrail_store_sqlite::create_schema(&mut conn).map_err(|e| anyhow::anyhow!("raw schema: {e}"))?;
         conn.execute(
             "INSERT INTO accounts (id, name, created_at) VALUES (?1, 'raw', 0)",
             [uuid::Uuid::now_v7().as_bytes().as_slice()],

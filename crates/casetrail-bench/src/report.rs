@@ -302,7 +302,7 @@ then measures ingest through the real HTTP API (the server on `127.0.0.1:0` as a
 process of its own, so that its memory can be read) and through the store;
 browse/filter/search, CSV and XLSX export, verification and a purge at N stored events;
 the server's memory — and, in the same run, the raw engine: the same events in plain
-batched rusqlite statements into a copy of the store's schema (same tables and indexes,
+batched rusqlite statements into the store's own schema (its migrations) (same tables and indexes,
 contentless FTS5, WAL, `synchronous = FULL`), the same SELECTs, the same chain walk and
 the export writer fed from a plain SELECT. Every run also checks what it measures
 (statuses, exported row counts, the chain verifying after the purge). This machine is shared and noisy (2 cores,

@@ -159,6 +159,14 @@ impl SqliteStore {
     }
 }
 
+/// Creates (or brings up to date) this store's schema on any connection, without the
+/// store's connection settings: the benchmark's raw engine builds its file with it, so
+/// its tables, indexes and search index are the store's own.
+#[doc(hidden)]
+pub fn create_schema(conn: &mut Connection) -> StoreResult<()> {
+    schema::migrate(conn).map_err(StoreError::backend)
+}
+
 /// One browse page, with exactly the SQL the store runs, on any connection to a file
 /// of this schema: the benchmark's raw engine times these statements without the
 /// store around them.

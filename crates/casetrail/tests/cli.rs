@@ -82,6 +82,13 @@ fn verify_passes_an_intact_store_and_names_each_tampered_event() {
     let out = casetrail(dir.path()).args(["verify", "--data-dir", "data"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty());
+    // A summary per account on stderr; no progress bar when stderr is not a terminal.
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.lines().any(|l| l == format!("account {account} (Firm): checked 5 events, 0 purged, up to seq 5")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("verifying"), "{stderr}");
 
     // Behind the server's back: edit a description in event 3's body.
     let conn = rusqlite::Connection::open(dir.path().join("data/casetrail.db")).unwrap();
