@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use casetrail_app::signing::Keys;
 use casetrail_server::ServerConfig;
-use casetrail_server::signing::Keys;
 use casetrail_store::Store;
 use casetrail_store_sqlite::SqliteStore;
 
@@ -32,7 +32,7 @@ pub fn serve(db: &Path, keys_dir: &Path, checkpoint_every: Option<u64>) -> anyho
     rt.block_on(async {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db)?);
         let keys = Arc::new(Keys::load_or_create(keys_dir)?);
-        let checkpoint_every = checkpoint_every.unwrap_or(casetrail_server::writer::CHECKPOINT_EVERY);
+        let checkpoint_every = checkpoint_every.unwrap_or(casetrail_app::writer::CHECKPOINT_EVERY);
         let config = ServerConfig { keys, checkpoint_every, ..ServerConfig::default() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         println!("{LISTENING}{}", listener.local_addr()?);

@@ -163,7 +163,7 @@ fn main() -> anyhow::Result<()> {
     let mut raw = raw::RawDb::create(&tmp)?;
     let (raw_batch, store_batch) = rt.block_on(async {
         let store = casetrail_store_sqlite::SqliteStore::open_temporary()?;
-        let account = casetrail_store::Store::create_account(&store, &data.firm.name).await?;
+        let account = casetrail_store::AccountStore::create_account(&store, &data.firm.name).await?;
         ingest::side_by_side(&mut raw, &store, account.id, &batches).await
     })?;
     let (raw_eps, store_eps) = (report::int(raw_batch.eps()), report::int(store_batch.eps()));

@@ -19,10 +19,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use casetrail_app::provision::{Provisioned, create_account};
 use casetrail_export::Format;
 use casetrail_server::ServerConfig;
-use casetrail_server::provision::{Provisioned, create_account};
-use casetrail_store::Store;
+use casetrail_store::{AccountStore, Store};
 use casetrail_store_sqlite::SqliteStore;
 
 use crate::child::{Memory, Peak, ServerChild, ServerDir};

@@ -30,7 +30,7 @@ pub mod query;
 pub mod time;
 pub mod validate;
 
-pub use activity::{Activity, RecordType};
+pub use activity::{Activity, OwnActivity, RecordType};
 pub use chain::{ChainHash, ChainedEvent};
 pub use event::{Actor, ActorType, Change, Context, Event, Related};
 pub use time::Timestamp;

@@ -1,16 +1,11 @@
 //! Who is asking: API keys (`Authorization: Bearer`), browser sessions (a cookie),
 //! and what each may do (API.md §3).
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use casetrail_core::{Actor, ActorType, Timestamp};
 use casetrail_store::{ApiKey, Role, Scope, Session, User};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -18,38 +13,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "casetrail_session";
-/// API key secrets start with this, so leaked keys are easy to recognize and scan for.
-pub const KEY_PREFIX: &str = "ctk_";
-
-/// 32 random bytes, base64url: session tokens, CSRF tokens, key secrets, passwords.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    // The OS RNG failing leaves nothing secure to do; refuse loudly.
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A new API key secret as shown once to its creator.
-pub fn new_key_secret() -> String {
-    format!("{KEY_PREFIX}{}", random_token())
-}
-
-/// What the store keeps of a key secret or session token: its SHA-256. These are
-/// 256-bit random values, so a fast hash is enough (unlike passwords).
-pub fn token_hash(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
-}
-
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))
-}
-
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
-}
+pub use casetrail_app::credentials::{KEY_PREFIX, hash_password, random_token, token_hash, verify_password};
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]

@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use casetrail_app::AppError;
 use casetrail_core::FieldError;
 use casetrail_store::StoreError;
 use serde::Serialize;
@@ -80,9 +81,20 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> ApiError {
         match err {
-            StoreError::Conflict(message) => ApiError::conflict(message),
+            StoreError::Conflict(code) => ApiError::conflict(code.message()),
             StoreError::UnknownAccount => ApiError::not_found("account"),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> ApiError {
+        match err {
+            AppError::Invalid(errors) => ApiError::validation(errors),
+            AppError::NotFound(what) => ApiError::not_found(what),
+            AppError::Store(err) => err.into(),
+            AppError::Internal(err) => ApiError::internal(err),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The casetrail HTTP server: the JSON API of API.md, the web UI, authentication,
-//! and the group-commit ingest [`writer`].
+//! The casetrail HTTP server: the JSON API, the web UI and authentication, as thin
+//! adapters over the application's operations (`casetrail-app`).
 //!
 //! The server knows storage only as `Arc<dyn Store>`; the binary picks the backend.
 //! [`serve`] takes an already-bound listener and a shutdown signal, so tests bind
@@ -13,24 +13,16 @@
 //! ```
 //!
 //! Modules: [`api`] (the `/api/v1` handlers and the OpenAPI document), [`auth`] (keys,
-//! sessions, roles), [`web`] (sign-in and pages), [`provision`] (accounts with their
-//! first admin and keys), [`error`] (the one error type).
+//! sessions, roles), [`web`] (sign-in and pages), [`error`] (the one error type). What
+//! the handlers *do* lives in `casetrail-app`; they parse, authorize and answer.
 #![forbid(unsafe_code)]
 
 pub mod api;
-mod audit;
 pub mod auth;
 pub mod error;
-pub mod export;
-pub mod integrity;
 mod limiter;
-pub mod provision;
-pub mod retention;
-pub mod signing;
 mod state;
-mod tasks;
 pub mod web;
-pub mod writer;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,17 +41,25 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (writer, writer_task) = writer::Writer::start(store.clone(), config.keys.clone(), config.checkpoint_every);
-    let state = AppState::new(store, writer, config);
-    let background = tasks::spawn(state.clone());
-    let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let (app, writer_task) = casetrail_app::App::start(store, config.keys.clone(), config.checkpoint_every);
+    let schedule = casetrail_app::tasks::Schedule {
+        retention_every: config.retention_every,
+        retention_first_after: config.retention_first_after,
+    };
+    let state = AppState::new(app.clone(), config);
+    let background = state.background.clone();
+    let stop = state.stop.clone();
+    background.spawn(casetrail_app::tasks::run(app, schedule, stop.clone()));
+    let router = router(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
-    // The periodic tasks hold a writer handle too; stop them so the writer can drain.
-    background.abort();
-    let _ = background.await;
-    // Every handle to the writer went with the router; the task drains and ends.
+    // The periodic work and any export still being written hold writer handles:
+    // they stop at their next safe point (a purge batch finishes and is recorded).
+    stop.cancel();
+    background.close();
+    background.wait().await;
+    // Every handle to the writer went with the router and the tasks; it drains and ends.
     if let Err(err) = writer_task.await {
         tracing::error!(error = ?err, "the ingest writer ended abnormally");
     }

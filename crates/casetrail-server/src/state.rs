@@ -3,14 +3,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use casetrail_app::App;
+use casetrail_app::signing::Keys;
 use casetrail_core::{NewEvent, Timestamp};
-use casetrail_store::{Account, AccountId, Appended, Store};
+use casetrail_store::{Account, AccountId, Appended};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::limiter::LoginLimiter;
-use crate::signing::Keys;
-use crate::writer::Writer;
 
 /// Settings of a running server.
 #[derive(Debug, Clone)]
@@ -26,7 +28,7 @@ pub struct ServerConfig {
     /// How long after start the first purge runs.
     pub retention_first_after: std::time::Duration,
     /// The writer signs a checkpoint whenever an account's chain has grown by this
-    /// many events ([`crate::writer::CHECKPOINT_EVERY`]; `u64::MAX`: only the 10-minute
+    /// many events ([`casetrail_app::writer::CHECKPOINT_EVERY`]; `u64::MAX`: only the 10-minute
     /// and on-demand ones, as the benchmark needs to time an incremental check).
     pub checkpoint_every: u64,
 }
@@ -40,19 +42,32 @@ impl Default for ServerConfig {
             keys: Arc::new(Keys::ephemeral()),
             retention_every: std::time::Duration::from_secs(3600),
             retention_first_after: std::time::Duration::from_secs(3600),
-            checkpoint_every: crate::writer::CHECKPOINT_EVERY,
+            checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,
         }
     }
 }
 
-/// Shared by every request; cheap to clone.
+/// Shared by every request; cheap to clone. It derefs to the application's context
+/// ([`App`]: store, writer, keys) and adds what only HTTP needs.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub writer: Writer,
+    pub app: App,
     pub config: Arc<ServerConfig>,
     pub(crate) logins: Arc<LoginLimiter>,
     key_use: Arc<Mutex<HashMap<Uuid, Timestamp>>>,
+    /// Work that outlives its request (exports being written, the periodic tasks);
+    /// shutdown waits for it.
+    pub(crate) background: TaskTracker,
+    /// Cancelled when the server stops.
+    pub(crate) stop: CancellationToken,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 /// `last_used_at` is written at most this often per key, so that authenticating is
@@ -60,30 +75,30 @@ pub struct AppState {
 const KEY_USE_RESOLUTION_MS: i64 = 60_000;
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, writer: Writer, config: ServerConfig) -> AppState {
+    pub fn new(app: App, config: ServerConfig) -> AppState {
         AppState {
-            store,
-            writer,
+            app,
             config: Arc::new(config),
             logins: Arc::new(LoginLimiter::default()),
             key_use: Arc::default(),
+            background: TaskTracker::new(),
+            stop: CancellationToken::new(),
         }
     }
 
     /// The caller's account; it exists for any valid credential.
     pub async fn account(&self, id: AccountId) -> ApiResult<Account> {
-        self.store.account(id).await?.ok_or_else(|| ApiError::not_found("account"))
+        Ok(self.app.account(id).await?)
     }
 
     /// Appends events and waits for their commit.
     pub async fn append(&self, account: AccountId, events: Vec<NewEvent>) -> ApiResult<Vec<Appended>> {
-        self.writer.append(account, events).await.map_err(ApiError::internal)
+        Ok(self.app.append(account, events).await?)
     }
 
     /// Records an event that casetrail itself writes (sign-ins, settings, exports).
     pub async fn record(&self, account: AccountId, event: NewEvent) -> ApiResult<Appended> {
-        let mut appended = self.append(account, vec![event]).await?;
-        appended.pop().ok_or_else(|| ApiError::internal(anyhow::anyhow!("the writer answered no event")))
+        Ok(self.app.record(account, event).await?)
     }
 
     pub(crate) async fn note_key_use(&self, key: Uuid) {

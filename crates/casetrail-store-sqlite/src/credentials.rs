@@ -101,3 +101,8 @@ pub(crate) fn delete_session(conn: &Connection, token_hash: [u8; 32]) -> StoreRe
     conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash.as_slice()]).map_err(db)?;
     Ok(())
 }
+
+pub(crate) fn delete_expired_sessions(conn: &Connection, now: Timestamp) -> StoreResult<u64> {
+    let n = conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now.as_millis()]).map_err(db)?;
+    Ok(n as u64)
+}

@@ -21,9 +21,11 @@
 
 mod append;
 mod browse;
+mod changes;
 mod checkpointer;
 mod credentials;
 mod integrity;
+mod log_impl;
 mod records;
 mod retention;
 mod schema;
@@ -120,6 +122,22 @@ impl SqliteStore {
         .map_err(StoreError::backend)?
     }
 
+    /// Runs `f` inside an `IMMEDIATE` transaction on the writer and commits it; an
+    /// error rolls everything back.
+    async fn transact<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })
+        .await
+    }
+
     /// Counts `n` appended or purged events and refreshes the planner's statistics
     /// when they are due. A failure only leaves older statistics, so it is logged,
     /// never returned: the events it follows are committed.
@@ -187,9 +205,15 @@ fn open_reader(path: &Path) -> StoreResult<Connection> {
     Ok(conn)
 }
 
-/// Maps any SQLite error to a backend error (for logs only).
+/// Maps an SQLite error to a store error: a lock still held by another connection
+/// after the busy timeout is `Busy` (worth retrying), anything else is for logs only.
 pub(crate) fn db(err: rusqlite::Error) -> StoreError {
-    StoreError::backend(err)
+    match err.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Busy(Box::new(err))
+        }
+        _ => StoreError::backend(err),
+    }
 }
 
 /// The internal key of an account, or `UnknownAccount`.

@@ -38,7 +38,7 @@ pub(crate) fn add_hold(conn: &Connection, pk: i64, h: &Hold) -> StoreResult<()> 
     );
     match result {
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
-            Err(StoreError::Conflict(format!("a hold on {} {} already exists", h.kind.key(), h.id)))
+            Err(StoreError::Conflict(casetrail_store::ConflictCode::HoldExists))
         }
         other => other.map(|_| ()).map_err(db),
     }

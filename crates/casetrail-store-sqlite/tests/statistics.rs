@@ -2,7 +2,7 @@
 
 use casetrail_core::Timestamp;
 use casetrail_core::validate::{IngestRules, parse_ingest};
-use casetrail_store::{AppendBatch, Store};
+use casetrail_store::{AccountStore, AppendBatch, EventStore};
 use casetrail_store_sqlite::SqliteStore;
 use serde_json::json;
 

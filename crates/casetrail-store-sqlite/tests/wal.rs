@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use casetrail_core::Timestamp;
 use casetrail_core::validate::{IngestRules, parse_ingest};
-use casetrail_store::{AppendBatch, Store};
+use casetrail_store::{AccountStore, AppendBatch, EventStore};
 use casetrail_store_sqlite::SqliteStore;
 use serde_json::json;
 

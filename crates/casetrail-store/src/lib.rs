@@ -16,6 +16,7 @@
 //! in **one** transaction before it returns.
 #![forbid(unsafe_code)]
 
+mod change;
 mod records;
 
 use async_trait::async_trait;
@@ -25,6 +26,7 @@ use casetrail_core::query::{BrowseQuery, Cursor};
 use casetrail_core::{NewEvent, RecordType, Timestamp};
 use uuid::Uuid;
 
+pub use change::*;
 pub use records::*;
 
 #[cfg(feature = "testing")]
@@ -32,15 +34,47 @@ pub mod testing;
 
 pub type AccountId = Uuid;
 
+/// A uniqueness or business rule that a change broke; the text is safe for clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictCode {
+    /// Another user of any account already has this email.
+    EmailTaken,
+    /// The record already has a hold.
+    HoldExists,
+    /// The change would leave the account without an admin.
+    LastAdmin,
+}
+
+impl ConflictCode {
+    /// What the client is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            ConflictCode::EmailTaken => "email already used",
+            ConflictCode::HoldExists => "that record is already held",
+            ConflictCode::LastAdmin => "the account's last admin cannot be demoted or removed",
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
 /// What can go wrong in a store, with a transport-neutral meaning.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A uniqueness rule was broken (an email already used, ...).
+    /// A uniqueness or business rule was broken; nothing was changed.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(ConflictCode),
     /// The account the operation names does not exist.
     #[error("no such account")]
     UnknownAccount,
+    /// The database was too busy to take the write in time (a lock held elsewhere, a
+    /// serialization failure); nothing was written and the same call may succeed.
+    #[error("storage backend busy")]
+    Busy(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The database failed; the message is for logs, never for clients.
     #[error("storage backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -52,6 +86,11 @@ pub enum StoreError {
 impl StoreError {
     pub fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::Backend(Box::new(err))
+    }
+
+    /// Whether trying the same operation again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Busy(_))
     }
 }
 
@@ -102,47 +141,90 @@ pub struct ChainHead {
     pub hash: ChainHash,
 }
 
-/// The storage of casetrail. Every method is scoped to an account where the data is;
-/// a backend must never return another account's rows.
+/// The storage of casetrail: every role below, behind one object. Every method is
+/// scoped to an account where the data is; a backend must never return another
+/// account's rows. Several handles (in several processes or servers) may use one
+/// database at once: every guarantee below must hold across them, not only within one
+/// handle.
+pub trait Store: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore {}
+
+impl<T: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore> Store for T {}
+
+/// Accounts and their users. Every change here records itself (see [`change`]).
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
-    // --- accounts -------------------------------------------------------------
+pub trait AccountStore: Send + Sync + std::fmt::Debug {
+    /// Creates an account; it writes no event (its first event is seq 1).
     async fn create_account(&self, name: &str) -> StoreResult<Account>;
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
-    /// Replaces the settings: name, time zone, record URL templates, retention days
-    /// and the account-wide legal hold.
-    async fn update_account(&self, account: &Account) -> StoreResult<()>;
+    /// Applies one targeted settings change and appends its record, in one
+    /// transaction; the recorder sees the account as the transaction read it.
+    async fn change_account(
+        &self,
+        id: AccountId,
+        change: AccountChange,
+        record: Recorder<Transition<Account>>,
+    ) -> StoreResult<Recorded<Transition<Account>>>;
 
-    // --- users ----------------------------------------------------------------
-    /// Creates a user; an email used by any user of any account is a `Conflict`.
-    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    /// Creates a user and appends its record; an email used by any user of any
+    /// account is a `Conflict(EmailTaken)`.
+    async fn create_user(&self, user: NewUser, record: Recorder<User>) -> StoreResult<Recorded<User>>;
     async fn users(&self, account: AccountId) -> StoreResult<Vec<User>>;
     async fn user(&self, account: AccountId, id: Uuid) -> StoreResult<Option<User>>;
     /// The user with this email (case-insensitive) and their password hash.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>>;
-    async fn set_user_role(&self, account: AccountId, id: Uuid, role: Role) -> StoreResult<Option<User>>;
-    /// Deletes the user and every session of theirs; `false` when there was none.
-    async fn delete_user(&self, account: AccountId, id: Uuid) -> StoreResult<bool>;
+    /// Sets a user's role and appends its record; `None` when there is no such user.
+    /// Demoting the account's last admin is a `Conflict(LastAdmin)`, decided inside
+    /// the same transaction.
+    async fn set_user_role(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        role: Role,
+        record: Recorder<Transition<User>>,
+    ) -> StoreResult<Option<Recorded<Transition<User>>>>;
+    /// Deletes the user and every session of theirs and appends the record; `None`
+    /// when there was none. Removing the last admin is a `Conflict(LastAdmin)`.
+    async fn delete_user(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        record: Recorder<User>,
+    ) -> StoreResult<Option<Recorded<User>>>;
+}
 
-    // --- API keys -------------------------------------------------------------
-    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey>;
+/// API keys and browser sessions.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + std::fmt::Debug {
+    async fn create_api_key(&self, key: NewApiKey, record: Recorder<ApiKey>) -> StoreResult<Recorded<ApiKey>>;
     async fn api_keys(&self, account: AccountId) -> StoreResult<Vec<ApiKey>>;
     /// The key whose secret hashes to `secret_hash`, revoked or not.
     async fn api_key_by_hash(&self, secret_hash: [u8; 32]) -> StoreResult<Option<ApiKey>>;
-    /// Marks the key revoked (keeping the first revocation time); `None` when unknown.
-    async fn revoke_api_key(&self, account: AccountId, id: Uuid) -> StoreResult<Option<ApiKey>>;
+    /// Marks the key revoked and appends the record; a key already revoked keeps its
+    /// first revocation time and records nothing. `None` when unknown.
+    async fn revoke_api_key(
+        &self,
+        account: AccountId,
+        id: Uuid,
+        record: Recorder<ApiKey>,
+    ) -> StoreResult<Option<Recorded<ApiKey>>>;
     async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
 
-    // --- sessions -------------------------------------------------------------
     async fn create_session(&self, session: Session) -> StoreResult<()>;
     /// The session, if it exists and has not expired at `now`.
     async fn session(&self, token_hash: [u8; 32], now: Timestamp) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: [u8; 32]) -> StoreResult<()>;
+    /// Deletes every session that expired before `now`; answers how many.
+    async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
+}
 
-    // --- events ---------------------------------------------------------------
+/// The log itself: appending, browsing, the chain, the pickers.
+#[async_trait]
+pub trait EventStore: Send + Sync + std::fmt::Debug {
     /// Appends every batch in one transaction (see the crate docs). The answer holds,
-    /// per batch and in input order, each event's id and seq.
+    /// per batch and in input order, each event's id and seq. Safe against appenders
+    /// on other handles to the same database: the head is read and moved inside the
+    /// transaction, so a chain never forks and `seq` never has a gap.
     async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>>;
     /// One page, newest `occurred_at` first, ties by higher `seq`.
     async fn events(&self, account: AccountId, query: &BrowseQuery) -> StoreResult<Page>;
@@ -151,9 +233,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn chain(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>>;
     async fn head(&self, account: AccountId) -> StoreResult<Option<ChainHead>>;
 
-    // --- integrity --------------------------------------------------------------
-    /// Like [`Store::chain`], with the indexed columns each row keeps beside its body,
-    /// so verification can check they agree.
+    /// Actors the log has seen whose id, name or email matches every word.
+    async fn actors(&self, account: AccountId, words: &[String], limit: u32) -> StoreResult<Vec<ActorSummary>>;
+    /// Related records the log has seen, optionally of one type.
+    async fn records(
+        &self,
+        account: AccountId,
+        kind: Option<RecordType>,
+        words: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<RecordSummary>>;
+}
+
+/// What verification reads besides the chain: checkpoints and tombstones.
+#[async_trait]
+pub trait IntegrityStore: Send + Sync + std::fmt::Debug {
+    /// Like [`EventStore::chain`], with the indexed columns each row keeps beside its
+    /// body (when the backend keeps any), so verification can check they agree.
     async fn chain_rows(
         &self,
         account: AccountId,
@@ -165,18 +261,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn checkpoints(&self, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>>;
     /// Every purge tombstone, in seq order.
     async fn tombstones(&self, account: AccountId) -> StoreResult<Vec<Tombstone>>;
+}
 
-    // --- retention ------------------------------------------------------------
+/// Holds and purging.
+#[async_trait]
+pub trait RetentionStore: Send + Sync + std::fmt::Debug {
     async fn holds(&self, account: AccountId) -> StoreResult<Vec<Hold>>;
-    /// Places a hold; a hold already on that record is a `Conflict`.
-    async fn add_hold(&self, hold: &Hold) -> StoreResult<()>;
-    /// Lifts a hold; `None` when there was none.
-    async fn remove_hold(&self, account: AccountId, kind: RecordType, id: &str) -> StoreResult<Option<Hold>>;
+    /// Places a hold and appends its record; a hold already on that record is a
+    /// `Conflict(HoldExists)`.
+    async fn add_hold(&self, hold: &Hold, record: Recorder<Hold>) -> StoreResult<Recorded<Hold>>;
+    /// Lifts a hold and appends its record; `None` when there was none.
+    async fn remove_hold(
+        &self,
+        account: AccountId,
+        kind: RecordType,
+        id: &str,
+        record: Recorder<Hold>,
+    ) -> StoreResult<Option<Recorded<Hold>>>;
     /// What a purge with this cutoff would remove now (holds respected).
     async fn purge_preview(&self, account: AccountId, cutoff: Timestamp) -> StoreResult<PurgePreview>;
     /// Removes up to `max_events` events older than `cutoff` that no hold keeps, in one
-    /// transaction, leaving signed tombstones for the runs of purged seqs. Callers loop
-    /// until `purged < max_events`, so no batch holds the write lock for long.
+    /// transaction, leaving signed tombstones for the runs of purged seqs. The holds
+    /// (the account-wide legal hold included) are read inside that transaction, so a
+    /// hold placed during a long purge stops it at the next batch. Callers loop until
+    /// `purged < max_events`.
     async fn purge(
         &self,
         account: AccountId,
@@ -184,18 +292,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         max_events: u32,
         key: &ChainKey,
     ) -> StoreResult<PurgeBatch>;
-    /// Lets the backend give freed space back (SQLite: incremental vacuum).
-    async fn reclaim_space(&self) -> StoreResult<()>;
-
-    // --- pickers --------------------------------------------------------------
-    /// Actors the log has seen whose id, name or email matches every word.
-    async fn actors(&self, account: AccountId, words: &[String], limit: u32) -> StoreResult<Vec<ActorSummary>>;
-    /// Related records the log has seen, optionally of one type.
-    async fn records(
-        &self,
-        account: AccountId,
-        kind: Option<RecordType>,
-        words: &[String],
-        limit: u32,
-    ) -> StoreResult<Vec<RecordSummary>>;
+    /// Lets the backend give freed space back (SQLite: incremental vacuum); most
+    /// databases do this by themselves.
+    async fn reclaim_space(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }

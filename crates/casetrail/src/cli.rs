@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use casetrail_app::signing::Keys;
 use casetrail_server::ServerConfig;
-use casetrail_server::signing::Keys;
 use casetrail_store::Store;
 use casetrail_store_sqlite::SqliteStore;
 use clap::{Args, Parser, Subcommand};
@@ -205,13 +205,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config(&common, None)?;
             let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
             let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
-            let (writer, task) = casetrail_server::writer::Writer::start(
-                store.clone(),
-                keys.clone(),
-                casetrail_server::writer::CHECKPOINT_EVERY,
-            );
-            let purged = casetrail_server::retention::run_all(store.as_ref(), &keys, &writer).await?;
-            drop(writer);
+            let (app, task) = casetrail_app::App::start(store, keys, casetrail_app::writer::CHECKPOINT_EVERY);
+            let stop = tokio_util::sync::CancellationToken::new();
+            let purged = casetrail_app::retention::run_all(app.store.as_ref(), &app.keys, &app.writer, &stop).await?;
+            drop(app);
             task.await?;
             println!("purged {purged} events");
             Ok(ExitCode::SUCCESS)
@@ -243,7 +240,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         retention_every: std::time::Duration::from_secs(3600),
         // Soon after start, so a server restarted often still purges.
         retention_first_after: std::time::Duration::from_secs(60),
-        checkpoint_every: casetrail_server::writer::CHECKPOINT_EVERY,
+        checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,
     };
     casetrail_server::serve(listener, store, server_config, shutdown_signal()).await?;
     tracing::info!("casetrail stopped");
@@ -277,10 +274,10 @@ async fn create_account(
     json: bool,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-    anyhow::ensure!(casetrail_server::api::valid_email(email), "--admin-email {email:?} is not an email address");
+    anyhow::ensure!(casetrail_app::team::valid_email(email), "--admin-email {email:?} is not an email address");
     let store = open_store(config)?;
     let admin_name = admin_name.unwrap_or("Administrator");
-    let p = casetrail_server::provision::create_account(&store, name.trim(), email, admin_name).await?;
+    let p = casetrail_app::provision::create_account(&store, name.trim(), email, admin_name).await?;
     if json {
         let out = serde_json::json!({
             "account_id": p.account.id,

@@ -1,10 +1,11 @@
 //! `serve --demo`: fills an empty store with the demo firm and says how to sign in.
 
 use anyhow::Context as _;
+use casetrail_app::provision;
 use casetrail_core::Timestamp;
 use casetrail_core::validate::{IngestRules, parse_ingest};
 use casetrail_demo::{DEFAULT_SEED, EventGenerator, firm, ingest_batches};
-use casetrail_store::{AppendBatch, Role, Store};
+use casetrail_store::{AccountChange, AppendBatch, ProfileUpdate, Role, Store, unrecorded};
 
 /// Every demo user signs in with this password; the demo is for trying, not for data.
 pub const DEMO_PASSWORD: &str = "casetrail-demo-2026";
@@ -19,16 +20,14 @@ pub async fn load_if_empty(store: &dyn Store, url: &str) -> anyhow::Result<()> {
     }
     let firm = firm(DEFAULT_SEED);
     let admin = firm.staff.iter().find(|s| s.admin).context("the demo firm has no admin")?;
-    let p = casetrail_server::provision::create_account(store, &firm.name, &admin.email, &admin.name).await?;
-    let mut account = p.account.clone();
-    account.timezone = firm.timezone.clone();
-    store.update_account(&account).await?;
     // The provisioned admin gets the demo password too, so one line explains sign-in.
-    store.delete_user(account.id, p.admin.id).await?;
-    for staff in &firm.staff {
+    let password = DEMO_PASSWORD.to_string();
+    let p = provision::create_account_with_password(store, &firm.name, &admin.email, &admin.name, password).await?;
+    let zone = ProfileUpdate { timezone: Some(firm.timezone.clone()), ..Default::default() };
+    let account = store.change_account(p.account.id, AccountChange::Profile(zone), unrecorded()).await?.value.after;
+    for staff in firm.staff.iter().filter(|s| s.email != admin.email) {
         let role = if staff.admin { Role::Admin } else { Role::Member };
-        casetrail_server::provision::create_user(store, &account, &staff.email, &staff.name, role, DEMO_PASSWORD)
-            .await?;
+        provision::create_user(store, &account, &staff.email, &staff.name, role, DEMO_PASSWORD).await?;
     }
 
     let now = Timestamp::now();

@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use casetrail_app::export::{ExportOutcome, filters_json, record_export, write_chain, write_filtered};
+use casetrail_app::signing::Keys;
 use casetrail_core::query::BrowseQuery;
-use casetrail_core::{Actor, ActorType, Timestamp};
+use casetrail_core::{Actor, ActorType};
 use casetrail_export::Format;
-use casetrail_server::export::{write_chain, write_filtered};
-use casetrail_server::signing::Keys;
 use casetrail_store::{AccountId, Store};
 
 pub struct ExportArgs<'a> {
@@ -22,7 +22,7 @@ pub struct ExportArgs<'a> {
 
 pub async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, args: ExportArgs<'_>) -> anyhow::Result<u64> {
     let account = store.account(args.account).await?.with_context(|| format!("no account {}", args.account))?;
-    let tz = jiff::tz::TimeZone::get(&account.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = account.time_zone();
     let query = BrowseQuery::from_params(&args.params, &tz, &[]).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let file =
         std::fs::File::create(args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
@@ -54,7 +54,7 @@ pub async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, args: ExportArgs<'_>) -
         }
         (format.key(), outcome)
     };
-    record(store.clone(), keys, account.id, format_key, &args.params, outcome.rows, outcome.error.is_none()).await?;
+    record(store.clone(), keys, account.id, format_key, &args.params, &outcome).await?;
     match outcome.error {
         Some(err) => Err(err.context(format!("the export stopped after {} events", outcome.rows))),
         None => Ok(outcome.rows),
@@ -79,19 +79,8 @@ async fn record(
     account: AccountId,
     format: &str,
     params: &[(String, String)],
-    rows: u64,
-    complete: bool,
+    outcome: &ExportOutcome,
 ) -> anyhow::Result<()> {
-    let mut filters = serde_json::Map::new();
-    for (k, v) in params {
-        match filters.get_mut(k) {
-            None => {
-                filters.insert(k.clone(), v.clone().into());
-            }
-            Some(serde_json::Value::Array(list)) => list.push(v.clone().into()),
-            Some(first) => *first = serde_json::Value::Array(vec![first.take(), v.clone().into()]),
-        }
-    }
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let actor = Actor {
         id: format!("cli:{user}"),
@@ -99,24 +88,10 @@ async fn record(
         email: None,
         kind: ActorType::System,
     };
-    let event = casetrail_core::NewEvent {
-        idempotency_key: None,
-        occurred_at: Timestamp::now(),
-        actor,
-        activity: casetrail_core::Activity::from_key("system_log.exported").context("catalog")?,
-        description: format!("Exported {rows} events as {} from the command line", format.to_uppercase()),
-        related: Vec::new(),
-        changes: Vec::new(),
-        metadata: serde_json::json!({"format": format, "filters": filters, "rows": rows, "complete": complete})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        context: Default::default(),
-    };
-    let (writer, task) =
-        casetrail_server::writer::Writer::start(store, keys, casetrail_server::writer::CHECKPOINT_EVERY);
-    writer.append(account, vec![event]).await?;
-    drop(writer);
+    let (app, task) = casetrail_app::App::start(store, keys, casetrail_app::writer::CHECKPOINT_EVERY);
+    let filters = filters_json(params);
+    record_export(&app, actor, account, format, filters, outcome, " from the command line").await?;
+    drop(app);
     task.await?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use casetrail_core::integrity::KeyRing;
 use std::io::IsTerminal as _;
 
-use casetrail_server::integrity::verify_account_with_progress;
+use casetrail_app::integrity::verify_account_with_progress;
 use casetrail_store::Store;
 
 pub async fn run(store: &dyn Store, ring: &KeyRing, only: Option<uuid::Uuid>) -> anyhow::Result<ExitCode> {

@@ -63,7 +63,7 @@ fn seed_events(dir: &std::path::Path, account: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use casetrail_core::validate::{IngestRules, parse_ingest};
-        use casetrail_store::{AppendBatch, Store};
+        use casetrail_store::{AppendBatch, EventStore};
         let store = casetrail_store_sqlite::SqliteStore::open(&db).unwrap();
         let rules = IngestRules { now: casetrail_core::Timestamp::now(), window_start: None, allow_reserved: false };
         let body = serde_json::json!({"events": (0..5).map(|i| serde_json::json!({

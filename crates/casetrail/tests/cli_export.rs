@@ -35,7 +35,7 @@ fn firm(dir: &Path) -> String {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use casetrail_core::validate::{IngestRules, parse_ingest};
-        use casetrail_store::{AppendBatch, Store};
+        use casetrail_store::{AppendBatch, EventStore};
         let store = casetrail_store_sqlite::SqliteStore::open(dir.join("data/casetrail.db")).unwrap();
         let now = casetrail_core::Timestamp::now();
         let rules = IngestRules { now, window_start: None, allow_reserved: false };

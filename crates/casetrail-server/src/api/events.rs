@@ -8,7 +8,6 @@ use casetrail_core::activity::CATEGORIES;
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::validate::{IngestError, IngestRules, parse_ingest};
 use casetrail_core::{ChainedEvent, Timestamp};
-use casetrail_store::Account;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -16,11 +15,6 @@ use super::{JsonBody, QueryPairs, raw_json};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-
-/// The oldest `occurred_at` the account's retention keeps at `now`.
-pub fn window_start(account: &Account, now: Timestamp) -> Option<Timestamp> {
-    account.retention_days.map(|days| now.minus_days(i64::from(days)))
-}
 
 /// Record one event or a batch of up to 1000, atomically.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events",
@@ -38,7 +32,7 @@ pub async fn ingest(
     principal.require_ingest()?;
     let account = state.account(principal.account_id).await?;
     let now = Timestamp::now();
-    let rules = IngestRules { now, window_start: window_start(&account, now), allow_reserved: false };
+    let rules = IngestRules { now, window_start: account.retention_start(now), allow_reserved: false };
     let events = parse_ingest(&body, &rules).map_err(|err| match err {
         IngestError::TooManyEvents(n) => ApiError::too_large(format!("a batch holds at most 1000 events, not {n}")),
         IngestError::Invalid(details) => ApiError::validation(details),
@@ -96,7 +90,7 @@ pub async fn browse_query(
     extra: &[&str],
 ) -> ApiResult<BrowseQuery> {
     let account = state.account(principal.account_id).await?;
-    let tz = jiff::tz::TimeZone::get(&account.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = account.time_zone();
     BrowseQuery::from_params(params, &tz, extra).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 

@@ -8,18 +8,15 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use casetrail_app::export::{ExportOutcome, filters_json, record_export, write_chain, write_filtered};
 use casetrail_core::Timestamp;
-use casetrail_core::query::FILTER_PARAMS;
 use casetrail_export::Format;
-use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::QueryPairs;
 use crate::AppState;
-use crate::audit::AuditEvent;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::export::{ExportOutcome, write_chain, write_filtered};
 
 /// Chunks in flight between the writer thread and the response.
 const CHANNEL_CHUNKS: usize = 16;
@@ -59,22 +56,6 @@ fn body_of(rx: mpsc::Receiver<Bytes>) -> Body {
     Body::from_stream(stream)
 }
 
-/// The query parameters given, as the event's `metadata.filters`: a repeated name
-/// becomes a list.
-fn filters_json(params: &[(String, String)]) -> Value {
-    let mut map = Map::new();
-    for (key, value) in params.iter().filter(|(k, v)| FILTER_PARAMS.contains(&k.as_str()) && !v.trim().is_empty()) {
-        match map.get_mut(key) {
-            None => {
-                map.insert(key.clone(), Value::from(value.clone()));
-            }
-            Some(Value::Array(list)) => list.push(Value::from(value.clone())),
-            Some(first) => *first = Value::Array(vec![first.take(), Value::from(value.clone())]),
-        }
-    }
-    Value::Object(map)
-}
-
 #[utoipa::path(get, path = "/api/v1/events/export", tag = "events",
     params(
         ("format" = Option<String>, Query, description = "csv (default), xlsx, or jsonl (the whole chain, no filters)"),
@@ -106,7 +87,7 @@ pub async fn export(
                     "format: a jsonl export holds the whole chain; filters do not apply",
                 ));
             }
-            let keys = state.config.keys.ring.public_keys();
+            let keys = state.keys.ring.public_keys();
             let name = Format::Csv.file_name(now).replace(".csv", ".jsonl");
             ("application/x-ndjson", name, Box::new(move || write_chain(&rt, store.as_ref(), &keys, account, sink)))
         }
@@ -125,26 +106,15 @@ pub async fn export(
     let format_key = format_param.to_string();
     let filters = filters_json(&params);
     let actor = principal.actor();
-    tokio::spawn(async move {
+    // Tracked, so that shutdown waits for the export to end and be recorded.
+    state.background.clone().spawn(async move {
         let outcome = tokio::task::spawn_blocking(work)
             .await
             .unwrap_or_else(|e| ExportOutcome { rows: 0, error: Some(e.into()) });
         if let Some(err) = &outcome.error {
             tracing::warn!(error = ?err, rows = outcome.rows, "an export stopped early");
         }
-        let complete = outcome.error.is_none();
-        let description = if complete {
-            format!("Exported {} events as {}", outcome.rows, format_key.to_uppercase())
-        } else {
-            format!("Export as {} stopped after {} events", format_key.to_uppercase(), outcome.rows)
-        };
-        let event = AuditEvent::new(actor, "system_log.exported", description)
-            .metadata("format", format_key)
-            .metadata("filters", filters)
-            .metadata("rows", outcome.rows)
-            .metadata("complete", complete)
-            .build();
-        if let Err(err) = state.record(account, event).await {
+        if let Err(err) = record_export(&state, actor, account, &format_key, filters, &outcome, "").await {
             tracing::error!(error = ?err, "could not record an export");
         }
     });

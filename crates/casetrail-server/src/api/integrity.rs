@@ -10,7 +10,7 @@ use super::{QueryPairs, raw_json};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::integrity::{checkpoint_now, verify_account};
+use casetrail_app::integrity::{checkpoint_now, verify_account};
 
 fn checkpoint_json(c: &Checkpoint) -> Value {
     json!({"account_id": c.account_id, "seq": c.seq, "hash": c.hash, "signed_at": c.signed_at,

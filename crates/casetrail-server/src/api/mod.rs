@@ -25,8 +25,8 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::ApiError;
 
-pub use events::{api_json, browse_query, window_start};
-pub use users::valid_email;
+pub use casetrail_app::team::valid_email;
+pub use events::{api_json, browse_query};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -16,7 +16,7 @@ use super::shell::time_zone;
 use super::{PageAdmin, Shell, error_page, render, same_origin};
 use crate::AppState;
 use crate::auth::Credential;
-use crate::integrity::verify_account;
+use casetrail_app::integrity::verify_account;
 
 /// Where the form posts.
 pub const INTEGRITY_PATH: &str = "/settings/system-log/integrity";

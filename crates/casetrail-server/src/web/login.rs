@@ -13,8 +13,8 @@ use subtle::ConstantTimeEq;
 
 use super::{ClientIp, render, same_origin};
 use crate::AppState;
-use crate::audit::AuditEvent;
 use crate::auth::{SESSION_COOKIE, authenticate, hash_password, random_token, token_hash, user_actor, verify_password};
+use casetrail_app::AuditEvent;
 
 /// The pre-session CSRF cookie of the login form (double submit).
 const LOGIN_CSRF_COOKIE: &str = "casetrail_login_csrf";
@@ -141,11 +141,14 @@ pub async fn submit(
     let Some((user, _)) = found.filter(|_| ok) else {
         state.logins.fail(&email, ip.0, now.as_millis());
         if let Some((user, _)) = state.store.user_by_email(&email).await.ok().flatten() {
-            let event =
-                AuditEvent::new(user_actor(&user), "team.login_failed", format!("Failed sign-in for {}", user.email))
-                    .metadata("email", user.email.clone())
-                    .context(context)
-                    .build();
+            let event = AuditEvent::new(
+                user_actor(&user),
+                casetrail_core::OwnActivity::LoginFailed,
+                format!("Failed sign-in for {}", user.email),
+            )
+            .metadata("email", user.email.clone())
+            .context(context)
+            .build();
             if let Err(err) = state.record(user.account_id, event).await {
                 tracing::error!(error = ?err, "could not record a failed sign-in");
             }
@@ -168,9 +171,13 @@ pub async fn submit(
         created_at: now,
         expires_at: now.plus_millis(state.config.session_hours * 3_600_000),
     };
-    let event = AuditEvent::new(user_actor(&user), "team.user_logged_in", format!("{} signed in", user.name))
-        .context(context)
-        .build();
+    let event = AuditEvent::new(
+        user_actor(&user),
+        casetrail_core::OwnActivity::UserLoggedIn,
+        format!("{} signed in", user.name),
+    )
+    .context(context)
+    .build();
     let stored = async {
         state.store.create_session(session).await?;
         state.record(user.account_id, event).await?;

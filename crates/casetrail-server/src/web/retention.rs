@@ -13,7 +13,7 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use casetrail_core::{RecordType, Timestamp};
-use casetrail_store::{Account, Hold};
+use casetrail_store::Account;
 use jiff::tz::TimeZone;
 use subtle::ConstantTimeEq;
 
@@ -21,9 +21,12 @@ use super::format::short_time;
 use super::shell::time_zone;
 use super::{PageAdmin, Shell, error_page, render, same_origin};
 use crate::AppState;
-use crate::api::retention::{holdable, record_hold_change, set_legal_hold, set_retention};
 use crate::auth::{Credential, Principal};
 use crate::error::{ApiError, ApiResult};
+use casetrail_app::AppError;
+use casetrail_app::holds::{MAX_REASON_CHARS, holdable, lift_hold, parse_hold, place_hold};
+use casetrail_app::retention::{parse_retention_text, set_legal_hold, set_retention};
+use casetrail_store::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, StoreError};
 
 /// The page's own address.
 pub const RETENTION_PATH: &str = "/settings/system-log/retention";
@@ -163,7 +166,7 @@ pub async fn submit(
     }
     let outcome = match field("action").as_str() {
         "add_hold" => add_hold(&state, &principal, &field("type"), &field("id"), &field("reason")).await,
-        "lift_hold" => lift_hold(&state, &principal, &field("type"), &field("id")).await,
+        "lift_hold" => lift(&state, &principal, &field("type"), &field("id")).await,
         "legal_hold" => legal_hold(&state, &principal, field("legal_hold") == "on").await,
         "preview" => preview(&state, &principal, &field("retention_days")).await,
         "apply" => apply(&state, &principal, &field("retention_days")).await,
@@ -195,47 +198,44 @@ pub async fn submit(
     }
 }
 
-/// Places a hold and records it as `POST /api/v1/holds` does.
+/// Places a hold and records it, as `POST /api/v1/holds` does.
 async fn add_hold(state: &AppState, principal: &Principal, kind: &str, id: &str, reason: &str) -> ApiResult<Outcome> {
-    let Some(kind) = holdable(kind) else { return Ok(Outcome::Refused("Choose a case or a client to hold.".into())) };
-    if id.is_empty() || id.chars().count() > 10_000 {
-        return Ok(Outcome::Refused(format!("Enter the id of the {} to hold.", kind.key())));
-    }
-    if reason.chars().count() > 2_000 {
-        return Ok(Outcome::Refused("The reason may be at most 2000 characters.".into()));
-    }
-    let hold = Hold {
-        account_id: principal.account_id,
-        kind,
-        id: id.to_string(),
-        reason: reason.to_string(),
-        created_by: principal.actor().name,
-        created_at: Timestamp::now(),
+    let request = match parse_hold(Some(kind), Some(id), Some(reason)) {
+        Ok(request) => request,
+        Err(errors) => return Ok(Outcome::Refused(refusal(kind, &errors))),
     };
-    match state.store.add_hold(&hold).await {
-        Ok(()) => {}
-        Err(casetrail_store::StoreError::Conflict(_)) => {
-            return Ok(Outcome::Refused(format!("The {} {} is already under a hold.", kind.key(), hold.id)));
+    let (kind, id) = (request.kind, request.id.clone());
+    match place_hold(state, &principal.actor(), principal.account_id, request).await {
+        Ok(_) => Ok(Outcome::Done(format!("Placed a hold on {} {id}.", kind.key()))),
+        Err(AppError::Store(StoreError::Conflict(_))) => {
+            Ok(Outcome::Refused(format!("The {} {id} is already under a hold.", kind.key())))
         }
-        Err(err) => return Err(err.into()),
+        Err(err) => Err(err.into()),
     }
-    record_hold_change(state, principal, &hold, true).await?;
-    Ok(Outcome::Done(format!("Placed a hold on {} {}.", kind.key(), hold.id)))
 }
 
-/// Lifts a hold and records it as `DELETE /api/v1/holds/{type}/{id}` does.
-async fn lift_hold(state: &AppState, principal: &Principal, kind: &str, id: &str) -> ApiResult<Outcome> {
+/// Why a hold could not be placed, in the words of the page.
+fn refusal(kind: &str, errors: &[casetrail_core::FieldError]) -> String {
+    match errors.first().map(|e| e.field.as_str()) {
+        Some("type") => "Choose a case or a client to hold.".into(),
+        Some("id") => format!("Enter the id of the {kind} to hold."),
+        _ => format!("The reason may be at most {MAX_REASON_CHARS} characters."),
+    }
+}
+
+/// Lifts a hold and records it, as `DELETE /api/v1/holds/{type}/{id}` does.
+async fn lift(state: &AppState, principal: &Principal, kind: &str, id: &str) -> ApiResult<Outcome> {
     let gone = || Outcome::Refused("That hold is no longer in place.".into());
     let Some(kind) = holdable(kind) else { return Ok(gone()) };
-    let Some(hold) = state.store.remove_hold(principal.account_id, kind, id).await? else { return Ok(gone()) };
-    record_hold_change(state, principal, &hold, false).await?;
-    Ok(Outcome::Done(format!("Lifted the hold on {} {}.", kind.key(), hold.id)))
+    match lift_hold(state, &principal.actor(), principal.account_id, kind, id).await {
+        Ok(hold) => Ok(Outcome::Done(format!("Lifted the hold on {} {}.", kind.key(), hold.id))),
+        Err(AppError::NotFound(_)) => Ok(gone()),
+        Err(err) => Err(err.into()),
+    }
 }
 
 async fn legal_hold(state: &AppState, principal: &Principal, on: bool) -> ApiResult<Outcome> {
-    let before = state.account(principal.account_id).await?;
-    let after = Account { legal_hold: on, ..before.clone() };
-    set_legal_hold(state, principal, &before, &after).await?;
+    set_legal_hold(state, &principal.actor(), principal.account_id, on).await?;
     Ok(Outcome::Done(if on {
         "The account is under legal hold: nothing will be purged until it is lifted.".into()
     } else {
@@ -243,20 +243,11 @@ async fn legal_hold(state: &AppState, principal: &Principal, on: bool) -> ApiRes
     }))
 }
 
-// `crate::api::retention` is private to the API module, so its rules and its
-// event-recording helpers are mirrored here, word for word.
-const MIN_RETENTION_DAYS: u32 = 90;
-const MAX_RETENTION_DAYS: u32 = 3650;
-
 fn parse_days(value: &str) -> Result<Option<u32>, String> {
-    let days = match value {
-        "" | "forever" => return Ok(None),
-        v => v.parse::<u32>().ok().filter(|d| (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(d)),
-    };
-    days.map(Some).ok_or_else(|| {
+    parse_retention_text(value).map_err(|_| {
         format!(
-            "\u{201c}{value}\u{201d} can't be used: retention must be a whole number of days from 90 to 3650, \
-             or empty to keep forever."
+            "\u{201c}{value}\u{201d} can't be used: retention must be a whole number of days from \
+             {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}, or empty to keep forever."
         )
     })
 }
@@ -274,7 +265,7 @@ async fn preview(state: &AppState, principal: &Principal, value: &str) -> ApiRes
     let tz = time_zone(&account);
     let trial = Account { retention_days: days, ..account.clone() };
     let (mut events, mut oldest, mut newest) = (0, String::new(), String::new());
-    if let Some(cutoff) = crate::retention::purge_cutoff(&trial, Timestamp::now()) {
+    if let Some(cutoff) = trial.purge_cutoff(Timestamp::now()) {
         let p = state.store.purge_preview(account.id, cutoff).await?;
         events = p.events;
         oldest = p.oldest.map(|t| when(t, &tz)).unwrap_or_default();
@@ -303,17 +294,15 @@ async fn apply(state: &AppState, principal: &Principal, value: &str) -> ApiResul
         Ok(days) => days,
         Err(message) => return Ok(Outcome::Refused(message)),
     };
-    let before = state.account(principal.account_id).await?;
-    let after = Account { retention_days: days, ..before.clone() };
-    set_retention(state, principal, &before, &after).await?;
+    set_retention(state, &principal.actor(), principal.account_id, days).await?;
     Ok(Outcome::Done(format!("Retention changed to {}.", policy_label(days).to_lowercase())))
 }
 
 async fn purge(state: &AppState, principal: &Principal) -> ApiResult<Outcome> {
     let account = state.account(principal.account_id).await?;
-    let purged = crate::retention::run_account(
+    let purged = casetrail_app::retention::run_account(
         state.store.as_ref(),
-        &state.config.keys,
+        &state.keys,
         &state.writer,
         &account,
         principal.actor(),

@@ -13,8 +13,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use casetrail_app::provision::create_user;
 use casetrail_demo::{DEFAULT_SEED, EventGenerator, firm, ingest_batches};
-use casetrail_server::provision::create_user;
 use casetrail_store::Role;
 
 use crate::driver::{Browser, with_browser};
@@ -27,15 +27,19 @@ const PASSWORD: &str = "casetrail-demo-2026";
 async fn screenshots() {
     let app = spawn_app().await;
     let demo = firm(DEFAULT_SEED);
-    let mut account = app.firm.account.clone();
-    account.name = demo.name.clone();
-    account.timezone = demo.timezone.clone();
-    account.record_urls =
+    let record_urls =
         [("case", "https://crm.example.com/cases/{id}"), ("client", "https://crm.example.com/clients/{id}")]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-    app.store.update_account(&account).await.unwrap();
+    let profile = casetrail_store::ProfileUpdate {
+        name: Some(demo.name.clone()),
+        timezone: Some(demo.timezone.clone()),
+        record_urls: Some(record_urls),
+    };
+    let change = casetrail_store::AccountChange::Profile(profile);
+    let changed = app.store.change_account(app.account_id(), change, casetrail_store::unrecorded()).await.unwrap();
+    let account = changed.value.after;
     let admin = demo.staff.iter().find(|s| s.admin).unwrap();
     let member = demo.staff.iter().find(|s| !s.admin).unwrap();
     create_user(app.store.as_ref(), &account, &admin.email, &admin.name, Role::Admin, PASSWORD).await.unwrap();

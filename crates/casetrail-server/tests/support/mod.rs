@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use casetrail_app::provision::{Provisioned, create_account, create_user};
 use casetrail_server::ServerConfig;
-use casetrail_server::provision::{Provisioned, create_account, create_user};
 use casetrail_store::{Role, Store};
 use casetrail_store_sqlite::SqliteStore;
 use serde_json::Value;

@@ -7,7 +7,10 @@ use casetrail_core::Timestamp;
 use uuid::Uuid;
 
 use super::support::*;
-use crate::{AccountId, DEFAULT_RETENTION_DAYS, NewUser, Role, Store, StoreError, User};
+use crate::{
+    Account, AccountChange, AccountId, ConflictCode, DEFAULT_RETENTION_DAYS, NewUser, ProfileUpdate, Role, Store,
+    StoreError, StoreResult, User, unrecorded,
+};
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$cGFzc3dvcmRoYXNo";
 
@@ -22,9 +25,32 @@ pub(super) fn new_user(account: AccountId, email: &str, role: Role) -> NewUser {
     }
 }
 
-/// Creates a user, panicking on any error.
+/// Creates a user (recording nothing), panicking on any error.
 pub(super) async fn create_user(store: &dyn Store, account: AccountId, email: &str, role: Role) -> User {
-    store.create_user(new_user(account, email, role)).await.unwrap_or_else(|e| panic!("create_user {email}: {e:?}"))
+    let created = store.create_user(new_user(account, email, role), unrecorded()).await;
+    created.unwrap_or_else(|e| panic!("create_user {email}: {e:?}")).value
+}
+
+/// Sets the whole profile of an account, recording nothing.
+async fn set_profile(store: &dyn Store, account: &Account) {
+    let update = ProfileUpdate {
+        name: Some(account.name.clone()),
+        timezone: Some(account.timezone.clone()),
+        record_urls: Some(account.record_urls.clone()),
+    };
+    let done = store.change_account(account.id, AccountChange::Profile(update), unrecorded()).await;
+    let recorded = done.expect("change_account");
+    assert_eq!(recorded.event, None, "an unrecorded change appends nothing");
+    assert_eq!(&recorded.value.after, account, "the change answers the account as it is after");
+}
+
+async fn set_role(store: &dyn Store, account: AccountId, id: Uuid, role: Role) -> StoreResult<Option<User>> {
+    let changed = store.set_user_role(account, id, role, unrecorded()).await?;
+    Ok(changed.map(|r| r.value.after))
+}
+
+async fn delete(store: &dyn Store, account: AccountId, id: Uuid) -> bool {
+    store.delete_user(account, id, unrecorded()).await.expect("delete_user").is_some()
 }
 
 /// A new account has the contract's defaults; updates persist; unknown ids are None.
@@ -54,7 +80,7 @@ pub async fn account_defaults_and_updates(store: Arc<dyn Store>) {
     updated.timezone = "America/New_York".into();
     updated.record_urls.insert("case".into(), "https://crm.example.com/cases/{id}".into());
     updated.record_urls.insert("client".into(), "https://crm.example.com/clients/{id}?tab=1".into());
-    store.update_account(&updated).await.expect("update_account");
+    set_profile(store, &updated).await;
     let read = store.account(created.id).await.unwrap().expect("account after update");
     assert_eq!(read.name, updated.name);
     assert_eq!(read.timezone, "America/New_York");
@@ -63,7 +89,7 @@ pub async fn account_defaults_and_updates(store: Arc<dyn Store>) {
     assert_eq!(store.account(other.id).await.unwrap(), Some(other), "an update touches one account only");
 
     updated.record_urls.remove("client");
-    store.update_account(&updated).await.expect("update_account");
+    set_profile(store, &updated).await;
     let read = store.account(created.id).await.unwrap().expect("account after second update");
     assert_eq!(read.record_urls.keys().collect::<Vec<_>>(), ["case"], "record_urls are replaced, not merged");
 
@@ -87,8 +113,9 @@ pub async fn users_emails_are_unique_case_insensitively(store: Arc<dyn Store>) {
     assert_eq!(store.users(a).await.unwrap(), std::slice::from_ref(&jane));
 
     for (account, email) in [(a, "Jane.Doe@SmithLaw.com"), (a, "jane.doe@smithlaw.com"), (b, "JANE.DOE@SMITHLAW.COM")] {
-        let result = store.create_user(new_user(account, email, Role::Member)).await;
-        assert!(matches!(result, Err(StoreError::Conflict(_))), "{email}: expected Conflict, got {result:?}");
+        let result = store.create_user(new_user(account, email, Role::Member), unrecorded()).await;
+        let conflict = matches!(result, Err(StoreError::Conflict(ConflictCode::EmailTaken)));
+        assert!(conflict, "{email}: expected Conflict(EmailTaken), got {result:?}");
     }
     assert_eq!(store.users(a).await.unwrap().len(), 1, "a refused user is not stored");
     assert!(store.users(b).await.unwrap().is_empty(), "a refused user is not stored");
@@ -111,22 +138,25 @@ pub async fn user_role_and_deletion(store: Arc<dyn Store>) {
     let account = new_account(store, "Roles LLP").await;
     let ann = create_user(store, account, "ann@roles.test", Role::Admin).await;
     let ben = create_user(store, account, "ben@roles.test", Role::Member).await;
+    let last = set_role(store, account, ann.id, Role::Member).await;
+    assert!(matches!(last, Err(StoreError::Conflict(ConflictCode::LastAdmin))), "the last admin stays: {last:?}");
+    let cox = create_user(store, account, "cox@roles.test", Role::Admin).await;
 
-    let demoted = store.set_user_role(account, ann.id, Role::Member).await.unwrap().expect("set_user_role");
+    let demoted = set_role(store, account, ann.id, Role::Member).await.unwrap().expect("set_user_role");
     assert_eq!(demoted, User { role: Role::Member, ..ann.clone() }, "only the role changes");
     assert_eq!(store.user(account, ann.id).await.unwrap().map(|u| u.role), Some(Role::Member), "the role persists");
-    let promoted = store.set_user_role(account, ben.id, Role::Admin).await.unwrap().expect("set_user_role");
+    let promoted = set_role(store, account, ben.id, Role::Admin).await.unwrap().expect("set_user_role");
     assert_eq!(promoted.role, Role::Admin);
     assert_eq!(store.user_by_email("ben@roles.test").await.unwrap().map(|(u, _)| u.role), Some(Role::Admin));
-    assert_eq!(store.set_user_role(account, Uuid::now_v7(), Role::Admin).await.unwrap(), None, "unknown user");
+    assert_eq!(set_role(store, account, Uuid::now_v7(), Role::Admin).await.unwrap(), None, "unknown user");
 
-    assert!(store.delete_user(account, ann.id).await.unwrap(), "deleting an existing user answers true");
+    assert!(delete(store, account, ann.id).await, "deleting an existing user answers it");
     assert_eq!(store.user(account, ann.id).await.unwrap(), None);
     assert_eq!(store.user_by_email("ann@roles.test").await.unwrap(), None);
     let left: Vec<Uuid> = store.users(account).await.unwrap().into_iter().map(|u| u.id).collect();
-    assert_eq!(left, [ben.id]);
-    assert!(!store.delete_user(account, ann.id).await.unwrap(), "deleting again answers false");
-    assert_eq!(store.set_user_role(account, ann.id, Role::Admin).await.unwrap(), None, "a deleted user has no role");
+    assert_eq!(left, [ben.id, cox.id]);
+    assert!(!delete(store, account, ann.id).await, "deleting again answers None");
+    assert_eq!(set_role(store, account, ann.id, Role::Admin).await.unwrap(), None, "a deleted user has no role");
 
     // The email is free again.
     let again = create_user(store, account, "ann@roles.test", Role::Member).await;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::accounts::create_user;
 use super::support::*;
-use crate::{ApiKey, NewApiKey, Role, Scope, Session, Store, User};
+use crate::{ApiKey, NewApiKey, Role, Scope, Session, Store, User, unrecorded};
 
 fn session(user: &User, token: u8, expires_at: Timestamp) -> Session {
     Session {
@@ -43,7 +43,7 @@ pub async fn delete_user_ends_their_sessions(store: Arc<dyn Store>) {
     for token in [1, 2, 3] {
         assert!(store.session([token; 32], now).await.unwrap().is_some(), "session {token} exists");
     }
-    assert!(store.delete_user(account, gone.id).await.unwrap());
+    assert!(store.delete_user(account, gone.id, unrecorded()).await.unwrap().is_some());
     assert_eq!(store.session([1; 32], now).await.unwrap(), None, "the deleted user's session ended");
     assert_eq!(store.session([2; 32], now).await.unwrap(), None, "the deleted user's session ended");
     assert_eq!(store.session([3; 32], now).await.unwrap(), Some(kept), "another user's session stays");
@@ -56,23 +56,31 @@ pub async fn api_keys_by_hash_revoke_and_touch(store: Arc<dyn Store>) {
     let account = new_account(store, "Keys LLP").await;
     let before = Timestamp::now();
     let ingest = store
-        .create_api_key(NewApiKey {
-            account_id: account,
-            name: "CRM ingest".into(),
-            scopes: vec![Scope::EventsWrite],
-            secret_hash: [1; 32],
-        })
+        .create_api_key(
+            NewApiKey {
+                account_id: account,
+                name: "CRM ingest".into(),
+                scopes: vec![Scope::EventsWrite],
+                secret_hash: [1; 32],
+            },
+            unrecorded(),
+        )
         .await
-        .expect("create_api_key");
+        .expect("create_api_key")
+        .value;
     let admin = store
-        .create_api_key(NewApiKey {
-            account_id: account,
-            name: "Auditor script".into(),
-            scopes: vec![Scope::Admin, Scope::EventsWrite],
-            secret_hash: [2; 32],
-        })
+        .create_api_key(
+            NewApiKey {
+                account_id: account,
+                name: "Auditor script".into(),
+                scopes: vec![Scope::Admin, Scope::EventsWrite],
+                secret_hash: [2; 32],
+            },
+            unrecorded(),
+        )
         .await
-        .expect("create_api_key");
+        .expect("create_api_key")
+        .value;
     let after = Timestamp::now();
     assert_eq!((ingest.account_id, ingest.name.as_str()), (account, "CRM ingest"));
     assert_eq!(ingest.scopes, [Scope::EventsWrite]);
@@ -99,19 +107,20 @@ pub async fn api_keys_by_hash_revoke_and_touch(store: Arc<dyn Store>) {
     assert_eq!(store.api_key_by_hash([2; 32]).await.unwrap().and_then(|k| k.last_used_at), None, "touch is per key");
 
     let before = Timestamp::now();
-    let revoked = store.revoke_api_key(account, ingest.id).await.unwrap().expect("revoke_api_key");
+    let revoked = store.revoke_api_key(account, ingest.id, unrecorded()).await.unwrap().expect("revoke_api_key").value;
     let after = Timestamp::now();
     let at = revoked.revoked_at.expect("revoked_at is set");
     assert_at_time("revoked_at", at, before, after);
     assert_eq!(revoked.id, ingest.id);
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let again = store.revoke_api_key(account, ingest.id).await.unwrap().expect("revoking twice still finds the key");
+    let again = store.revoke_api_key(account, ingest.id, unrecorded()).await.unwrap();
+    let again = again.expect("revoking twice still finds the key").value;
     assert_eq!(again.revoked_at, Some(at), "the first revocation time is kept");
     let by_hash = store.api_key_by_hash([1; 32]).await.unwrap().expect("a revoked key is still found by hash");
     assert_eq!(by_hash.revoked_at, Some(at));
     assert_eq!(by_hash.last_used_at, Some(used_again));
     assert_eq!(store.api_key_by_hash([2; 32]).await.unwrap().and_then(|k| k.revoked_at), None, "revoke is per key");
-    assert_eq!(store.revoke_api_key(account, Uuid::now_v7()).await.unwrap(), None, "unknown key");
+    assert_eq!(store.revoke_api_key(account, Uuid::now_v7(), unrecorded()).await.unwrap(), None, "unknown key");
     let listed = store.api_keys(account).await.unwrap();
     assert_eq!(listed.iter().find(|k| k.id == ingest.id).and_then(|k| k.revoked_at), Some(at));
 }

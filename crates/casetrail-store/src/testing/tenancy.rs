@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::support::*;
-use crate::{AccountId, NewApiKey, NewUser, Role, Scope, Store};
+use crate::{AccountId, NewApiKey, NewUser, Role, Scope, Store, unrecorded};
 
 /// Account A's events: actor u_alice, case a-case-1, client a-client-1, keyword "alphaword".
 async fn events_of_a(store: &dyn Store, a: AccountId) -> Vec<uuid::Uuid> {
@@ -101,33 +101,36 @@ pub async fn tenants_never_see_each_others_users_and_keys(store: Arc<dyn Store>)
     let a = new_account(store, "Alpha LLP").await;
     let b = new_account(store, "Beta LLP").await;
     let alice = store
-        .create_user(NewUser {
-            account_id: a,
-            email: "alice@alpha.test".into(),
-            name: "Alice".into(),
-            role: Role::Admin,
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        })
+        .create_user(
+            NewUser {
+                account_id: a,
+                email: "alice@alpha.test".into(),
+                name: "Alice".into(),
+                role: Role::Admin,
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+            unrecorded(),
+        )
         .await
-        .expect("create_user");
+        .expect("create_user")
+        .value;
     let key = store
-        .create_api_key(NewApiKey {
-            account_id: a,
-            name: "CRM".into(),
-            scopes: vec![Scope::Admin],
-            secret_hash: [7; 32],
-        })
+        .create_api_key(
+            NewApiKey { account_id: a, name: "CRM".into(), scopes: vec![Scope::Admin], secret_hash: [7; 32] },
+            unrecorded(),
+        )
         .await
-        .expect("create_api_key");
+        .expect("create_api_key")
+        .value;
 
     assert!(store.users(b).await.unwrap().is_empty(), "B lists A's users");
     assert_eq!(store.user(b, alice.id).await.unwrap(), None, "B reads A's user");
-    assert_eq!(store.set_user_role(b, alice.id, Role::Member).await.unwrap(), None, "B changes A's user");
-    assert!(!store.delete_user(b, alice.id).await.unwrap(), "B deletes A's user");
+    assert_eq!(store.set_user_role(b, alice.id, Role::Member, unrecorded()).await.unwrap(), None, "B changes A's user");
+    assert!(store.delete_user(b, alice.id, unrecorded()).await.unwrap().is_none(), "B deletes A's user");
     assert_eq!(store.user(a, alice.id).await.unwrap(), Some(alice.clone()), "A's user is untouched");
 
     assert!(store.api_keys(b).await.unwrap().is_empty(), "B lists A's keys");
-    assert_eq!(store.revoke_api_key(b, key.id).await.unwrap(), None, "B revokes A's key");
+    assert_eq!(store.revoke_api_key(b, key.id, unrecorded()).await.unwrap(), None, "B revokes A's key");
     let still = store.api_key_by_hash([7; 32]).await.unwrap().expect("A's key by hash");
     assert_eq!(still.revoked_at, None, "A's key is not revoked by B");
     assert_eq!(still.account_id, a);

@@ -7,13 +7,14 @@
 
 use std::io::Write;
 
-use casetrail_core::Timestamp;
 use casetrail_core::chain::ChainedEvent;
-use casetrail_core::integrity::KeyRing;
-use casetrail_core::query::BrowseQuery;
+use casetrail_core::query::{BrowseQuery, FILTER_PARAMS};
+use casetrail_core::{Actor, OwnActivity, Timestamp};
 use casetrail_export::{ExportWriter, Format};
 use casetrail_store::{AccountId, Store};
-use serde_json::json;
+use serde_json::{Map, Value, json};
+
+use crate::AuditEvent;
 use tokio::runtime::Handle;
 
 /// Events per page: enough that per-query costs vanish, few enough (about 2 MB) that
@@ -136,7 +137,47 @@ pub fn write_chain<W: Write>(
     ExportOutcome { rows, error: result.err() }
 }
 
-/// `(key_id, base64 public key)` of every key in the ring, for chain exports.
-pub fn public_keys(ring: &KeyRing) -> Vec<(String, String)> {
-    ring.public_keys()
+/// The filter parameters given, as the export event's `metadata.filters`: a repeated
+/// name becomes a list; paging and empty values are left out.
+pub fn filters_json(params: &[(String, String)]) -> Value {
+    let mut map = Map::new();
+    for (key, value) in params.iter().filter(|(k, v)| FILTER_PARAMS.contains(&k.as_str()) && !v.trim().is_empty()) {
+        match map.get_mut(key) {
+            None => {
+                map.insert(key.clone(), Value::from(value.clone()));
+            }
+            Some(Value::Array(list)) => list.push(Value::from(value.clone())),
+            Some(first) => *first = Value::Array(vec![first.take(), Value::from(value.clone())]),
+        }
+    }
+    Value::Object(map)
+}
+
+/// Records an export as `system_log.exported`: its format, filters, the rows written
+/// and whether it completed. `origin` says where it was made ("" for the API, " from
+/// the command line" for the CLI).
+pub async fn record_export(
+    app: &crate::App,
+    actor: Actor,
+    account: AccountId,
+    format: &str,
+    filters: Value,
+    outcome: &ExportOutcome,
+    origin: &str,
+) -> crate::AppResult<()> {
+    let complete = outcome.error.is_none();
+    let format_name = format.to_uppercase();
+    let description = if complete {
+        format!("Exported {} events as {format_name}{origin}", outcome.rows)
+    } else {
+        format!("Export as {format_name} stopped after {} events{origin}", outcome.rows)
+    };
+    let event = AuditEvent::new(actor, OwnActivity::Exported, description)
+        .metadata("format", format)
+        .metadata("filters", filters)
+        .metadata("rows", outcome.rows)
+        .metadata("complete", complete)
+        .build();
+    app.record(account, event).await?;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Events that casetrail writes about what happens in casetrail itself: sign-ins,
-//! team and settings changes, exports. They go through the same writer and chain as
-//! a host's events.
+//! team and settings changes, exports, purges. They go into the same chain as a
+//! host's events.
 
 use casetrail_core::{Activity, Actor, Change, Context, NewEvent, Related, Timestamp};
 use serde_json::{Map, Value};
@@ -10,9 +10,8 @@ use serde_json::{Map, Value};
 pub struct AuditEvent(NewEvent);
 
 impl AuditEvent {
-    /// `activity` must be a catalog key; casetrail only names keys it knows.
-    pub fn new(actor: Actor, activity: &str, description: impl Into<String>) -> AuditEvent {
-        let activity = Activity::from_key(activity).unwrap_or_else(|| panic!("unknown activity key {activity:?}"));
+    pub fn new(actor: Actor, activity: impl Into<Activity>, description: impl Into<String>) -> AuditEvent {
+        let activity = activity.into();
         AuditEvent(NewEvent {
             idempotency_key: None,
             occurred_at: Timestamp::now(),

@@ -1,9 +1,9 @@
 //! Creating an account with its first admin and keys (`casetrail account create`,
 //! the demo, and tests). Creating an account writes no event: its first event is seq 1.
 
-use casetrail_store::{Account, NewApiKey, NewUser, Role, Scope, Store, User};
+use casetrail_store::{Account, NewApiKey, NewUser, Role, Scope, Store, User, unrecorded};
 
-use crate::auth::{hash_password, new_key_secret, random_token, token_hash};
+use crate::credentials::{hash_password_blocking, new_key_secret, random_token, token_hash};
 
 /// What a new account's owner needs, shown once.
 #[derive(Clone)]
@@ -32,8 +32,18 @@ pub async fn create_account(
     admin_email: &str,
     admin_name: &str,
 ) -> anyhow::Result<Provisioned> {
+    create_account_with_password(store, name, admin_email, admin_name, random_token()).await
+}
+
+/// [`create_account`] with the admin's password chosen by the caller (the demo).
+pub async fn create_account_with_password(
+    store: &dyn Store,
+    name: &str,
+    admin_email: &str,
+    admin_name: &str,
+    admin_password: String,
+) -> anyhow::Result<Provisioned> {
     let account = store.create_account(name).await?;
-    let admin_password = random_token();
     let admin = create_user(store, &account, admin_email, admin_name, Role::Admin, &admin_password).await?;
     let ingest_key = create_key(store, &account, "Host application (ingest)", vec![Scope::EventsWrite]).await?;
     let admin_key = create_key(store, &account, "Administration", vec![Scope::Admin]).await?;
@@ -49,18 +59,11 @@ pub async fn create_user(
     role: Role,
     password: &str,
 ) -> anyhow::Result<User> {
-    let password = password.to_string();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
-    let user = store
-        .create_user(NewUser {
-            account_id: account.id,
-            email: email.to_string(),
-            name: name.to_string(),
-            role,
-            password_hash,
-        })
-        .await?;
-    Ok(user)
+    let password_hash = hash_password_blocking(password.to_string()).await?;
+    let user =
+        NewUser { account_id: account.id, email: email.to_string(), name: name.to_string(), role, password_hash };
+    // Provisioning writes no event: an account's first event is the host's seq 1.
+    Ok(store.create_user(user, unrecorded()).await?.value)
 }
 
 /// Creates a key and returns its secret.
@@ -71,13 +74,7 @@ pub async fn create_key(
     scopes: Vec<Scope>,
 ) -> anyhow::Result<String> {
     let secret = new_key_secret();
-    store
-        .create_api_key(NewApiKey {
-            account_id: account.id,
-            name: name.to_string(),
-            scopes,
-            secret_hash: token_hash(&secret),
-        })
-        .await?;
+    let key = NewApiKey { account_id: account.id, name: name.to_string(), scopes, secret_hash: token_hash(&secret) };
+    store.create_api_key(key, unrecorded()).await?;
     Ok(secret)
 }

@@ -1,0 +1,46 @@
+//! [`App`]: what every operation of the application works with — the store, the
+//! ingest writer and the signing keys. The HTTP server wraps it; the command line
+//! builds one of its own.
+
+use std::sync::Arc;
+
+use casetrail_core::NewEvent;
+use casetrail_store::{Account, AccountId, Appended, Store};
+use tokio::task::JoinHandle;
+
+use crate::error::{AppError, AppResult};
+use crate::signing::Keys;
+use crate::writer::Writer;
+
+/// The application's context; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    pub keys: Arc<Keys>,
+}
+
+impl App {
+    /// Starts the ingest writer over `store`. The returned task ends once every clone
+    /// of the `App` (and of its writer) is dropped and the queue has drained.
+    pub fn start(store: Arc<dyn Store>, keys: Arc<Keys>, checkpoint_every: u64) -> (App, JoinHandle<()>) {
+        let (writer, task) = Writer::start(store.clone(), keys.clone(), checkpoint_every);
+        (App { store, writer, keys }, task)
+    }
+
+    /// The account; it exists for any valid credential.
+    pub async fn account(&self, id: AccountId) -> AppResult<Account> {
+        self.store.account(id).await?.ok_or(AppError::NotFound("account"))
+    }
+
+    /// Appends events through the writer and waits for their commit.
+    pub async fn append(&self, account: AccountId, events: Vec<NewEvent>) -> AppResult<Vec<Appended>> {
+        Ok(self.writer.append(account, events).await?)
+    }
+
+    /// Records an event that changes nothing else (a sign-in, an export).
+    pub async fn record(&self, account: AccountId, event: NewEvent) -> AppResult<Appended> {
+        let mut appended = self.append(account, vec![event]).await?;
+        appended.pop().ok_or_else(|| AppError::Internal(anyhow::anyhow!("the writer answered no event")))
+    }
+}

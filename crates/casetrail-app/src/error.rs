@@ -1,0 +1,48 @@
+//! Why an operation of the application did not happen, in terms any adapter (HTTP,
+//! pages, the command line) can show.
+
+use casetrail_core::FieldError;
+use casetrail_store::StoreError;
+
+/// The error of every operation in this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input was refused; every bad member is named.
+    #[error("invalid input: {}", first_problem(.0))]
+    Invalid(Vec<FieldError>),
+    /// The thing named (`"user"`, `"hold"`, ...) does not exist in the caller's account.
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+    /// Anything else that failed on our side; for logs only.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn first_problem(errors: &[FieldError]) -> String {
+    errors.first().map_or_else(|| "invalid request".to_string(), |e| format!("{}: {}", e.field, e.message))
+}
+
+impl AppError {
+    pub fn field(field: &str, message: impl Into<String>) -> AppError {
+        AppError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> AppError {
+        match err {
+            StoreError::UnknownAccount => AppError::NotFound("account"),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+impl From<crate::writer::WriteError> for AppError {
+    fn from(err: crate::writer::WriteError) -> AppError {
+        AppError::Internal(err.into())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,195 @@
+//! The log's roles of the store: appending and browsing events, what verification
+//! reads, and holds and purging.
+
+use async_trait::async_trait;
+use casetrail_core::chain::ChainedEvent;
+use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
+use casetrail_core::query::BrowseQuery;
+use casetrail_core::{RecordType, Timestamp};
+use casetrail_store::{
+    AccountId, ActorSummary, AppendBatch, Appended, ChainHead, EventStore, Hold, IntegrityStore, Page, PurgeBatch,
+    PurgePreview, RecordSummary, Recorded, Recorder, RetentionStore, StoreResult,
+};
+use uuid::Uuid;
+
+use crate::{SqliteStore, account_pk, account_pk_opt, append, browse, changes, db, integrity, retention};
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
+        let out = self
+            .write(move |conn| {
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+                let out = append::append_all(&tx, batches)?;
+                tx.commit().map_err(db)?;
+                Ok(out)
+            })
+            .await?;
+        let added = out.iter().flatten().filter(|a| !a.duplicate).count();
+        self.changed(added as u64).await;
+        Ok(out)
+    }
+
+    async fn events(&self, account: AccountId, query: &BrowseQuery) -> StoreResult<Page> {
+        let query = query.clone();
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => browse::page(conn, pk, &query),
+            None => Ok(Page::default()),
+        })
+        .await
+    }
+
+    async fn event(&self, account: AccountId, id: Uuid) -> StoreResult<Option<ChainedEvent>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => browse::by_id(conn, pk, id),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn chain(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => browse::chain(conn, pk, after_seq, limit),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn head(&self, account: AccountId) -> StoreResult<Option<ChainHead>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => browse::head(conn, pk),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    async fn actors(&self, account: AccountId, words: &[String], limit: u32) -> StoreResult<Vec<ActorSummary>> {
+        let words = words.to_vec();
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => browse::actors(conn, pk, &words, limit),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn records(
+        &self,
+        account: AccountId,
+        kind: Option<RecordType>,
+        words: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<RecordSummary>> {
+        let words = words.to_vec();
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => browse::records(conn, pk, kind, &words, limit),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl IntegrityStore for SqliteStore {
+    async fn chain_rows(
+        &self,
+        account: AccountId,
+        after_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => integrity::chain_rows(conn, pk, account, after_seq, limit),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()> {
+        let c = checkpoint.clone();
+        self.write(move |conn| {
+            let pk = account_pk(conn, c.account_id)?;
+            integrity::add_checkpoint(conn, pk, &c)
+        })
+        .await
+    }
+
+    async fn checkpoints(&self, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => integrity::checkpoints(conn, pk, account, limit),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn tombstones(&self, account: AccountId) -> StoreResult<Vec<Tombstone>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => integrity::tombstones(conn, pk, account),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RetentionStore for SqliteStore {
+    async fn holds(&self, account: AccountId) -> StoreResult<Vec<Hold>> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => retention::holds(conn, pk, account),
+            None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn add_hold(&self, hold: &Hold, record: Recorder<Hold>) -> StoreResult<Recorded<Hold>> {
+        let hold = hold.clone();
+        self.transact(move |tx| changes::add_hold(tx, &hold, record)).await
+    }
+
+    async fn remove_hold(
+        &self,
+        account: AccountId,
+        kind: RecordType,
+        id: &str,
+        record: Recorder<Hold>,
+    ) -> StoreResult<Option<Recorded<Hold>>> {
+        let id = id.to_string();
+        self.transact(move |tx| changes::remove_hold(tx, account, kind, &id, record)).await
+    }
+
+    async fn purge_preview(&self, account: AccountId, cutoff: Timestamp) -> StoreResult<PurgePreview> {
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => retention::preview(conn, pk, cutoff),
+            None => Ok(PurgePreview::default()),
+        })
+        .await
+    }
+
+    async fn purge(
+        &self,
+        account: AccountId,
+        cutoff: Timestamp,
+        max_events: u32,
+        key: &ChainKey,
+    ) -> StoreResult<PurgeBatch> {
+        let key = ChainKey::from_signing_key(key.signing_key().clone());
+        let batch = self
+            .write(move |conn| {
+                let pk = account_pk(conn, account)?;
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+                let batch = retention::purge(&tx, pk, account, cutoff, max_events, &key)?;
+                tx.commit().map_err(db)?;
+                Ok(batch)
+            })
+            .await?;
+        self.changed(batch.purged).await;
+        Ok(batch)
+    }
+
+    async fn reclaim_space(&self) -> StoreResult<()> {
+        // Chunk by chunk, stepping back between chunks so that waiting writes get the
+        // (unfair) write lock first.
+        while self.write(|conn| retention::reclaim_chunk(conn)).await? {
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        }
+        Ok(())
+    }
+}

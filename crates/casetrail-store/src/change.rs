@@ -1,0 +1,112 @@
+//! Changes that record themselves: the store applies a change and appends the audit
+//! event that describes it in **one** transaction, so no change is ever left without
+//! its record (a crash between the two) and no record describes a state that a
+//! concurrent change had already replaced.
+//!
+//! The event is built by the caller from what the change really did, read inside the
+//! transaction: a [`Recorder`] gets the state before and after (a [`Transition`]) or
+//! the record created or removed, and answers the event to append — or `None` when
+//! there is nothing to record (the change changed nothing, or casetrail provisions
+//! an account and writes no event for it).
+
+use std::collections::BTreeMap;
+
+use casetrail_core::NewEvent;
+
+use crate::{Account, Appended};
+
+/// Builds a change's audit event from what it did; runs inside the transaction, so
+/// it must not block (it only assembles a value).
+pub type Recorder<T> = Box<dyn FnOnce(&T) -> Option<NewEvent> + Send>;
+
+/// A recorder for changes casetrail makes without writing an event (provisioning).
+pub fn unrecorded<T>() -> Recorder<T> {
+    Box::new(|_| None)
+}
+
+/// What a row was before a change and what it is after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition<T> {
+    pub before: T,
+    pub after: T,
+}
+
+/// A change's outcome and where its audit event landed (`None`: nothing recorded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded<T> {
+    pub value: T,
+    pub event: Option<Appended>,
+}
+
+/// One targeted change of an account's settings. Each touches only its own columns,
+/// so concurrent changes of different settings never undo each other.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccountChange {
+    /// Name, time zone and record URL templates; `None` leaves a member as it is.
+    Profile(ProfileUpdate),
+    /// `None` keeps events forever.
+    RetentionDays(Option<u32>),
+    LegalHold(bool),
+}
+
+/// The members of the account profile that an update sets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    /// A valid IANA name (the caller parsed it).
+    pub timezone: Option<String>,
+    pub record_urls: Option<BTreeMap<String, String>>,
+}
+
+impl AccountChange {
+    /// The account as this change leaves it.
+    pub fn apply(&self, account: &Account) -> Account {
+        let mut after = account.clone();
+        match self {
+            AccountChange::Profile(update) => {
+                if let Some(name) = &update.name {
+                    after.name = name.clone();
+                }
+                if let Some(timezone) = &update.timezone {
+                    after.timezone = timezone.clone();
+                }
+                if let Some(urls) = &update.record_urls {
+                    after.record_urls = urls.clone();
+                }
+            }
+            AccountChange::RetentionDays(days) => after.retention_days = *days,
+            AccountChange::LegalHold(on) => after.legal_hold = *on,
+        }
+        after
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use casetrail_core::Timestamp;
+
+    fn account() -> Account {
+        Account {
+            id: uuid::Uuid::nil(),
+            name: "Smith LLP".into(),
+            timezone: "UTC".into(),
+            record_urls: BTreeMap::new(),
+            retention_days: Some(90),
+            legal_hold: false,
+            created_at: Timestamp::EPOCH,
+        }
+    }
+
+    #[test]
+    fn each_change_sets_only_its_own_members() {
+        let before = account();
+        let hold = AccountChange::LegalHold(true).apply(&before);
+        assert_eq!(hold, Account { legal_hold: true, ..before.clone() });
+        let days = AccountChange::RetentionDays(None).apply(&before);
+        assert_eq!(days, Account { retention_days: None, ..before.clone() });
+        let update = ProfileUpdate { timezone: Some("Europe/Paris".into()), ..Default::default() };
+        let profile = AccountChange::Profile(update).apply(&before);
+        assert_eq!(profile, Account { timezone: "Europe/Paris".into(), ..before });
+    }
+}
