@@ -1,14 +1,17 @@
-//! `GET /api/v1/openapi.json` describes every `/api/v1` endpoint of the contract.
+//! `GET /api/v1/openapi.json` describes every `/api/v1` endpoint, and `docs/API.md`
+//! documents exactly the same ones.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::support::spawn_app;
+use crate::support::{TestApp, spawn_app};
 
-#[tokio::test]
-async fn the_openapi_document_lists_every_route() {
-    let app = spawn_app().await;
+/// The reference page, read at compile time so that editing it rebuilds the test.
+const API_MD: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/API.md"));
+
+/// Every `METHOD /path` pair of the served OpenAPI document.
+async fn openapi_endpoints(app: &TestApp) -> BTreeSet<String> {
     let response = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
     assert_eq!(response.status(), 200, "served without authentication");
     let doc: Value = response.json().await.unwrap();
@@ -19,6 +22,61 @@ async fn the_openapi_document_lists_every_route() {
             got.insert(format!("{} {path}", method.to_uppercase()));
         }
     }
+    got
+}
+
+/// The endpoints a Markdown page documents: each line of the form
+/// ``### `METHOD /api/v1/path` `` (anything may follow the closing backtick), in page
+/// order. A line starting with ``### ` `` that is not of that form is an error, so a
+/// misspelt heading cannot silently drop an endpoint from the comparison.
+fn documented_endpoints(markdown: &str) -> Result<Vec<String>, String> {
+    const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    let mut found = Vec::new();
+    for (number, line) in markdown.lines().enumerate() {
+        let Some(rest) = line.strip_prefix("### `") else { continue };
+        let bad = |why: &str| format!("docs/API.md line {}: {why}: {line}", number + 1);
+        let (endpoint, _) = rest.split_once('`').ok_or_else(|| bad("no closing backtick"))?;
+        let (method, path) = endpoint.split_once(' ').ok_or_else(|| bad("expected `METHOD /api/v1/...`"))?;
+        if !METHODS.contains(&method) {
+            return Err(bad("unknown method"));
+        }
+        if !path.starts_with("/api/v1/") || path.contains([' ', '?']) {
+            return Err(bad("expected one /api/v1/ path without a query"));
+        }
+        found.push(format!("{method} {path}"));
+    }
+    Ok(found)
+}
+
+#[test]
+fn documented_endpoints_reads_headings_and_refuses_malformed_ones() {
+    let page = "## §5\n### `GET /api/v1/events/{id}` — one event\n    ### `GET /api/v1/not-a-heading`\n\
+                ### Not an endpoint\n### `DELETE /api/v1/holds/{type}/{id}`\n";
+    assert_eq!(documented_endpoints(page).unwrap(), ["GET /api/v1/events/{id}", "DELETE /api/v1/holds/{type}/{id}"]);
+    assert!(documented_endpoints("### `get /api/v1/events`").unwrap_err().contains("unknown method"));
+    assert!(documented_endpoints("### `GET /healthz`").unwrap_err().contains("/api/v1/"));
+    assert!(documented_endpoints("### `GET /api/v1/events?q=x`").unwrap_err().contains("without a query"));
+    assert!(documented_endpoints("### `GET /api/v1/events").unwrap_err().contains("closing backtick"));
+}
+
+#[tokio::test]
+async fn docs_api_md_lists_exactly_the_openapi_endpoints() {
+    let app = spawn_app().await;
+    let served = openapi_endpoints(&app).await;
+    app.stop().await;
+    let listed = documented_endpoints(API_MD).unwrap_or_else(|e| panic!("{e}"));
+    let documented: BTreeSet<String> = listed.iter().cloned().collect();
+    assert_eq!(documented.len(), listed.len(), "an endpoint has two headings in docs/API.md: {listed:?}");
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let not_served: Vec<_> = documented.difference(&served).collect();
+    assert!(undocumented.is_empty(), "served but missing from docs/API.md: {undocumented:?}");
+    assert!(not_served.is_empty(), "in docs/API.md but not in the OpenAPI document: {not_served:?}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = spawn_app().await;
+    let got = openapi_endpoints(&app).await;
     let expected: BTreeSet<String> = [
         "GET /api/v1/openapi.json",
         "POST /api/v1/events",
