@@ -4,7 +4,7 @@
 use fastrand::Rng;
 use serde_json::{Value, json};
 
-use crate::events::{Changes, Draft, Kind, Moment, change, redraw};
+use crate::events::{Changes, Draft, Kind, Moment, change, redraw, redraw_by};
 use crate::firm::{self, pick};
 use crate::people::Who;
 use crate::schedule::business_day;
@@ -120,11 +120,13 @@ impl World {
 
     fn set_deadline(&mut self, rng: &mut Rng, m: &Moment, ci: usize, who: Who) -> Draft {
         let current = self.cases[ci].deadline.clone();
-        let (date, kind) = redraw(&current, || {
-            let kind = pick(rng, vocab::DEADLINE_KINDS);
-            Some((business_day(m.local.day, rng.i64(3..60)), kind))
-        })
-        .unwrap_or_default(); // always drawn: Some
+        let (date, kind) = redraw_by(
+            |next| current.as_ref() == Some(next),
+            || {
+                let kind = pick(rng, vocab::DEADLINE_KINDS);
+                (business_day(m.local.day, rng.i64(3..60)), kind)
+            },
+        );
         let c = &mut self.cases[ci];
         let before = c.deadline.replace((date.clone(), kind));
         let mut changes = Vec::new();
