@@ -109,9 +109,4 @@ impl Event {
     pub fn canonical_body(&self) -> String {
         crate::canonical::to_canonical_string(self)
     }
-
-    /// The first related record of a type, if any.
-    pub fn related_of(&self, kind: RecordType) -> impl Iterator<Item = &Related> {
-        self.related.iter().filter(move |r| r.kind == kind)
-    }
 }

@@ -64,9 +64,10 @@ impl Timestamp {
     pub fn parse(s: &str) -> Result<Timestamp, TimestampError> {
         // jiff also takes forms RFC 3339 does not (no offset, bracketed zones); the
         // contract asks for an offset, so a bare civil time is refused.
+        // A numeric offset is the last six bytes, `+hh:mm`; a shorter string has none.
         let has_offset = s.ends_with(['Z', 'z'])
             || s.get(s.len().saturating_sub(6)..)
-                .is_some_and(|tail| tail.starts_with(['+', '-']) && tail.as_bytes()[3] == b':');
+                .is_some_and(|tail| tail.starts_with(['+', '-']) && tail.as_bytes().get(3) == Some(&b':'));
         if !has_offset || s.contains('[') {
             return Err(TimestampError::Malformed);
         }
@@ -143,5 +144,30 @@ mod tests {
             assert_eq!(Timestamp::parse(bad), Err(TimestampError::Malformed), "{bad}");
         }
         assert_eq!(Timestamp::parse("1969-12-31T23:59:59Z"), Err(TimestampError::OutOfRange));
+    }
+
+    #[test]
+    fn refuses_short_strings_that_start_like_an_offset() {
+        for short in ["+1", "-", "+12", "-1:", "+", "-12:", "+12:0"] {
+            assert_eq!(Timestamp::parse(short), Err(TimestampError::Malformed), "{short}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(s in proptest::prelude::any::<String>()) {
+            let _ = Timestamp::parse(&s);
+        }
+
+        #[test]
+        fn parse_never_panics_near_an_offset(s in "[0-9T:.+\\-Zz]{0,12}") {
+            let _ = Timestamp::parse(&s);
+        }
+
+        #[test]
+        fn parse_reads_back_what_it_renders(ms in 0..=MAX_MILLIS) {
+            let ts = Timestamp::from_millis(ms).unwrap();
+            proptest::prop_assert_eq!(Timestamp::parse(&ts.to_string()), Ok(ts));
+        }
     }
 }

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::event::ActorType;
 
 fn rules() -> IngestRules {
     IngestRules {

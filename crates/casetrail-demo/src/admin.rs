@@ -172,21 +172,25 @@ impl World {
             .changes(Changes::List(vec![change(s.field, s.values[before].clone(), s.values[s.current].clone())]))
     }
 
-    /// Connects an integration that is not connected, or disconnects one that is.
+    /// Connects an integration that is not connected, or disconnects one that is; when
+    /// every one already is (or none is), the other way round.
     pub fn integration(&mut self, rng: &mut Rng, connect: bool) -> Draft {
         let admin = self.pick_admin(rng);
-        let candidates: Vec<usize> =
-            (0..vocab::INTEGRATIONS.len()).filter(|&i| (self.connected >> i & 1 == 1) != connect).collect();
-        let i = candidates
-            .get(rng.usize(..candidates.len().max(1)))
-            .copied()
-            .unwrap_or(rng.usize(..vocab::INTEGRATIONS.len()));
+        let candidates = |connect: bool| -> Vec<usize> {
+            (0..vocab::INTEGRATIONS.len()).filter(|&i| (self.connected >> i & 1 == 1) != connect).collect()
+        };
+        let connect = if candidates(connect).is_empty() { !connect } else { connect };
+        let candidates = candidates(connect);
+        let i = candidates.get(rng.usize(..candidates.len().max(1))).copied().unwrap_or(0);
         let (id, name) = vocab::INTEGRATIONS[i];
         let related = [json!({"type": "integration", "id": id, "name": name})];
+        let status = |connected: bool| if connected { "Connected" } else { "Not connected" };
+        let changes = Changes::List(vec![change("status", status(!connect), status(connect))]);
         if connect {
             self.connected |= 1 << i;
             Draft::new(Kind::IntegrationConnected, Who::Staff(admin), format!("Connected integration {name}"))
                 .related(related)
+                .changes(changes)
                 .metadata(
                     json!({"provider": name, "auth": "oauth2", "connected_account": format!("admin@{}", self.domain)}),
                 )
@@ -198,6 +202,7 @@ impl World {
             );
             Draft::new(Kind::IntegrationDisconnected, Who::Staff(admin), format!("Disconnected integration {name}"))
                 .related(related)
+                .changes(changes)
                 .metadata(json!({"provider": name, "reason": reason}))
         }
     }

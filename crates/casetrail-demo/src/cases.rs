@@ -4,7 +4,7 @@
 use fastrand::Rng;
 use serde_json::{Value, json};
 
-use crate::events::{Changes, Draft, Kind, Moment, change};
+use crate::events::{Changes, Draft, Kind, Moment, change, redraw, redraw_by};
 use crate::firm::{self, pick};
 use crate::people::Who;
 use crate::schedule::business_day;
@@ -90,24 +90,22 @@ impl World {
             .changes(Changes::List(changes))
     }
 
+    /// Hands the case to another attorney or paralegal; in a firm with a single one,
+    /// the priority changes instead.
     fn reassign(&mut self, rng: &mut Rng, ci: usize, actor: usize) -> Draft {
-        let mut to = self.pick_handler(rng);
-        if to == self.cases[ci].assignee {
-            to = self.pick_handler(rng);
+        let from = self.cases[ci].assignee;
+        let to = redraw(&from, || self.pick_handler(rng));
+        if to == from {
+            return self.change_priority(rng, ci, actor);
         }
         let c = &mut self.cases[ci];
-        let (from_name, to_name) = (self.staff[c.assignee].staff.name.clone(), self.staff[to].staff.name.clone());
+        let (from_name, to_name) = (self.staff[from].staff.name.clone(), self.staff[to].staff.name.clone());
         c.assignee = to;
         c.case.assigned_to.clone_from(&self.staff[to].staff.id);
-        let description = if from_name == to_name {
-            format!("Confirmed {to_name} as the attorney on the case")
-        } else {
-            format!("Reassigned case from {from_name} to {to_name}")
-        };
-        let changes = if from_name == to_name { vec![] } else { vec![change("assigned_to", from_name, to_name)] };
+        let description = format!("Reassigned case from {from_name} to {to_name}");
         Draft::new(Kind::CaseUpdated, Who::Staff(actor), description)
             .related(self.case_refs(ci))
-            .changes(Changes::List(changes))
+            .changes(Changes::List(vec![change("assigned_to", from_name, to_name)]))
     }
 
     fn change_priority(&mut self, rng: &mut Rng, ci: usize, actor: usize) -> Draft {
@@ -121,8 +119,14 @@ impl World {
     }
 
     fn set_deadline(&mut self, rng: &mut Rng, m: &Moment, ci: usize, who: Who) -> Draft {
-        let kind = pick(rng, vocab::DEADLINE_KINDS);
-        let date = business_day(m.local.day, rng.i64(3..60));
+        let current = self.cases[ci].deadline.clone();
+        let (date, kind) = redraw_by(
+            |next| current.as_ref() == Some(next),
+            || {
+                let kind = pick(rng, vocab::DEADLINE_KINDS);
+                (business_day(m.local.day, rng.i64(3..60)), kind)
+            },
+        );
         let c = &mut self.cases[ci];
         let before = c.deadline.replace((date.clone(), kind));
         let mut changes = Vec::new();
@@ -160,19 +164,14 @@ impl World {
             let year = business_day(m.local.day, 0)[..4].to_string();
             c.index_number = Some(format!("{:06}/{year}", rng.u32(100_000..1_000_000)));
             format!("Recorded filing in {}", vocab::COURTS[c.court.unwrap_or(0)])
-        } else if let Some(old) = c.judge.filter(|_| rng.bool()) {
+        } else if let Some(old) = c.judge {
             let new = (old + 1 + rng.usize(..vocab::JUDGES.len() - 1)) % vocab::JUDGES.len();
             c.judge = Some(new);
             format!("Judge changed from {} to {}", vocab::JUDGES[old], vocab::JUDGES[new])
         } else {
             let new = rng.usize(..vocab::JUDGES.len());
-            let changed = c.judge != Some(new);
             c.judge = Some(new);
-            if changed {
-                format!("Case assigned to {}", vocab::JUDGES[new])
-            } else {
-                format!("Confirmed assignment to {}", vocab::JUDGES[new])
-            }
+            format!("Case assigned to {}", vocab::JUDGES[new])
         };
         let after = snapshot(&self.cases[ci]);
         Draft::new(Kind::CaseUpdated, Who::Staff(actor), description)

@@ -4,7 +4,7 @@
 use fastrand::Rng;
 use serde_json::{Value, json};
 
-use crate::events::{Changes, Draft, Kind, Moment, change, client_ref};
+use crate::events::{Changes, Draft, Kind, Moment, change, client_ref, redraw, redraw_by};
 use crate::firm::{self, pick};
 use crate::names::{self, plain};
 use crate::people::Who;
@@ -56,9 +56,8 @@ impl World {
             }
             2 => {
                 let first = pick(rng, vocab::CLIENT_TAGS);
-                let second = pick(rng, vocab::CLIENT_TAGS);
-                let after = if first == second { json!([first]) } else { json!([first, second]) };
-                ("tags", vec![change("tags", json!([first]), after)])
+                let second = redraw(&first, || pick(rng, vocab::CLIENT_TAGS));
+                ("tags", vec![change("tags", json!([first]), json!([first, second]))])
             }
             3 => ("referral source", vec![change("referral_source", Value::Null, pick(rng, vocab::REFERRAL_SOURCES))]),
             _ => {
@@ -91,30 +90,34 @@ impl World {
         };
         let before = snapshot(&self.clients[k].client);
         let c = &mut self.clients[k].client;
+        // Each kind of update changes at least one value: the phone number always.
         let what = match rng.u8(..4) {
             0 => {
-                let area = &c.phone[2..5].to_string();
-                c.phone = firm::new_phone(rng, area);
+                let area = c.phone[2..5].to_string();
+                c.phone = redraw(&c.phone, || firm::new_phone(rng, &area));
                 "phone number".to_string()
             }
             1 => {
                 let (first, last) = c.name.split_once(' ').unwrap_or((c.name.as_str(), ""));
-                let domain = pick(rng, names::EMAIL_DOMAINS);
-                c.email = format!("{}.{}{}@{domain}", names::ascii_fold(first), names::ascii_fold(last), rng.u8(1..99));
+                let (first, last) = (names::ascii_fold(first), names::ascii_fold(last));
+                c.email = redraw(&c.email, || {
+                    let domain = pick(rng, names::EMAIL_DOMAINS);
+                    format!("{first}.{last}{}@{domain}", rng.u8(1..99))
+                });
                 "email address".to_string()
             }
             2 => {
-                let (address, area) = firm::new_address(rng);
+                let (address, area) = redraw_by(|(a, _)| *a == c.address, || firm::new_address(rng));
                 let moved = format!("mailing address (moved to {}, {})", address.city, address.state);
                 c.address = address;
                 if rng.bool() {
-                    c.phone = firm::new_phone(rng, area);
+                    c.phone = redraw(&c.phone, || firm::new_phone(rng, area));
                 }
                 moved
             }
             _ => {
-                let area = &c.phone[2..5].to_string();
-                c.phone = firm::new_phone(rng, area);
+                let area = c.phone[2..5].to_string();
+                c.phone = redraw(&c.phone, || firm::new_phone(rng, &area));
                 c.email = format!("{}@{}", names::ascii_fold(&c.name), pick(rng, names::EMAIL_DOMAINS));
                 "phone number and email address".to_string()
             }

@@ -161,6 +161,24 @@ pub(crate) fn change(field: &str, before: impl Into<Value>, after: impl Into<Val
     json!({"field": field, "before": before.into(), "after": after.into()})
 }
 
+/// Draws until the value differs from `old`, within a few tries: an entry that changes
+/// a field to what it already was is not what a host sends.
+pub(crate) fn redraw<T: PartialEq>(old: &T, draw: impl FnMut() -> T) -> T {
+    redraw_by(|value| value == old, draw)
+}
+
+/// [`redraw`], with `is_old` telling whether a drawn value is the old one.
+pub(crate) fn redraw_by<T>(is_old: impl Fn(&T) -> bool, mut draw: impl FnMut() -> T) -> T {
+    let mut value = draw();
+    for _ in 0..16 {
+        if !is_old(&value) {
+            break;
+        }
+        value = draw();
+    }
+    value
+}
+
 /// Generates `count` ingest event objects of a firm between two instants.
 ///
 /// Same firm, seed, count and range: byte-identical events. Times are

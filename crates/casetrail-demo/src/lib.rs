@@ -39,6 +39,7 @@ mod schedule;
 mod vocab;
 mod world;
 
+use casetrail_core::validate::MAX_BATCH;
 use serde_json::{Value, json};
 
 pub use events::{EventGenerator, activity_mix};
@@ -46,9 +47,6 @@ pub use firm::{Address, CASES, CLIENTS, Case, Client, Firm, STAFF, Staff, firm};
 
 /// The seed of the demo `casetrail serve --demo` shows: the firm Hartley & Mendoza LLP.
 pub const DEFAULT_SEED: u64 = 2026;
-
-/// The most events one ingest request may carry (API.md §4).
-pub const MAX_BATCH: usize = 1000;
 
 /// Groups events into ingest request bodies `{"events": [...]}` of `batch_size`
 /// events each (the last one may hold fewer); `batch_size` is kept within 1 to

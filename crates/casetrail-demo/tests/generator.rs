@@ -228,3 +228,37 @@ fn edge_ranges_and_counts() {
             .all(|e| { parse_ingest(e, &IngestRules { now: Timestamp::from_jiff(end).unwrap(), ..rules() },).is_ok() })
     );
 }
+
+/// The activities that record a change of a record or a setting.
+const CHANGE_TYPES: &[&str] = &[
+    "case.updated",
+    "client.updated",
+    "client.contact_changed",
+    "team.user_role_changed",
+    "settings.updated",
+    "settings.integration_connected",
+    "settings.integration_disconnected",
+    "settings.automation_modified",
+];
+
+#[test]
+fn every_change_records_its_before_and_after_values() {
+    let mut checked = BTreeMap::new();
+    for seed in [1, 2026, 77] {
+        for (i, e) in events(seed, 5_000).iter().enumerate() {
+            let parsed = parse_ingest(e, &rules()).unwrap().remove(0);
+            let activity = parsed.activity.key();
+            if !CHANGE_TYPES.contains(&activity) {
+                continue;
+            }
+            *checked.entry(activity).or_insert(0) += 1;
+            assert!(!parsed.changes.is_empty(), "seed {seed}, event {i}: {activity} without changes\n{e:#}");
+            for c in &parsed.changes {
+                assert_ne!(c.before, c.after, "seed {seed}, event {i}: {} did not change\n{e:#}", c.field);
+            }
+        }
+    }
+    for activity in CHANGE_TYPES {
+        assert!(checked.get(activity).is_some_and(|&n| n > 0), "{activity} never generated: {checked:?}");
+    }
+}
