@@ -6,6 +6,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
+use axum_extra::extract::CookieJar;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use casetrail_core::{Actor, ActorType, Timestamp};
@@ -140,16 +141,8 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 /// The value of the session cookie, if sent.
-pub fn session_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    CookieJar::from_headers(&parts.headers).get(SESSION_COOKIE).map(|c| c.value().to_string())
 }
 
 /// Resolves the caller, if any credential is valid. A sent but invalid bearer token
@@ -169,7 +162,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<P
         return Ok(None);
     };
     let now = Timestamp::now();
-    let Some(session) = state.store.session(token_hash(token), now).await? else {
+    let Some(session) = state.store.session(token_hash(&token), now).await? else {
         return Ok(None);
     };
     // The user is read on every request so that a role change or removal takes

@@ -17,6 +17,7 @@
 //! never cached.
 
 mod assets;
+mod csrf;
 mod entry;
 mod filters;
 mod format;
@@ -168,6 +169,35 @@ pub fn error_page(shell: Option<Shell>) -> Response {
                   please try again in a moment.",
     };
     render(StatusCode::INTERNAL_SERVER_ERROR, &page)
+}
+
+/// Why a page could not be shown. Answered as [`error_page`], framed when the
+/// reader is known, after logging what failed.
+#[derive(Debug)]
+pub struct PageError {
+    // Boxed: handlers return `Result<_, PageError>` and the error path is rare.
+    shell: Option<Box<Shell>>,
+    doing: &'static str,
+    error: Box<dyn std::fmt::Debug + Send>,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = ?self.error, "could not {}", self.doing);
+        error_page(self.shell.map(|shell| *shell))
+    }
+}
+
+/// `?` for page handlers: a failure becomes the logged 500 page.
+pub trait OrErrorPage<T> {
+    /// `doing` completes "could not …" in the log line; `shell` frames the page.
+    fn or_error_page(self, shell: Option<&Shell>, doing: &'static str) -> Result<T, PageError>;
+}
+
+impl<T, E: std::fmt::Debug + Send + 'static> OrErrorPage<T> for Result<T, E> {
+    fn or_error_page(self, shell: Option<&Shell>, doing: &'static str) -> Result<T, PageError> {
+        self.map_err(|error| PageError { shell: shell.cloned().map(Box::new), doing, error: Box::new(error) })
+    }
 }
 
 async fn not_found_page(
