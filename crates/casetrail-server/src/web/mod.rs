@@ -1,6 +1,8 @@
 //! The web UI: sign-in and the System Log pages, server-rendered with askama.
 //!
 //! - [`login`]: `/login` and `/logout` (CSRF, rate limits, sign-in events).
+//! - `csrf`: the one check every form post passes (`CsrfForm` for admins'
+//!   forms, its pre-session variant for the sign-in form).
 //! - `log`: `/settings/system-log`, the log itself with search, filters in the URL,
 //!   removable chips and keyset paging that works without JavaScript.
 //! - `entry`: `/settings/system-log/{id}`, one entry whole, with before and after
@@ -10,6 +12,9 @@
 //! - `integrity`: "Verify now", the chain re-walked and its verdict shown.
 //! - `assets`: the stylesheet, script and icon, embedded in the binary and served
 //!   with a content version so browsers may cache them for good.
+//!
+//! A page that fails answers [`PageError`]: the failure is logged and the reader sees
+//! the 500 page, inside the app's frame when their account could be loaded.
 //!
 //! Pages are admin-only: a signed-out visitor is sent to `/login` and back afterwards;
 //! a member gets a plain 403 page. Every page carries a strict Content-Security-Policy
