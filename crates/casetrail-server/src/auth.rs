@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
+use axum_extra::extract::CookieJar;
 use casetrail_core::{Actor, ActorType, Timestamp};
 use casetrail_store::{ApiKey, Role, Scope, Session, User};
 use uuid::Uuid;
@@ -104,16 +105,8 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 /// The value of the session cookie, if sent.
-pub fn session_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    CookieJar::from_headers(&parts.headers).get(SESSION_COOKIE).map(|c| c.value().to_string())
 }
 
 /// Resolves the caller, if any credential is valid. A sent but invalid bearer token
@@ -133,7 +126,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<P
         return Ok(None);
     };
     let now = Timestamp::now();
-    let Some(session) = state.store.session(token_hash(token), now).await? else {
+    let Some(session) = state.store.session(token_hash(&token), now).await? else {
         return Ok(None);
     };
     // The user is read on every request so that a role change or removal takes

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::format::{RecordLink, Shown, actor_kind_label, avatar_class, initials, long_time, pretty, record_link};
 use super::shell::time_zone;
-use super::{LOG_PATH, PageAdmin, Shell, error_page, not_found, render};
+use super::{LOG_PATH, OrErrorPage, PageAdmin, PageError, Shell, not_found, render};
 use crate::AppState;
 use crate::api::api_json;
 use crate::error::{ApiError, ApiResult};
@@ -74,36 +74,19 @@ pub async fn page(
     PageAdmin(principal): PageAdmin,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let (shell, account) = match Shell::load(&state, &principal).await {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            tracing::error!(error = ?err, "could not load the account for an entry page");
-            return error_page(None);
-        }
-    };
+) -> Result<Response, PageError> {
+    let (shell, account) = Shell::for_page(&state, &principal).await?;
     // Another firm's entry is as absent as one that never was.
     let Ok(id) = Uuid::parse_str(&id) else {
-        return not_found(Some(shell));
+        return Ok(not_found(Some(shell)));
     };
-    let chained = match state.store.event(principal.account_id, id).await {
-        Ok(Some(chained)) => chained,
-        Ok(None) => return not_found(Some(shell)),
-        Err(err) => {
-            tracing::error!(error = ?err, "could not read an entry");
-            return error_page(Some(shell));
-        }
+    let found = state.store.event(principal.account_id, id).await.or_error_page(Some(&shell), "read an entry")?;
+    let Some(chained) = found else {
+        return Ok(not_found(Some(shell)));
     };
-    match build(&state, &account, &chained, &headers).await {
-        Ok(mut page) => {
-            page.shell = Some(shell);
-            render(StatusCode::OK, &page)
-        }
-        Err(err) => {
-            tracing::error!(error = ?err, "could not show an entry");
-            error_page(Some(shell))
-        }
-    }
+    let mut page = build(&state, &account, &chained, &headers).await.or_error_page(Some(&shell), "show an entry")?;
+    page.shell = Some(shell);
+    Ok(render(StatusCode::OK, &page))
 }
 
 async fn build(

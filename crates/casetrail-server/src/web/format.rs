@@ -109,9 +109,9 @@ pub enum Shown {
     /// A string, shown as text (newlines kept, long lines wrapped).
     Text(String),
     /// The empty string.
-    Blank,
+    EmptyString,
     /// `null`: no value on this side.
-    Empty,
+    Null,
     /// A number or boolean, as JSON writes it.
     Scalar(String),
     /// An array or object, pretty-printed JSON.
@@ -121,9 +121,9 @@ pub enum Shown {
 impl Shown {
     pub fn of(value: &Value) -> Shown {
         match value {
-            Value::String(s) if s.is_empty() => Shown::Blank,
+            Value::String(s) if s.is_empty() => Shown::EmptyString,
             Value::String(s) => Shown::Text(s.clone()),
-            Value::Null => Shown::Empty,
+            Value::Null => Shown::Null,
             Value::Bool(_) | Value::Number(_) => Shown::Scalar(value.to_string()),
             other => Shown::Json(pretty(other)),
         }
@@ -165,7 +165,9 @@ mod tests {
         assert_eq!(initials("Jane Doe"), "JD");
         assert_eq!(initials("  søren  ramírez lee"), "SR");
         assert_eq!(initials(""), "?");
-        assert_eq!(avatar_class("u_1"), avatar_class("u_1"));
+        // 'u' 117, '_' 95, '1' 49: ((117 * 31 + 95) * 31 + 49) % 8 = 115431 % 8 = 7.
+        assert_eq!(avatar_class("u_1"), "av-7");
+        assert_eq!(avatar_class(""), "av-0");
     }
 
     #[test]

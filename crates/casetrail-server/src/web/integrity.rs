@@ -5,17 +5,16 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
 use casetrail_core::integrity::ProblemKind;
-use subtle::ConstantTimeEq;
 
+use super::csrf::CsrfForm;
 use super::format::short_time;
 use super::shell::time_zone;
-use super::{PageAdmin, Shell, error_page, render, same_origin};
+use super::{OrErrorPage, PageError, Shell, render};
 use crate::AppState;
-use crate::auth::Credential;
 use casetrail_app::integrity::verify_account;
 
 /// Where the form posts.
@@ -56,34 +55,12 @@ fn kind_label(kind: ProblemKind) -> &'static str {
 
 pub async fn verify(
     State(state): State<AppState>,
-    PageAdmin(principal): PageAdmin,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let csrf = form.get("csrf").map(String::as_str).unwrap_or("");
-    let valid = match &principal.credential {
-        Credential::Session { session, .. } => {
-            same_origin(&headers) && bool::from(session.csrf_token.as_bytes().ct_eq(csrf.as_bytes()))
-        }
-        Credential::Key(_) => false,
-    };
-    if !valid {
-        return (StatusCode::FORBIDDEN, "invalid or missing CSRF token").into_response();
-    }
-    let (shell, account) = match Shell::load(&state, &principal).await {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            tracing::error!(error = ?err, "could not load the account to verify");
-            return error_page(None);
-        }
-    };
-    let v = match verify_account(state.store.as_ref(), principal.account_id, &state.config.keys.ring, false).await {
-        Ok(v) => v,
-        Err(err) => {
-            tracing::error!(error = ?err, "could not verify the chain");
-            return error_page(Some(shell));
-        }
-    };
+    CsrfForm { principal, .. }: CsrfForm<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let (shell, account) = Shell::for_page(&state, &principal).await?;
+    let v = verify_account(state.store.as_ref(), principal.account_id, &state.config.keys.ring, false)
+        .await
+        .or_error_page(Some(&shell), "verify the chain")?;
     let tz = time_zone(&account);
     let r = &v.report;
     let range = match (r.first_seq, r.last_seq) {
@@ -112,5 +89,5 @@ pub async fn verify(
             (c.seq, format!("{date}, {time}"))
         }),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }

@@ -21,7 +21,7 @@ use super::filters::{
 };
 use super::format::{RecordLink, actor_kind_label, avatar_class, initials, record_link, short_time};
 use super::shell::time_zone;
-use super::{PageAdmin, Shell, error_page, render};
+use super::{OrErrorPage, PageAdmin, PageError, Shell, render};
 use crate::AppState;
 use crate::api::QueryPairs;
 use crate::auth::Principal;
@@ -90,24 +90,12 @@ pub async fn page(
     State(state): State<AppState>,
     PageAdmin(principal): PageAdmin,
     QueryPairs(params): QueryPairs,
-) -> Response {
-    let (shell, account) = match Shell::load(&state, &principal).await {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            tracing::error!(error = ?err, "could not load the account for the log page");
-            return error_page(None);
-        }
-    };
-    match build(&state, &principal, &account, &params).await {
-        Ok(mut page) => {
-            page.shell = Some(shell);
-            render(StatusCode::OK, &page)
-        }
-        Err(err) => {
-            tracing::error!(error = ?err, "could not show the log page");
-            error_page(Some(shell))
-        }
-    }
+) -> Result<Response, PageError> {
+    let (shell, account) = Shell::for_page(&state, &principal).await?;
+    let mut page =
+        build(&state, &principal, &account, &params).await.or_error_page(Some(&shell), "show the log page")?;
+    page.shell = Some(shell);
+    Ok(render(StatusCode::OK, &page))
 }
 
 async fn build(

@@ -1,23 +1,34 @@
 //! `/login` and `/logout`: email and password, a session cookie, CSRF tokens,
 //! failed-login limits and the `team.*` sign-in events (API.md §3).
+//!
+//! A sign-in attempt is counted before its password is checked and given back only
+//! when it was right ([`crate::limiter`]). A wrong password answers the same way,
+//! after the same work, whether or not the email belongs to a user: an unknown email
+//! hashes the password as a known one verifies it, and the `team.login_failed`
+//! event of a known one is committed after the answer.
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use casetrail_core::{Context, Timestamp};
-use casetrail_store::Session;
+use casetrail_store::{Session, User};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
+use tokio::sync::OwnedSemaphorePermit;
 
-use super::{ClientIp, render, same_origin};
+use super::csrf::{CsrfToken, LOGIN_CSRF_COOKIE, LoginCsrfForm, session_post_is_genuine};
+use super::{ClientIp, LOG_PATH, render};
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, authenticate, hash_password, random_token, token_hash, user_actor, verify_password};
 use casetrail_app::AuditEvent;
+use crate::error::ApiError;
+use crate::limiter::{HASHING_WAIT, MAX_EMAIL_CHARS};
 
-/// The pre-session CSRF cookie of the login form (double submit).
-const LOGIN_CSRF_COOKIE: &str = "casetrail_login_csrf";
+/// How long the login form's pre-session CSRF cookie lasts.
+const LOGIN_CSRF_SECS: i64 = 3600;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -33,27 +44,66 @@ pub struct NextParam {
     next: Option<String>,
 }
 
-/// Only a local path may be a redirect target, never another site.
+/// Where to go after signing in: a path on this site, else the log. Anything a
+/// browser could read as another origin is refused: a leading `//`, a backslash
+/// (read as `/`), and every control character, space or non-ASCII byte (tabs and
+/// newlines are dropped from URLs, so `/\t/evil.example` is `//evil.example`, and
+/// none of them can be put in a `Location` header anyway).
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/settings/system-log",
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
+        _ => LOG_PATH,
     }
 }
 
-fn cookie(name: &str, value: &str, max_age_secs: i64, secure: bool, same_site: &str) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let raw = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}");
-    HeaderValue::from_str(&raw).unwrap_or_else(|_| HeaderValue::from_static(""))
+/// Every cookie casetrail sets: for the whole site, never readable by scripts,
+/// `Secure` when the server is configured for TLS. `Max-Age=0` removes it.
+fn cookie(name: &'static str, value: String, max_age_secs: i64, secure: bool, same_site: SameSite) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .secure(secure)
+        .build()
 }
 
 fn login_page(state: &AppState, status: StatusCode, next: &str, email: &str, error: Option<&str>) -> Response {
     let csrf = random_token();
-    let mut response = render(status, &LoginPage { csrf: &csrf, next, email, error });
+    let page = render(status, &LoginPage { csrf: &csrf, next, email, error });
+    let jar = CookieJar::new().add(cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf,
+        LOGIN_CSRF_SECS,
+        state.config.secure_cookies,
+        SameSite::Strict,
+    ));
+    (jar, page).into_response()
+}
+
+/// The login page with a 429 and how long to wait.
+fn wait_page(state: &AppState, next: &str, email: &str, wait_secs: u64, message: &str) -> Response {
+    let mut response = login_page(state, StatusCode::TOO_MANY_REQUESTS, next, email, Some(message));
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_secs.max(1)));
     response
-        .headers_mut()
-        .append(header::SET_COOKIE, cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.config.secure_cookies, "Strict"));
-    response
+}
+
+fn too_many_failures(state: &AppState, next: &str, email: &str, wait_secs: u64) -> Response {
+    wait_page(state, next, email, wait_secs, "Too many failed sign-ins. Please wait and try again.")
+}
+
+fn hashing_full(state: &AppState, next: &str, email: &str) -> Response {
+    let message = "Too many sign-ins at once. Please wait a moment and try again.";
+    wait_page(state, next, email, HASHING_WAIT.as_secs().max(1), message)
+}
+
+fn failed(state: &AppState, next: &str, email: &str) -> Response {
+    let message = "That email and password do not match an account.";
+    login_page(state, StatusCode::UNAUTHORIZED, next, email, Some(message))
 }
 
 pub async fn form(State(state): State<AppState>, Query(q): Query<NextParam>) -> Response {
@@ -71,15 +121,10 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
+impl CsrfToken for LoginForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf
+    }
 }
 
 fn request_context(headers: &HeaderMap, ip: ClientIp) -> Context {
@@ -93,75 +138,87 @@ fn request_context(headers: &HeaderMap, ip: ClientIp) -> Context {
     }
 }
 
+/// Checks the password against the stored hash, or, with none, hashes it at the
+/// same cost. The permit is held until the hash is done, even if the caller left.
+async fn password_matches(permit: OwnedSemaphorePermit, password: String, phc: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match phc {
+            Some(phc) => verify_password(&password, &phc),
+            None => hash_password(&password).map(|_| false).unwrap_or(false),
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Records `team.login_failed` for a known user once the answer has gone: waiting
+/// for its commit would make a known email answer measurably slower.
+fn record_failure_after_answer(state: &AppState, user: &User, context: Context) {
+    let event = AuditEvent::new(user_actor(user), casetrail_core::OwnActivity::LoginFailed, format!("Failed sign-in for {}", user.email))
+        .metadata("email", user.email.clone())
+        .context(context)
+        .build();
+    let (writer, account) = (state.writer.clone(), user.account_id);
+    tokio::spawn(async move {
+        if let Err(err) = writer.append(account, vec![event]).await {
+            tracing::error!(error = ?err, "could not record a failed sign-in");
+        }
+    });
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    LoginCsrfForm { form, genuine }: LoginCsrfForm<LoginForm>,
 ) -> Response {
-    let next = safe_next(form.next.as_deref()).to_string();
-    let expected = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if !same_origin(&headers) || expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) {
-        return login_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            &next,
-            &form.email,
-            Some("Your sign-in form expired. Please try again."),
-        );
+    let next = safe_next(form.next.as_deref());
+    if !genuine {
+        let message = "Your sign-in form expired. Please try again.";
+        return login_page(&state, StatusCode::FORBIDDEN, next, &form.email, Some(message));
+    }
+    let email = form.email.trim();
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        // No user has such an email: neither counted nor looked up, but answered
+        // after the same hashing as any unknown email.
+        let Some(permit) = state.logins.hashing_permit().await else { return hashing_full(&state, next, "") };
+        password_matches(permit, form.password, None).await;
+        return failed(&state, next, "");
     }
     let now = Timestamp::now();
-    let email = form.email.trim().to_string();
-    if let Some(wait) = state.logins.blocked(&email, ip.0, now.as_millis()) {
-        let mut response = login_page(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &next,
-            &email,
-            Some("Too many failed sign-ins. Please wait and try again."),
-        );
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
-        return response;
-    }
-    let found = match state.store.user_by_email(&email).await {
+    let attempt = match state.logins.reserve(email, ip.0, now.as_millis()) {
+        Ok(attempt) => attempt,
+        Err(wait) => return too_many_failures(&state, next, email, wait),
+    };
+    let Some(permit) = state.logins.hashing_permit().await else {
+        // Never checked, so not a failure.
+        state.logins.refund(attempt);
+        return hashing_full(&state, next, email);
+    };
+    let found = match state.store.user_by_email(email).await {
         Ok(found) => found,
-        Err(err) => return crate::error::ApiError::from(err).into_response(),
+        Err(err) => return ApiError::from(err).into_response(),
     };
-    let password = form.password.clone();
-    let phc = found.as_ref().map(|(_, h)| h.clone());
-    // For an unknown email, hashing the password costs what verifying would, so the
-    // answer's timing does not tell which emails exist.
-    let ok = tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => verify_password(&password, &phc),
-        None => hash_password(&password).map(|_| false).unwrap_or(false),
-    })
-    .await
-    .unwrap_or(false);
+    let phc = found.as_ref().map(|(_, phc)| phc.clone());
+    let right = password_matches(permit, form.password, phc).await;
     let context = request_context(&headers, ip);
-    let Some((user, _)) = found.filter(|_| ok) else {
-        state.logins.fail(&email, ip.0, now.as_millis());
-        if let Some((user, _)) = state.store.user_by_email(&email).await.ok().flatten() {
-            let event = AuditEvent::new(
-                user_actor(&user),
-                casetrail_core::OwnActivity::LoginFailed,
-                format!("Failed sign-in for {}", user.email),
-            )
-            .metadata("email", user.email.clone())
-            .context(context)
-            .build();
-            if let Err(err) = state.record(user.account_id, event).await {
-                tracing::error!(error = ?err, "could not record a failed sign-in");
-            }
+    match found {
+        Some((user, _)) if right => {
+            state.logins.refund(attempt);
+            start_session(&state, &user, context, now, next).await
         }
-        return login_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            &next,
-            &email,
-            Some("That email and password do not match an account."),
-        );
-    };
+        Some((user, _)) => {
+            record_failure_after_answer(&state, &user, context);
+            failed(&state, next, email)
+        }
+        None => failed(&state, next, email),
+    }
+}
 
+/// Creates the session, records `team.user_logged_in`, and sends the browser on
+/// with its session cookie.
+async fn start_session(state: &AppState, user: &User, context: Context, now: Timestamp, next: &str) -> Response {
     let token = random_token();
     let session = Session {
         token_hash: token_hash(&token),
@@ -171,28 +228,22 @@ pub async fn submit(
         created_at: now,
         expires_at: now.plus_millis(state.config.session_hours * 3_600_000),
     };
-    let event = AuditEvent::new(
-        user_actor(&user),
-        casetrail_core::OwnActivity::UserLoggedIn,
-        format!("{} signed in", user.name),
-    )
-    .context(context)
-    .build();
+    let event = AuditEvent::new(user_actor(user), casetrail_core::OwnActivity::UserLoggedIn, format!("{} signed in", user.name))
+        .context(context)
+        .build();
     let stored = async {
         state.store.create_session(session).await?;
         state.record(user.account_id, event).await?;
-        Ok::<_, crate::error::ApiError>(())
+        Ok::<_, ApiError>(())
     };
     if let Err(err) = stored.await {
         return err.into_response();
     }
-    let mut response = Redirect::to(&next).into_response();
     let secure = state.config.secure_cookies;
-    let headers = response.headers_mut();
-    headers
-        .append(header::SET_COOKIE, cookie(SESSION_COOKIE, &token, state.config.session_hours * 3600, secure, "Lax"));
-    headers.append(header::SET_COOKIE, cookie(LOGIN_CSRF_COOKIE, "", 0, secure, "Strict"));
-    response
+    let jar = CookieJar::new()
+        .add(cookie(SESSION_COOKIE, token, state.config.session_hours * 3600, secure, SameSite::Lax))
+        .add(cookie(LOGIN_CSRF_COOKIE, String::new(), 0, secure, SameSite::Strict));
+    (jar, Redirect::to(next)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -201,26 +252,70 @@ pub struct LogoutForm {
     csrf: String,
 }
 
-pub async fn logout(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+pub async fn logout(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let principal = authenticate(&state, &parts).await.ok().flatten();
-    let request = axum::extract::Request::from_parts(parts.clone(), body);
-    let form = <Form<LogoutForm> as axum::extract::FromRequest<AppState>>::from_request(request, &state).await.ok();
-    if let (Some(principal), Some(Form(form))) = (principal, form)
+    // Only a signed-in caller's post is read; anyone else is simply sent to sign in.
+    if let Some(principal) = principal
         && let crate::auth::Credential::Session { session, .. } = &principal.credential
     {
-        let valid =
-            same_origin(&parts.headers) && bool::from(session.csrf_token.as_bytes().ct_eq(form.csrf.as_bytes()));
-        if !valid {
+        let request = Request::from_parts(parts.clone(), body);
+        let sent = Form::<LogoutForm>::from_request(request, &state).await.map(|Form(f)| f.csrf).unwrap_or_default();
+        if !session_post_is_genuine(&principal, &parts.headers, &sent) {
             return (StatusCode::FORBIDDEN, "invalid or missing CSRF token").into_response();
         }
         if let Err(err) = state.store.delete_session(session.token_hash).await {
-            return crate::error::ApiError::from(err).into_response();
+            return ApiError::from(err).into_response();
         }
     }
-    let mut response = Redirect::to("/login").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", 0, state.config.secure_cookies, "Lax"));
-    response
+    let jar =
+        CookieJar::new().add(cookie(SESSION_COOKIE, String::new(), 0, state.config.secure_cookies, SameSite::Lax));
+    (jar, Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_path_on_this_site_is_a_redirect_target() {
+        for local in ["/settings/system-log", "/settings/system-log/abc?actor=u_1&q=a%20b", "/"] {
+            assert_eq!(safe_next(Some(local)), local);
+        }
+        let hostile = [
+            "/\t/evil.example",
+            "/\t\t/x",
+            "/\n/x",
+            "/\r\n/x",
+            "\r\n",
+            "/ /x",
+            "/\u{7f}/x",
+            "/\u{e9}",
+            "//evil",
+            "https://evil",
+            "/\\evil",
+            "\\\\evil",
+            "javascript:alert(1)",
+            "",
+        ];
+        for next in hostile {
+            assert_eq!(safe_next(Some(next)), LOG_PATH, "{next:?}");
+        }
+        assert_eq!(safe_next(None), LOG_PATH);
+    }
+
+    #[test]
+    fn cookies_keep_their_attributes() {
+        let session = cookie(SESSION_COOKIE, "tok".into(), 43_200, true, SameSite::Lax).to_string();
+        let mut attributes: Vec<&str> = session.split("; ").collect();
+        attributes.sort_unstable();
+        assert_eq!(
+            attributes,
+            ["HttpOnly", "Max-Age=43200", "Path=/", "SameSite=Lax", "Secure", "casetrail_session=tok"]
+        );
+        let cleared = cookie(LOGIN_CSRF_COOKIE, String::new(), 0, false, SameSite::Strict).to_string();
+        let mut attributes: Vec<&str> = cleared.split("; ").collect();
+        attributes.sort_unstable();
+        assert_eq!(attributes, ["HttpOnly", "Max-Age=0", "Path=/", "SameSite=Strict", "casetrail_login_csrf="]);
+    }
 }

@@ -1,6 +1,8 @@
 //! The web UI: sign-in and the System Log pages, server-rendered with askama.
 //!
 //! - [`login`]: `/login` and `/logout` (CSRF, rate limits, sign-in events).
+//! - `csrf`: the one check every form post passes (`CsrfForm` for admins'
+//!   forms, its pre-session variant for the sign-in form).
 //! - `log`: `/settings/system-log`, the log itself with search, filters in the URL,
 //!   removable chips and keyset paging that works without JavaScript.
 //! - `entry`: `/settings/system-log/{id}`, one entry whole, with before and after
@@ -11,12 +13,16 @@
 //! - `assets`: the stylesheet, script and icon, embedded in the binary and served
 //!   with a content version so browsers may cache them for good.
 //!
+//! A page that fails answers [`PageError`]: the failure is logged and the reader sees
+//! the 500 page, inside the app's frame when their account could be loaded.
+//!
 //! Pages are admin-only: a signed-out visitor is sent to `/login` and back afterwards;
 //! a member gets a plain 403 page. Every page carries a strict Content-Security-Policy
 //! (no inline scripts or styles, so everything the host sent is inert text) and is
 //! never cached.
 
 mod assets;
+mod csrf;
 mod entry;
 mod filters;
 mod format;
@@ -168,6 +174,35 @@ pub fn error_page(shell: Option<Shell>) -> Response {
                   please try again in a moment.",
     };
     render(StatusCode::INTERNAL_SERVER_ERROR, &page)
+}
+
+/// Why a page could not be shown. Answered as [`error_page`], framed when the
+/// reader is known, after logging what failed.
+#[derive(Debug)]
+pub struct PageError {
+    // Boxed: handlers return `Result<_, PageError>` and the error path is rare.
+    shell: Option<Box<Shell>>,
+    doing: &'static str,
+    error: Box<dyn std::fmt::Debug + Send>,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = ?self.error, "could not {}", self.doing);
+        error_page(self.shell.map(|shell| *shell))
+    }
+}
+
+/// `?` for page handlers: a failure becomes the logged 500 page.
+pub trait OrErrorPage<T> {
+    /// `doing` completes "could not …" in the log line; `shell` frames the page.
+    fn or_error_page(self, shell: Option<&Shell>, doing: &'static str) -> Result<T, PageError>;
+}
+
+impl<T, E: std::fmt::Debug + Send + 'static> OrErrorPage<T> for Result<T, E> {
+    fn or_error_page(self, shell: Option<&Shell>, doing: &'static str) -> Result<T, PageError> {
+        self.map_err(|error| PageError { shell: shell.cloned().map(Box::new), doing, error: Box::new(error) })
+    }
 }
 
 async fn not_found_page(

@@ -9,19 +9,19 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::Account;
 use jiff::tz::TimeZone;
-use subtle::ConstantTimeEq;
 
+use super::csrf::CsrfForm;
 use super::format::short_time;
 use super::shell::time_zone;
-use super::{PageAdmin, Shell, error_page, render, same_origin};
+use super::{OrErrorPage, PageAdmin, PageError, Shell, render};
 use crate::AppState;
-use crate::auth::{Credential, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use casetrail_app::AppError;
 use casetrail_app::holds::{MAX_REASON_CHARS, holdable, lift_hold, parse_hold, place_hold};
@@ -117,24 +117,14 @@ async fn show(
     status: StatusCode,
     adjust: impl FnOnce(&mut RetentionPage),
 ) -> Response {
-    let (shell, account) = match Shell::load(state, principal).await {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            tracing::error!(error = ?err, "could not load the account for the retention page");
-            return error_page(None);
-        }
+    let shown = async {
+        let (shell, account) = Shell::for_page(state, principal).await?;
+        let mut page = build(state, &account).await.or_error_page(Some(&shell), "show the retention page")?;
+        page.shell = Some(shell);
+        adjust(&mut page);
+        Ok::<_, PageError>(render(status, &page))
     };
-    match build(state, &account).await {
-        Ok(mut page) => {
-            page.shell = Some(shell);
-            adjust(&mut page);
-            render(status, &page)
-        }
-        Err(err) => {
-            tracing::error!(error = ?err, "could not show the retention page");
-            error_page(Some(shell))
-        }
-    }
+    shown.await.into_response()
 }
 
 pub async fn page(State(state): State<AppState>, PageAdmin(principal): PageAdmin) -> Response {
@@ -150,20 +140,9 @@ enum Outcome {
 
 pub async fn submit(
     State(state): State<AppState>,
-    PageAdmin(principal): PageAdmin,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm { principal, form }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
     let field = |name: &str| form.get(name).map(|v| v.trim().to_string()).unwrap_or_default();
-    let valid = match &principal.credential {
-        Credential::Session { session, .. } => {
-            same_origin(&headers) && bool::from(session.csrf_token.as_bytes().ct_eq(field("csrf").as_bytes()))
-        }
-        Credential::Key(_) => false,
-    };
-    if !valid {
-        return (StatusCode::FORBIDDEN, "invalid or missing CSRF token").into_response();
-    }
     let outcome = match field("action").as_str() {
         "add_hold" => add_hold(&state, &principal, &field("type"), &field("id"), &field("reason")).await,
         "lift_hold" => lift(&state, &principal, &field("type"), &field("id")).await,

@@ -4,6 +4,7 @@
 use casetrail_store::Account;
 use jiff::tz::TimeZone;
 
+use super::{OrErrorPage, PageError};
 use crate::AppState;
 use crate::auth::{Credential, Principal};
 use crate::error::ApiResult;
@@ -39,6 +40,11 @@ impl Shell {
             timezone: account.timezone.clone(),
         };
         Ok((shell, account))
+    }
+
+    /// [`Shell::load`] for a page handler: a failure is the unframed 500 page.
+    pub async fn for_page(state: &AppState, principal: &Principal) -> Result<(Shell, Account), PageError> {
+        Shell::load(state, principal).await.or_error_page(None, "load the account for a page")
     }
 }
 

@@ -10,6 +10,7 @@ mod concurrency;
 mod export;
 mod ingest;
 mod integrity;
+mod login;
 mod openapi;
 mod reading;
 mod retention;
