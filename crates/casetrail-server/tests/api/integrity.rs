@@ -65,8 +65,8 @@ async fn an_intact_chain_verifies_with_its_checkpoint() {
 
 #[tokio::test]
 async fn an_event_altered_behind_the_stores_back_is_reported_with_its_seq() {
-    // Every kind of tampering, each named with its seq, is the store's own test
-    // (casetrail-store-sqlite's tests/tamper.rs); here, how the API reports one.
+    // Every kind of tampering, each named with its seq, is each backend's own test
+    // (its tables are its own); here, how the API reports one.
     let app = spawn_app().await;
     seed(&app, 10).await;
     assert!(problems(&app, "").await.is_empty());

@@ -2,8 +2,9 @@
 //! `CASETRAIL_TEST_DATABASE_URL`, and the one backend-specific thing tests may do:
 //! alter a stored event behind the store's back.
 //!
-//! A new backend is one more arm in [`open_test_store`] and in [`Tamper::event_body`];
-//! no test names a backend.
+//! A new backend is one arm in [`open_test_store`] and a function beside
+//! [`sqlite`] that opens a fresh store and implements [`TamperWith`] for it; no test
+//! names a backend.
 
 use std::sync::Arc;
 
@@ -20,54 +21,64 @@ pub struct TestStore {
     pub tamper: Tamper,
 }
 
-/// Edits the stored chain directly, the way an attacker with database access would.
-/// Cheap to clone and `'static`, so browser bodies can carry one.
-#[derive(Clone)]
-pub struct Tamper {
-    backend: Backend,
-}
-
-#[derive(Clone)]
-enum Backend {
-    /// Holding the store keeps its temporary file alive as long as the test's app.
-    Sqlite(SqliteStore),
-}
-
 /// Opens the store `CASETRAIL_TEST_DATABASE_URL` names.
 pub async fn open_test_store() -> TestStore {
     let url = std::env::var(DATABASE_URL_VAR).unwrap_or_default();
-    let backend = match url.trim() {
-        "" | "sqlite" => Backend::Sqlite(SqliteStore::open_temporary().expect("a temporary SQLite store")),
-        other => panic!(
-            "{DATABASE_URL_VAR}={other:?}: that storage backend is not built yet; \
-             leave {DATABASE_URL_VAR} unset (or set it to `sqlite`) to test on a temporary SQLite file"
-        ),
-    };
-    let store: Arc<dyn Store> = match &backend {
-        Backend::Sqlite(sqlite) => Arc::new(sqlite.clone()),
-    };
-    TestStore { store, tamper: Tamper { backend } }
+    match url.trim() {
+        "" | "sqlite" => sqlite(),
+        other => {
+            // The scheme only: a database URL may carry a password.
+            let scheme = other.split_once("://").map_or(other, |(scheme, _)| scheme);
+            panic!(
+                "{DATABASE_URL_VAR} names a `{scheme}` backend, which the tests cannot run on yet; \
+                 leave {DATABASE_URL_VAR} unset (or set it to `sqlite`) to test on a temporary SQLite file"
+            )
+        }
+    }
 }
 
+/// Edits a backend's stored chain directly, the way someone with access to the
+/// database could.
+#[async_trait::async_trait]
+pub trait TamperWith: Send + Sync {
+    /// Replaces `from` with `to` in the stored body of `account`'s event `seq`,
+    /// leaving its hash as it was; returns how many rows changed.
+    async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) -> usize;
+}
+
+/// A backend's [`TamperWith`], cheap to clone and `'static`, so browser test bodies
+/// can carry one.
+#[derive(Clone)]
+pub struct Tamper(Arc<dyn TamperWith>);
+
 impl Tamper {
-    /// Replaces `from` with `to` in the stored body of `account`'s event `seq`, leaving
-    /// its hash as it was. Panics unless exactly that one body changed, so a test
-    /// cannot pass by tampering with nothing.
+    /// [`TamperWith::event_body`], panicking unless exactly that one body changed, so
+    /// a test cannot pass by tampering with nothing.
     pub async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) {
         assert_ne!(from, to, "tampering must change something");
-        match &self.backend {
-            Backend::Sqlite(sqlite) => {
-                let db = rusqlite::Connection::open(sqlite.path()).expect("the test store's SQLite file");
-                let changed = db
-                    .execute(
-                        "UPDATE events SET body = replace(body, ?1, ?2)
-                         WHERE seq = ?3 AND instr(body, ?1) > 0
-                           AND acct = (SELECT pk FROM accounts WHERE id = ?4)",
-                        rusqlite::params![from, to, seq as i64, account.as_bytes().as_slice()],
-                    )
-                    .expect("tampering with an event body");
-                assert_eq!(changed, 1, "event {seq} of account {account} has no {from:?} in its body");
-            }
-        }
+        let changed = self.0.event_body(account, seq, from, to).await;
+        assert_eq!(changed, 1, "event {seq} of account {account} has no {from:?} in its body");
+    }
+}
+
+/// A temporary SQLite file, removed when the last clone of the store goes (the
+/// tamper handle holds one, so the file lives as long as the test's app).
+fn sqlite() -> TestStore {
+    let sqlite = SqliteStore::open_temporary().expect("a temporary SQLite store");
+    TestStore { store: Arc::new(sqlite.clone()), tamper: Tamper(Arc::new(SqliteTamper(sqlite))) }
+}
+
+struct SqliteTamper(SqliteStore);
+
+#[async_trait::async_trait]
+impl TamperWith for SqliteTamper {
+    async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) -> usize {
+        let db = rusqlite::Connection::open(self.0.path()).expect("the test store's SQLite file");
+        db.execute(
+            "UPDATE events SET body = replace(body, ?1, ?2)
+             WHERE seq = ?3 AND instr(body, ?1) > 0 AND acct = (SELECT pk FROM accounts WHERE id = ?4)",
+            rusqlite::params![from, to, seq as i64, account.as_bytes().as_slice()],
+        )
+        .expect("tampering with an event body")
     }
 }
