@@ -2,6 +2,9 @@
 //! chain, and a graceful shutdown that finishes in-flight commits.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -67,31 +70,58 @@ async fn concurrent_clients_share_one_gapless_chain() {
     assert_eq!(acked.len(), stored.len(), "and nothing unacknowledged is");
 }
 
+/// Batches each sender posts, and the most posts one sender makes (a bound, far above
+/// what the test needs, so a server that never stops cannot hang it).
+const BATCH: u64 = 50;
+const MAX_POSTS: usize = 5_000;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_in_flight_commits() {
     let app = spawn_app().await;
-    let client = app.client.clone();
-    let url = app.url("/api/v1/events");
-    let key = app.firm.ingest_key.clone();
-    let mut sends = Vec::new();
-    for i in 0..20 {
-        let (client, url, key) = (client.clone(), url.clone(), key.clone());
-        sends.push(tokio::spawn(async move {
-            let body: Vec<Value> = (0..50).map(|j| event("case.updated", &format!("{i}-{j}"))).collect();
-            client.post(url).bearer_auth(key).json(&json!({ "events": body })).send().await.map(|r| r.status().as_u16())
+    let stopping = Arc::new(AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for sender in 0..8 {
+        let (client, url, key) = (app.client.clone(), app.url("/api/v1/events"), app.firm.ingest_key.clone());
+        let stopping = stopping.clone();
+        // Posts until the server stops answering; counts what it acknowledged, and
+        // which acknowledgements were for posts begun before shutdown and answered
+        // after it began: the ones shutdown had to finish.
+        senders.push(tokio::spawn(async move {
+            let (mut acknowledged, mut finished_by_shutdown) = (0u64, 0u64);
+            for post in 0..MAX_POSTS {
+                let body: Vec<Value> =
+                    (0..BATCH).map(|j| event("case.updated", &format!("{sender}-{post}-{j}"))).collect();
+                let begun_before_shutdown = !stopping.load(Ordering::SeqCst);
+                let answer = client.post(&url).bearer_auth(&key).json(&json!({ "events": body })).send().await;
+                let Ok(answer) = answer else { break };
+                assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap_or_default());
+                acknowledged += BATCH;
+                if begun_before_shutdown && stopping.load(Ordering::SeqCst) {
+                    finished_by_shutdown += 1;
+                }
+            }
+            (acknowledged, finished_by_shutdown)
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let store = app.store.clone();
-    let account = app.account_id();
-    app.stop().await;
-    let mut acknowledged = 0;
-    for send in sends {
-        if let Ok(Ok(201)) = send.await {
-            acknowledged += 50;
-        }
+    // Shut down only once commits are under way (a bounded wait).
+    let (store, account) = (app.store.clone(), app.account_id());
+    let head = async || store.head(account).await.unwrap().map_or(0, |h| h.seq);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while head().await < 10 * BATCH {
+        assert!(Instant::now() < deadline, "no commits after 20 s");
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let head = store.head(account).await.unwrap().map(|h| h.seq).unwrap_or(0);
-    assert!(head >= acknowledged, "head {head} < acknowledged {acknowledged}");
-    assert_eq!(head % 50, 0, "batches are atomic");
+    stopping.store(true, Ordering::SeqCst);
+    app.stop().await;
+
+    let (mut acknowledged, mut finished_by_shutdown) = (0, 0);
+    for sender in senders {
+        let (a, f) = sender.await.unwrap();
+        acknowledged += a;
+        finished_by_shutdown += f;
+    }
+    assert!(finished_by_shutdown > 0, "no post was in flight when shutdown began");
+    let head = head().await;
+    assert!(acknowledged >= 10 * BATCH, "acknowledged {acknowledged}");
+    assert_eq!(head, acknowledged, "every acknowledged batch is stored, and nothing else");
 }

@@ -1,5 +1,6 @@
 //! Retention, holds and purge (API.md §6): exactly what the policy allows goes, the
-//! chain still verifies, every change is an event, and space is given back.
+//! chain still verifies, and every change is an event. (Tampering with tombstones and
+//! the space a purge gives back are each backend's own tests.)
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -186,44 +187,10 @@ async fn ingest_refuses_events_outside_the_window_and_follows_the_policy() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn deleting_a_tombstone_or_an_event_behind_the_servers_back_is_still_detected() {
-    let app = spawn_app().await;
-    seed(&app).await;
-    assert_eq!(run(&app).await, 5);
-    integrity_ok(&app).await;
-    let db = app.raw_db();
-    let tombstones: i64 = db.query_row("SELECT count(*) FROM tombstones", [], |r| r.get(0)).unwrap();
-    assert_eq!(tombstones, 1, "one run of consecutive seqs, one tombstone");
-    db.execute("DELETE FROM tombstones", []).unwrap();
-    let (_, body) = app.admin_get("/api/v1/integrity").await;
-    let kinds: Vec<(u64, &str)> = body["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["seq"].as_u64().unwrap(), p["kind"].as_str().unwrap()))
-        .collect();
-    assert_eq!(kinds, [(2, "missing")]);
-    app.stop().await;
-
-    let app = spawn_app().await;
-    seed(&app).await;
-    app.admin_send(Method::POST, "/api/v1/holds", Some(json!({"type": "case", "id": "c_held", "reason": "x"}))).await;
-    run(&app).await;
-    // A forged tombstone over a held event that was deleted.
-    let db = app.raw_db();
-    db.execute_batch(
-        "DELETE FROM events WHERE seq = 3; UPDATE tombstones SET first_seq = 2, last_seq = 6 WHERE first_seq = 2",
-    )
-    .unwrap();
-    let (_, body) = app.admin_get("/api/v1/integrity").await;
-    let kinds: Vec<&str> = body["problems"].as_array().unwrap().iter().map(|p| p["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"bad_signature"), "{body}");
-    app.stop().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn purge_runs_beside_ingest_and_browse_and_gives_space_back() {
+async fn purge_runs_beside_ingest_and_browse() {
+    // That the purge gives the space back is each backend's own test: space is
+    // counted differently by each.
     let app = std::sync::Arc::new(spawn_app().await);
     let blob = "x".repeat(2_000);
     for chunk in 0..10 {
@@ -236,9 +203,6 @@ async fn purge_runs_beside_ingest_and_browse_and_gives_space_back() {
             .collect();
         app.append_direct(events).await;
     }
-    let pages = |db: &rusqlite::Connection| -> i64 { db.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap() };
-    let before = pages(&app.raw_db());
-
     let writer = {
         let app = app.clone();
         tokio::spawn(async move {
@@ -265,7 +229,7 @@ async fn purge_runs_beside_ingest_and_browse_and_gives_space_back() {
     assert_eq!(acked, 40);
     let (_, live) = app.admin_get("/api/v1/events?q=live&limit=100").await;
     assert_eq!(live["events"].as_array().unwrap().len(), 40, "every acknowledged event is there");
+    let (_, old) = app.admin_get("/api/v1/events?q=old&activity=case.updated&limit=20").await;
+    assert_eq!(old["events"], json!([]), "no purged event is found any more");
     integrity_ok(&app).await;
-    let after = pages(&app.raw_db());
-    assert!(after * 2 < before, "the file shrank from {before} to {after} pages");
 }

@@ -13,7 +13,7 @@ async fn verify_now_shows_an_intact_chain_then_the_seq_altered_behind_its_back()
     let (_, checkpoint) = app.admin_send(reqwest::Method::POST, "/api/v1/integrity/checkpoints", None).await;
     let signed = checkpoint["seq"].as_u64().expect("a checkpoint");
     let (email, password) = (app.firm.admin.email.clone(), app.firm.admin_password.clone());
-    let db = app.raw_db();
+    let tamper = app.tamperer();
     with_browser(&app, 1280, move |b| async move {
         b.sign_in(&email, &password).await;
         b.click("#verify button").await;
@@ -24,7 +24,7 @@ async fn verify_now_shows_an_intact_chain_then_the_seq_altered_behind_its_back()
         let checkpoint = b.find("#checkpoint").await.text().await.unwrap();
         assert!(checkpoint.starts_with(&format!("Newest checkpoint: seq {signed}, signed ")), "{checkpoint}");
 
-        db.execute("UPDATE events SET body = replace(body, 'second', 'altered') WHERE seq = 2", []).unwrap();
+        tamper.event_body(2, "second", "altered").await;
         b.click("#verify-again").await;
         b.wait_until("document.querySelector('.verdict-bad')").await;
         assert_eq!(b.find("#verdict").await.text().await.unwrap(), "Chain broken: 1 problem found");

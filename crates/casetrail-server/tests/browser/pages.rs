@@ -13,7 +13,7 @@ async fn an_entry_changed_behind_the_servers_back_says_its_link_is_broken() {
         .await;
     let ids: Vec<String> =
         answer["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().into()).collect();
-    app.raw_db().execute("UPDATE events SET body = replace(body, 'second', 'altered') WHERE seq = 2", []).unwrap();
+    app.tamper_event_body(2, "second", "altered").await;
     let browser = app.signed_in(&app.firm.admin.email, &app.firm.admin_password).await;
     let page = |id: &str| browser.get(app.url(&format!("/settings/system-log/{id}"))).send();
 

@@ -62,7 +62,7 @@ async fn screenshots() {
     let dir = PathBuf::from(std::env::var("SCREENSHOT_DIR").unwrap_or_else(|_| "../../target/screenshots".into()));
     std::fs::create_dir_all(&dir).unwrap();
     let (admin_email, member_email) = (admin.email.clone(), member.email.clone());
-    let db = app.raw_db();
+    let tamper = app.tamperer();
     with_browser(&app, 1280, move |b| async move {
         b.goto("/login").await;
         save(&b, &dir, "login.png", 1280, 760, false).await;
@@ -88,7 +88,7 @@ async fn screenshots() {
         b.wait_for_location("/integrity").await;
         save(&b, &dir, "verify.png", 1280, 600, false).await;
         save(&b, &dir, "verify-phone.png", 390, 700, false).await;
-        db.execute("UPDATE events SET body = replace(body, '\"', '\"') || ' ' WHERE seq = 17", []).unwrap();
+        tamper.event_body(17, "\"description\":\"", "\"description\":\"(altered) ").await;
         b.client.set_window_size(1280, 900).await.unwrap();
         b.click("#verify-again").await;
         b.wait_until("document.querySelector('.verdict-bad')").await;

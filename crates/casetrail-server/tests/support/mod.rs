@@ -1,5 +1,8 @@
-//! A real server on `127.0.0.1:0` over a temporary SQLite store, per test.
+//! A real server on `127.0.0.1:0` per test, over a fresh store of the backend
+//! `CASETRAIL_TEST_DATABASE_URL` picks (see [`backend`]).
 #![allow(dead_code)]
+
+pub mod backend;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,15 +10,16 @@ use std::sync::Arc;
 use casetrail_app::provision::{Provisioned, create_account, create_user};
 use casetrail_server::ServerConfig;
 use casetrail_store::{Role, Store};
-use casetrail_store_sqlite::SqliteStore;
 use serde_json::Value;
 use tokio::sync::oneshot;
+
+use self::backend::{Tamper, open_test_store};
 
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
     pub store: Arc<dyn Store>,
-    pub sqlite: SqliteStore,
+    tamper: Tamper,
     pub firm: Provisioned,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -113,6 +117,20 @@ impl TestApp {
     }
 }
 
+/// Tampers with this app's account, without borrowing the app.
+#[derive(Clone)]
+pub struct Tamperer {
+    tamper: Tamper,
+    account: uuid::Uuid,
+}
+
+impl Tamperer {
+    /// See [`TestApp::tamper_event_body`].
+    pub async fn event_body(&self, seq: u64, from: &str, to: &str) {
+        self.tamper.event_body(self.account, seq, from, to).await;
+    }
+}
+
 /// The `value` of `<input ... name="NAME" value="...">` in a page.
 pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\""))?;
@@ -123,8 +141,7 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let sqlite = SqliteStore::open_temporary().expect("temporary store");
-    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let backend::TestStore { store, tamper } = open_test_store().await;
     let firm =
         create_account(store.as_ref(), "Smith & Jones LLP", "admin@smithjones.example", "Ada Admin").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -137,7 +154,7 @@ pub async fn spawn_app() -> TestApp {
         addr,
         base: format!("http://{addr}"),
         store,
-        sqlite,
+        tamper,
         firm,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
@@ -181,9 +198,16 @@ impl TestApp {
         self.store.append(vec![batch]).await.unwrap().remove(0)
     }
 
-    /// A raw connection to the store's SQLite file, to tamper behind its back.
-    pub fn raw_db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.sqlite.path()).unwrap()
+    /// Replaces `from` with `to` in the stored body of this account's event `seq`
+    /// behind the store's back (its hash stays): a broken chain, on any backend.
+    pub async fn tamper_event_body(&self, seq: u64, from: &str, to: &str) {
+        self.tamperer().event_body(seq, from, to).await;
+    }
+
+    /// [`TestApp::tamper_event_body`] as an owned handle, for browser test bodies,
+    /// which cannot borrow the app.
+    pub fn tamperer(&self) -> Tamperer {
+        Tamperer { tamper: self.tamper.clone(), account: self.account_id() }
     }
 
     pub async fn admin_send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {

@@ -1,0 +1,84 @@
+//! The storage backend every server test runs on, chosen by
+//! `CASETRAIL_TEST_DATABASE_URL`, and the one backend-specific thing tests may do:
+//! alter a stored event behind the store's back.
+//!
+//! A new backend is one arm in [`open_test_store`] and a function beside
+//! [`sqlite`] that opens a fresh store and implements [`TamperWith`] for it; no test
+//! names a backend.
+
+use std::sync::Arc;
+
+use casetrail_store::{AccountId, Store};
+use casetrail_store_sqlite::SqliteStore;
+
+/// The variable that picks the backend: unset, empty or `sqlite` for a fresh
+/// temporary SQLite file per test.
+pub const DATABASE_URL_VAR: &str = "CASETRAIL_TEST_DATABASE_URL";
+
+/// A fresh, empty store for one test, and what it takes to tamper with it.
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    pub tamper: Tamper,
+}
+
+/// Opens the store `CASETRAIL_TEST_DATABASE_URL` names.
+pub async fn open_test_store() -> TestStore {
+    let url = std::env::var(DATABASE_URL_VAR).unwrap_or_default();
+    match url.trim() {
+        "" | "sqlite" => sqlite(),
+        other => {
+            // The scheme only: a database URL may carry a password.
+            let scheme = other.split_once("://").map_or(other, |(scheme, _)| scheme);
+            panic!(
+                "{DATABASE_URL_VAR} names a `{scheme}` backend, which the tests cannot run on yet; \
+                 leave {DATABASE_URL_VAR} unset (or set it to `sqlite`) to test on a temporary SQLite file"
+            )
+        }
+    }
+}
+
+/// Edits a backend's stored chain directly, the way someone with access to the
+/// database could.
+#[async_trait::async_trait]
+pub trait TamperWith: Send + Sync {
+    /// Replaces `from` with `to` in the stored body of `account`'s event `seq`,
+    /// leaving its hash as it was; returns how many rows changed.
+    async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) -> usize;
+}
+
+/// A backend's [`TamperWith`], cheap to clone and `'static`, so browser test bodies
+/// can carry one.
+#[derive(Clone)]
+pub struct Tamper(Arc<dyn TamperWith>);
+
+impl Tamper {
+    /// [`TamperWith::event_body`], panicking unless exactly that one body changed, so
+    /// a test cannot pass by tampering with nothing.
+    pub async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) {
+        assert_ne!(from, to, "tampering must change something");
+        let changed = self.0.event_body(account, seq, from, to).await;
+        assert_eq!(changed, 1, "event {seq} of account {account} has no {from:?} in its body");
+    }
+}
+
+/// A temporary SQLite file, removed when the last clone of the store goes (the
+/// tamper handle holds one, so the file lives as long as the test's app).
+fn sqlite() -> TestStore {
+    let sqlite = SqliteStore::open_temporary().expect("a temporary SQLite store");
+    TestStore { store: Arc::new(sqlite.clone()), tamper: Tamper(Arc::new(SqliteTamper(sqlite))) }
+}
+
+struct SqliteTamper(SqliteStore);
+
+#[async_trait::async_trait]
+impl TamperWith for SqliteTamper {
+    async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) -> usize {
+        let db = rusqlite::Connection::open(self.0.path()).expect("the test store's SQLite file");
+        db.execute(
+            "UPDATE events SET body = replace(body, ?1, ?2)
+             WHERE seq = ?3 AND instr(body, ?1) > 0 AND acct = (SELECT pk FROM accounts WHERE id = ?4)",
+            rusqlite::params![from, to, seq as i64, account.as_bytes().as_slice()],
+        )
+        .expect("tampering with an event body")
+    }
+}

@@ -1,0 +1,135 @@
+//! One account in a temporary SQLite store, written and verified only through the
+//! `Store` trait, and a raw connection to its file to tamper behind the store's back.
+#![allow(dead_code)]
+
+use casetrail_core::integrity::{ChainKey, Checkpoint, KeyRing};
+use casetrail_core::validate::{IngestRules, parse_ingest};
+use casetrail_core::{RecordType, Timestamp};
+use casetrail_store::{AccountId, AppendBatch, Appended, Hold, Store};
+use casetrail_store_sqlite::SqliteStore;
+use serde_json::{Value, json};
+
+/// Events a purge removes per transaction, as the server's retention run does.
+const PURGE_BATCH: u32 = 500;
+
+pub struct Fixture {
+    pub store: SqliteStore,
+    pub account: AccountId,
+    /// Signs checkpoints and tombstones; `ring` verifies them.
+    pub key: ChainKey,
+    pub ring: KeyRing,
+}
+
+impl Fixture {
+    pub async fn new() -> Fixture {
+        let store = SqliteStore::open_temporary().expect("a temporary store");
+        let account = store.create_account("Smith & Jones LLP").await.unwrap().id;
+        // A fixed key: these tests are about the chain, not about key material.
+        let key = ChainKey::from_signing_key(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let ring = KeyRing::new([key.verifying_key()]);
+        Fixture { store, account, key, ring }
+    }
+
+    /// A connection to the store's file, for the changes an attacker with access to
+    /// it could make.
+    pub fn raw_db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.store.path()).unwrap()
+    }
+
+    /// Appends `events` (API-shaped JSON) as one batch, with no ingest window: old
+    /// events come to exist this way (they were ingested when they were new).
+    pub async fn append(&self, events: Vec<Value>) -> Vec<Appended> {
+        let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
+        let events = parse_ingest(&json!({ "events": events }), &rules).expect("valid events");
+        self.store.append(vec![AppendBatch { account_id: self.account, events }]).await.unwrap().remove(0)
+    }
+
+    /// `n` events described `event 1` … `event n`, in one batch.
+    pub async fn seed(&self, n: usize) {
+        self.append((0..n).map(|i| event(&format!("event {}", i + 1))).collect()).await;
+    }
+
+    /// Signs and stores a checkpoint of the current head.
+    pub async fn checkpoint(&self) -> Checkpoint {
+        let head = self.store.head(self.account).await.unwrap().expect("a chain to sign");
+        let checkpoint = Checkpoint::sign(&self.key, self.account, head.seq, head.hash, Timestamp::now());
+        self.store.add_checkpoint(&checkpoint).await.unwrap();
+        checkpoint
+    }
+
+    /// Places a hold on a case.
+    pub async fn hold_case(&self, id: &str) {
+        let hold = Hold {
+            account_id: self.account,
+            kind: RecordType::Case,
+            id: id.into(),
+            reason: "Litigation".into(),
+            created_by: "Ada Admin".into(),
+            created_at: Timestamp::now(),
+        };
+        self.store.add_hold(&hold).await.unwrap();
+    }
+
+    /// Purges what the account's policy allows in bounded batches, records it with an
+    /// event and gives the space back, as a retention run does; returns how many
+    /// events went.
+    pub async fn purge(&self) -> u64 {
+        let account = self.store.account(self.account).await.unwrap().unwrap();
+        let days = i64::from(account.retention_days.expect("a retention policy"));
+        let cutoff = Timestamp::now().minus_days(days);
+        let mut total = 0;
+        loop {
+            let batch = self.store.purge(self.account, cutoff, PURGE_BATCH, &self.key).await.unwrap();
+            total += batch.purged;
+            if batch.purged < u64::from(PURGE_BATCH) {
+                break;
+            }
+        }
+        if total > 0 {
+            self.append(vec![event(&format!("purged {total} events"))]).await;
+            self.store.reclaim_space().await.unwrap();
+        }
+        total
+    }
+
+    /// Every problem a verification finds, as `(seq, kind)` in the order reported;
+    /// `incremental` starts after the newest good checkpoint.
+    pub async fn problems(&self, incremental: bool) -> Vec<(u64, String)> {
+        self.verify(incremental).await.report.problems.iter().map(|p| (p.seq, p.kind.key().to_string())).collect()
+    }
+
+    /// The server's verification of the account, as `GET /api/v1/integrity` runs it.
+    pub async fn verify(&self, incremental: bool) -> casetrail_server::integrity::Verification {
+        casetrail_server::integrity::verify_account(&self.store, self.account, &self.ring, incremental)
+            .await
+            .expect("a verification")
+    }
+}
+
+/// A valid event with the given description.
+pub fn event(description: &str) -> Value {
+    json!({
+        "actor": {"id": "u_17", "name": "Jane Doe", "email": "jane@smithlaw.com"},
+        "activity": "case.updated",
+        "description": description,
+    })
+}
+
+/// An event `days` days old, related to the given case and client.
+pub fn old_event(days: i64, description: &str, case: Option<&str>, client: Option<&str>) -> Value {
+    let mut related = Vec::new();
+    if let Some(c) = case {
+        related.push(json!({"type": "case", "id": c, "name": format!("Case {c}")}));
+    }
+    if let Some(c) = client {
+        related.push(json!({"type": "client", "id": c, "name": format!("Client {c}")}));
+    }
+    let occurred_at = Timestamp::now().minus_days(days).to_string();
+    json!({
+        "actor": {"id": "u_1", "name": "Jane Doe"},
+        "activity": "case.updated",
+        "description": description,
+        "occurred_at": occurred_at,
+        "related": related,
+    })
+}
