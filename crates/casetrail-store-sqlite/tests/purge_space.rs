@@ -2,7 +2,7 @@
 
 mod support;
 
-use casetrail_store::Store;
+use casetrail_store::EventStore;
 use serde_json::{Value, json};
 use support::{Fixture, event, old_event};
 

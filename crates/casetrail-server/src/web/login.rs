@@ -23,9 +23,9 @@ use super::csrf::{CsrfToken, LOGIN_CSRF_COOKIE, LoginCsrfForm, session_post_is_g
 use super::{ClientIp, LOG_PATH, render};
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, authenticate, hash_password, random_token, token_hash, user_actor, verify_password};
-use casetrail_app::AuditEvent;
 use crate::error::ApiError;
 use crate::limiter::{HASHING_WAIT, MAX_EMAIL_CHARS};
+use casetrail_app::AuditEvent;
 
 /// How long the login form's pre-session CSRF cookie lasts.
 const LOGIN_CSRF_SECS: i64 = 3600;
@@ -155,10 +155,14 @@ async fn password_matches(permit: OwnedSemaphorePermit, password: String, phc: O
 /// Records `team.login_failed` for a known user once the answer has gone: waiting
 /// for its commit would make a known email answer measurably slower.
 fn record_failure_after_answer(state: &AppState, user: &User, context: Context) {
-    let event = AuditEvent::new(user_actor(user), casetrail_core::OwnActivity::LoginFailed, format!("Failed sign-in for {}", user.email))
-        .metadata("email", user.email.clone())
-        .context(context)
-        .build();
+    let event = AuditEvent::new(
+        user_actor(user),
+        casetrail_core::OwnActivity::LoginFailed,
+        format!("Failed sign-in for {}", user.email),
+    )
+    .metadata("email", user.email.clone())
+    .context(context)
+    .build();
     let (writer, account) = (state.writer.clone(), user.account_id);
     tokio::spawn(async move {
         if let Err(err) = writer.append(account, vec![event]).await {
@@ -228,9 +232,13 @@ async fn start_session(state: &AppState, user: &User, context: Context, now: Tim
         created_at: now,
         expires_at: now.plus_millis(state.config.session_hours * 3_600_000),
     };
-    let event = AuditEvent::new(user_actor(user), casetrail_core::OwnActivity::UserLoggedIn, format!("{} signed in", user.name))
-        .context(context)
-        .build();
+    let event = AuditEvent::new(
+        user_actor(user),
+        casetrail_core::OwnActivity::UserLoggedIn,
+        format!("{} signed in", user.name),
+    )
+    .context(context)
+    .build();
     let stored = async {
         state.store.create_session(session).await?;
         state.record(user.account_id, event).await?;

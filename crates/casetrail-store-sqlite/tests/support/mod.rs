@@ -5,7 +5,9 @@
 use casetrail_core::integrity::{ChainKey, Checkpoint, KeyRing};
 use casetrail_core::validate::{IngestRules, parse_ingest};
 use casetrail_core::{RecordType, Timestamp};
-use casetrail_store::{AccountId, AppendBatch, Appended, Hold, Store};
+use casetrail_store::{
+    AccountId, AccountStore, AppendBatch, Appended, EventStore, Hold, IntegrityStore, RetentionStore, unrecorded,
+};
 use casetrail_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
@@ -67,7 +69,7 @@ impl Fixture {
             created_by: "Ada Admin".into(),
             created_at: Timestamp::now(),
         };
-        self.store.add_hold(&hold).await.unwrap();
+        self.store.add_hold(&hold, unrecorded()).await.unwrap();
     }
 
     /// Purges what the account's policy allows in bounded batches, records it with an
@@ -99,8 +101,8 @@ impl Fixture {
     }
 
     /// The server's verification of the account, as `GET /api/v1/integrity` runs it.
-    pub async fn verify(&self, incremental: bool) -> casetrail_server::integrity::Verification {
-        casetrail_server::integrity::verify_account(&self.store, self.account, &self.ring, incremental)
+    pub async fn verify(&self, incremental: bool) -> casetrail_app::integrity::Verification {
+        casetrail_app::integrity::verify_account(&self.store, self.account, &self.ring, incremental)
             .await
             .expect("a verification")
     }
