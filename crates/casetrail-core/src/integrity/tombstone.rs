@@ -51,11 +51,12 @@ impl Tombstone {
         let ring = KeyRing::new([key.verifying_key()]);
         let trusted =
             |t: &Tombstone| t.account_id == account_id && t.first_seq <= t.last_seq && t.verify(&ring).is_ok();
+        // The signature is checked last: it is the one costly test.
         let before = before.filter(|b| {
-            trusted(b) && b.last_seq.checked_add(1) == Some(run.first_seq) && b.last_hash == run.first_prev_hash
+            b.last_seq.checked_add(1) == Some(run.first_seq) && b.last_hash == run.first_prev_hash && trusted(b)
         });
         let after = after.filter(|a| {
-            trusted(a) && run.last_seq.checked_add(1) == Some(a.first_seq) && a.first_prev_hash == run.last_hash
+            run.last_seq.checked_add(1) == Some(a.first_seq) && a.first_prev_hash == run.last_hash && trusted(a)
         });
         let (first_seq, first_prev_hash) =
             before.map_or((run.first_seq, run.first_prev_hash), |b| (b.first_seq, b.first_prev_hash));
