@@ -2,6 +2,8 @@
 //! purge tombstones and checkpoints checked against their Ed25519 signatures, and the
 //! chain's length checked against the newest checkpoint.
 //!
+//! How a purge's runs become tombstones, one per gap, is [`Tombstone::merge_run`].
+//!
 //! The [`Verifier`] is fed a chain in seq order — events and tombstones — and keeps
 //! only O(1) state, so it can walk millions of events page by page.
 
@@ -213,7 +215,9 @@ struct ActorKey<'a> {
     id: Cow<'a, str>,
 }
 
+mod tombstone;
 mod verifier;
+pub use tombstone::{MergedRun, PurgedRun};
 pub use verifier::{Problem, ProblemKind, Report, Verifier};
 
 /// Which indexed column disagrees with the hashed body, if any.

@@ -3,7 +3,7 @@
 use casetrail_core::Timestamp;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{Checkpoint, Columns, Tombstone};
-use casetrail_store::{StoreError, StoreResult};
+use casetrail_store::StoreResult;
 use rusqlite::{Connection, Row, params};
 use uuid::Uuid;
 
@@ -113,25 +113,37 @@ pub(crate) fn tombstones(conn: &Connection, pk: i64, account: Uuid) -> StoreResu
     rows.collect::<Result<_, _>>().map_err(db)
 }
 
-/// The tombstone that ends right before `seq` or starts right after it, if any.
-pub(crate) fn adjacent(
+/// The tombstone whose run ends at `seq`, if any.
+pub(crate) fn tombstone_ending_at(
     conn: &Connection,
     pk: i64,
     account: Uuid,
-    ending_at: Option<u64>,
-    starting_at: Option<u64>,
+    seq: u64,
+) -> StoreResult<Option<Tombstone>> {
+    tombstone_where(conn, pk, account, "last_seq", seq)
+}
+
+/// The tombstone whose run starts at `seq`, if any.
+pub(crate) fn tombstone_starting_at(
+    conn: &Connection,
+    pk: i64,
+    account: Uuid,
+    seq: u64,
+) -> StoreResult<Option<Tombstone>> {
+    tombstone_where(conn, pk, account, "first_seq", seq)
+}
+
+fn tombstone_where(
+    conn: &Connection,
+    pk: i64,
+    account: Uuid,
+    column: &str,
+    seq: u64,
 ) -> StoreResult<Option<Tombstone>> {
     use rusqlite::OptionalExtension;
-    let (sql, seq) = match (ending_at, starting_at) {
-        (Some(seq), _) => {
-            (format!("SELECT {TOMBSTONE_COLUMNS} FROM tombstones WHERE acct = ?1 AND last_seq = ?2"), seq)
-        }
-        (None, Some(seq)) => {
-            (format!("SELECT {TOMBSTONE_COLUMNS} FROM tombstones WHERE acct = ?1 AND first_seq = ?2"), seq)
-        }
-        (None, None) => return Err(StoreError::Corrupt("adjacent tombstone asked for nothing".into())),
-    };
-    conn.query_row(&sql, params![pk, seq as i64], tombstone_row(account)).optional().map_err(db)
+    let sql = format!("SELECT {TOMBSTONE_COLUMNS} FROM tombstones WHERE acct = ?1 AND {column} = ?2");
+    let mut st = conn.prepare_cached(&sql).map_err(db)?;
+    st.query_row(params![pk, seq as i64], tombstone_row(account)).optional().map_err(db)
 }
 
 pub(crate) fn replace_tombstones(conn: &Connection, pk: i64, remove: &[u64], add: &Tombstone) -> StoreResult<()> {

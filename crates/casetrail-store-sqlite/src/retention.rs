@@ -2,7 +2,7 @@
 //! each run of purged seqs leaves one signed tombstone.
 
 use casetrail_core::chain::ChainHash;
-use casetrail_core::integrity::{ChainKey, Tombstone};
+use casetrail_core::integrity::{ChainKey, PurgedRun, Tombstone};
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{Hold, PurgeBatch, PurgePreview, StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode, Transaction, params};
@@ -59,9 +59,14 @@ pub(crate) fn remove_hold(
     Ok(found)
 }
 
-/// Events older than the cutoff that no case or client hold keeps. The held set is an
-/// uncorrelated subquery, materialized once per statement.
-const PURGEABLE: &str = "FROM events e WHERE e.acct = ?1 AND e.occurred_at < ?2 AND e.seq NOT IN (
+/// Events older than the cutoff that no hold keeps: none at all while the account has
+/// its legal hold, else none related to a held case or client. Both are read by the
+/// statement itself, so each purge batch sees the holds as of its own transaction,
+/// and a hold placed in the middle of a long purge stops the batches after it. The
+/// held set is an uncorrelated subquery, materialized once per statement.
+const PURGEABLE: &str = "FROM events e WHERE e.acct = ?1 AND e.occurred_at < ?2
+    AND NOT (SELECT a.legal_hold FROM accounts a WHERE a.pk = ?1)
+    AND e.seq NOT IN (
     SELECT r.seq FROM holds h JOIN event_records r ON r.acct = h.acct AND r.kind = h.kind AND r.record_id = h.record_id
     WHERE h.acct = ?1)";
 
@@ -154,8 +159,8 @@ fn delete_event(tx: &Transaction<'_>, pk: i64, d: &Doomed) -> StoreResult<()> {
     Ok(())
 }
 
-/// Writes the tombstone for the run `first..=last`, merged with any tombstone it
-/// touches, so consecutive purges keep one row per gap.
+/// Writes the tombstone for the run `first..=last`, merged by core's rule with the
+/// stored tombstones it touches, so consecutive purges keep one row per gap.
 fn record_run(
     tx: &Transaction<'_>,
     pk: i64,
@@ -165,23 +170,12 @@ fn record_run(
     now: Timestamp,
     key: &ChainKey,
 ) -> StoreResult<()> {
-    let (mut first_seq, mut last_seq) = (first.seq, last.seq);
-    let (mut first_prev, mut last_hash) = (first.prev_hash, last.hash);
-    let mut remove = Vec::new();
-    if first_seq > 1
-        && let Some(before) = integrity::adjacent(tx, pk, account, Some(first_seq - 1), None)?
-    {
-        first_seq = before.first_seq;
-        first_prev = before.first_prev_hash;
-        remove.push(before.first_seq);
-    }
-    if let Some(after) = integrity::adjacent(tx, pk, account, None, Some(last_seq + 1))? {
-        last_seq = after.last_seq;
-        last_hash = after.last_hash;
-        remove.push(after.first_seq);
-    }
-    let tombstone = Tombstone::sign(key, account, (first_seq, last_seq), (first_prev, last_hash), now);
-    integrity::replace_tombstones(tx, pk, &remove, &tombstone)
+    let run =
+        PurgedRun { first_seq: first.seq, last_seq: last.seq, first_prev_hash: first.prev_hash, last_hash: last.hash };
+    let before = if first.seq > 1 { integrity::tombstone_ending_at(tx, pk, account, first.seq - 1)? } else { None };
+    let after = integrity::tombstone_starting_at(tx, pk, account, last.seq + 1)?;
+    let merged = Tombstone::merge_run(key, account, before.as_ref(), &run, after.as_ref(), now);
+    integrity::replace_tombstones(tx, pk, &merged.replaces, &merged.tombstone)
 }
 
 /// Pages given back per chunk (1 MiB): each chunk is a transaction of its own that

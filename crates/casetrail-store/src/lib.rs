@@ -4,10 +4,11 @@
 //!
 //! Everything above this crate holds an `Arc<dyn Store>` and never knows which
 //! database is underneath. A backend proves it keeps the contract by running the
-//! conformance suite in [`testing`] (feature `testing`) through [`store_conformance!`]:
+//! conformance suite in [`testing`] (feature `testing`) through [`store_conformance!`],
+//! given a `testing::TestBackend` that opens fresh databases and second handles:
 //!
 //! ```ignore
-//! casetrail_store::store_conformance!(async { MyStore::open_temporary().await });
+//! casetrail_store::store_conformance!(MyBackend);
 //! ```
 //!
 //! Appending is the one delicate operation: [`Store::append`] takes several requests'

@@ -5,45 +5,100 @@
 //! of `API.md` (§4 ingest, §5 reading, §7 chain): gapless seqs and hash links, group
 //! commit, idempotency (also under concurrency), every browse filter, keyword search
 //! semantics and hostile input, keyset pagination (also while appending), tenant
-//! isolation, accounts, users, keys, sessions, and the filter pickers.
+//! isolation, accounts, users, keys, sessions, the filter pickers, holds and the
+//! account legal hold, purges and their tombstones (checked by core's [`Verifier`]
+//! through [`verify::verify_chain`]), checkpoints and chain rows, and two independent
+//! handles on one database writing at once.
 //!
-//! A backend runs the whole suite from one test file, say `tests/conformance.rs`:
+//! A backend runs the whole suite from one test file, say `tests/conformance.rs`, by
+//! implementing [`TestBackend`]:
 //!
 //! ```ignore
-//! casetrail_store::store_conformance!(async { my_backend::open_temporary().await });
+//! struct MyBackend;
+//!
+//! impl casetrail_store::testing::TestBackend for MyBackend {
+//!     type Store = MyStore;
+//!     async fn fresh(&self) -> Arc<MyStore> { Arc::new(MyStore::open_temporary().await) }
+//!     async fn reopen(&self, store: &MyStore) -> Arc<MyStore> { Arc::new(MyStore::connect(store.url()).await) }
+//! }
+//!
+//! casetrail_store::store_conformance!(MyBackend);
 //! ```
 //!
-//! The expression is evaluated once per test and must produce a future of an
-//! `Arc<dyn Store>` (or of an `Arc` of the concrete store). The backend crate needs
+//! The backend expression is evaluated once per test. The backend crate needs
 //! `tokio` (features `macros`, `rt-multi-thread`) among its dev-dependencies.
 //!
 //! Events are built with the real ingest parser ([`support::new_event`]), so they are
 //! what a host could send.
+//!
+//! [`Verifier`]: casetrail_core::integrity::Verifier
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Store;
+
+pub mod state_changes;
 pub mod support;
+pub mod verify;
 
 mod accounts;
 mod chain;
+mod checkpoints;
+mod concurrency;
 mod credentials;
 mod filters;
+mod holds;
 mod idempotency;
 mod paging;
 mod pickers;
+mod purge;
 mod search;
 mod tenancy;
 
 pub use accounts::*;
 pub use chain::*;
+pub use checkpoints::*;
+pub use concurrency::*;
 pub use credentials::*;
 pub use filters::*;
+pub use holds::*;
 pub use idempotency::*;
 pub use paging::*;
 pub use pickers::*;
+pub use purge::*;
 pub use search::*;
 pub use tenancy::*;
+
+/// What a backend gives the suite: fresh databases, and more handles on one of them.
+///
+/// `reopen` must open a handle as independent as a second server process would have:
+/// its own connections and its own writer, sharing nothing with `store` but the
+/// database. The two-handle tests prove that appends, idempotency and purges stay
+/// correct when two such handles write at once, which no in-process lock can give.
+pub trait TestBackend: Sync {
+    /// The backend's store type, so `reopen` can find the database of a store.
+    type Store: Store + 'static;
+
+    /// A new store on a new, empty database.
+    fn fresh(&self) -> impl Future<Output = Arc<Self::Store>> + Send;
+
+    /// Another independent handle on the database of `store` (which stays open).
+    fn reopen(&self, store: &Self::Store) -> impl Future<Output = Arc<Self::Store>> + Send;
+}
+
+/// A fresh store of `backend`, as the tests take it.
+pub async fn fresh_store<B: TestBackend>(backend: &B) -> Arc<dyn Store> {
+    backend.fresh().await
+}
+
+/// A fresh store of `backend` and a second, independent handle on its database.
+pub async fn two_handles<B: TestBackend>(backend: &B) -> (Arc<dyn Store>, Arc<dyn Store>) {
+    let first = backend.fresh().await;
+    let second = backend.reopen(&first).await;
+    (first, second)
+}
 
 /// How long one conformance test may take before it counts as hung (a deadlocked
 /// writer, a lost wake-up).
@@ -58,26 +113,38 @@ pub async fn run(name: &str, test: impl Future<Output = ()>) {
 
 /// Stamps out the whole conformance suite for one backend: one
 /// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per test body of
-/// [`testing`](crate::testing), each on a fresh store from the given expression.
+/// [`testing`](crate::testing), each on a fresh database of the given
+/// [`TestBackend`](crate::testing::TestBackend).
 ///
 /// ```ignore
-/// casetrail_store::store_conformance!(async { SqliteStore::open_temporary().await });
+/// casetrail_store::store_conformance!(SqliteBackend);
 /// ```
 ///
-/// This is the one list of the suite's tests: a new test body is added here.
+/// This is the one list of the suite's tests: a new test body is added here, under
+/// `@one` when it takes one store, under `@two` when it takes two handles on one
+/// database.
 #[macro_export]
 macro_rules! store_conformance {
-    (@each $open:expr; $($test:ident),+ $(,)?) => {
+    (@one $backend:expr; $($test:ident),+ $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                let store: ::std::sync::Arc<dyn $crate::Store> = $open.await;
+                let store = $crate::testing::fresh_store(&$backend).await;
                 $crate::testing::run(::std::stringify!($test), $crate::testing::$test(store)).await;
             }
         )+
     };
-    ($open:expr $(,)?) => {
-        $crate::store_conformance!(@each $open;
+    (@two $backend:expr; $($test:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let (first, second) = $crate::testing::two_handles(&$backend).await;
+                $crate::testing::run(::std::stringify!($test), $crate::testing::$test(first, second)).await;
+            }
+        )+
+    };
+    ($backend:expr $(,)?) => {
+        $crate::store_conformance!(@one $backend;
             // appends and the chain
             append_assigns_gapless_seqs_from_one,
             append_links_hashes_into_a_chain,
@@ -126,6 +193,27 @@ macro_rules! store_conformance {
             actors_picker,
             records_picker,
             pickers_respect_limit,
+            // holds and the account legal hold
+            holds_are_listed_and_a_second_hold_conflicts,
+            holds_are_per_account,
+            account_legal_hold_stops_purge_and_preview,
+            // purges and tombstones
+            purge_removes_only_events_older_than_the_cutoff,
+            case_and_client_holds_keep_their_events,
+            purge_batches_are_bounded_and_loop_to_the_purgeable_set,
+            tombstones_merge_on_both_sides_across_separate_runs,
+            purge_preview_equals_what_purge_removes,
+            reclaim_space_keeps_the_chain,
+            // checkpoints and chain rows
+            checkpoints_newest_first_within_limit,
+            checkpoints_are_checked_against_the_chain,
+            chain_rows_agree_with_chain_and_bodies,
+        );
+        $crate::store_conformance!(@two $backend;
+            // two independent handles on one database
+            two_handles_append_concurrently_without_fork_or_gap,
+            same_key_through_two_handles_is_stored_once,
+            purge_on_one_handle_while_the_other_appends,
         );
     };
 }

@@ -63,6 +63,18 @@ pub fn at(actor: &str, activity: &str, occurred_at: &str, description: &str) -> 
     }))
 }
 
+/// A `case.updated` by `u_test` at `occurred_at`, related to `related` (a JSON array
+/// of `{"type", "id", "name"}`).
+pub fn related_at(occurred_at: &str, description: &str, related: Value) -> NewEvent {
+    new_event(json!({
+        "occurred_at": occurred_at,
+        "actor": {"id": "u_test", "name": "Test User"},
+        "activity": "case.updated",
+        "description": description,
+        "related": related,
+    }))
+}
+
 /// Parses an RFC 3339 timestamp, panicking on a typo in a test.
 pub fn ts(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap_or_else(|e| panic!("bad test timestamp {s:?}: {e}"))
