@@ -1,14 +1,15 @@
 //! The state changes the suite makes through the store: holds, purges and the
 //! account-wide legal hold.
 //!
-//! Every test reaches [`Store::add_hold`], [`Store::remove_hold`], [`Store::purge`] and
-//! [`Store::update_account`] through these helpers only, so a change to those methods'
-//! signatures (an audit event to record with the change, say) is adapted here, once.
+//! Every test reaches `add_hold`, `remove_hold`, `purge` and `change_account` through
+//! these helpers only, so a change to those methods' signatures is adapted here, once.
+//! The changes record nothing here; what a recorded change appends is the subject of
+//! the `changes` module.
 
 use casetrail_core::integrity::{ChainKey, KeyRing};
 use casetrail_core::{RecordType, Timestamp};
 
-use crate::{AccountId, Hold, PurgeBatch, Store, StoreResult};
+use crate::{AccountChange, AccountId, Hold, PurgeBatch, Store, StoreResult, unrecorded};
 
 /// The key the suite signs purge tombstones and checkpoints with: fixed, so a failure
 /// reproduces byte for byte.
@@ -35,7 +36,9 @@ pub fn hold(account: AccountId, kind: RecordType, id: &str, created_at: Timestam
 
 /// Places a hold; the answer is the store's, so a test can expect a `Conflict`.
 pub async fn place_hold(store: &dyn Store, hold: &Hold) -> StoreResult<()> {
-    store.add_hold(hold).await
+    let placed = store.add_hold(hold, unrecorded()).await?;
+    assert_eq!(&placed.value, hold, "add_hold answers the hold it placed");
+    Ok(())
 }
 
 /// Places a case or client hold dated now, panicking on any error.
@@ -47,7 +50,8 @@ pub async fn hold_record(store: &dyn Store, account: AccountId, kind: RecordType
 
 /// Lifts a hold; `None` when there was none.
 pub async fn lift_hold(store: &dyn Store, account: AccountId, kind: RecordType, id: &str) -> Option<Hold> {
-    store.remove_hold(account, kind, id).await.unwrap_or_else(|e| panic!("remove_hold {} {id}: {e:?}", kind.key()))
+    let lifted = store.remove_hold(account, kind, id, unrecorded()).await;
+    lifted.unwrap_or_else(|e| panic!("remove_hold {} {id}: {e:?}", kind.key())).map(|r| r.value)
 }
 
 /// One purge batch signed with [`test_key`]; checks it stays within `max_events`.
@@ -80,9 +84,8 @@ pub fn purged_count(batches: &[PurgeBatch]) -> u64 {
 
 /// Places or lifts the account-wide legal hold, keeping every other setting.
 pub async fn set_legal_hold(store: &dyn Store, account: AccountId, on: bool) {
-    let mut settings = store.account(account).await.expect("account").expect("the account exists");
-    settings.legal_hold = on;
-    store.update_account(&settings).await.expect("update_account");
+    let changed = store.change_account(account, AccountChange::LegalHold(on), unrecorded()).await;
+    assert_eq!(changed.expect("change_account").value.after.legal_hold, on);
     let read = store.account(account).await.expect("account").expect("the account exists");
     assert_eq!(read.legal_hold, on, "the legal hold setting persists");
 }
