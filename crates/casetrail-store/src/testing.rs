@@ -45,6 +45,7 @@ pub mod verify;
 
 mod accounts;
 mod chain;
+mod changes;
 mod checkpoints;
 mod concurrency;
 mod credentials;
@@ -59,6 +60,7 @@ mod tenancy;
 
 pub use accounts::*;
 pub use chain::*;
+pub use changes::*;
 pub use checkpoints::*;
 pub use concurrency::*;
 pub use credentials::*;
@@ -193,6 +195,12 @@ macro_rules! store_conformance {
             actors_picker,
             records_picker,
             pickers_respect_limit,
+            // changes that record themselves
+            a_change_and_its_record_commit_together,
+            a_failed_record_leaves_neither_change_nor_event,
+            concurrent_changes_never_undo_each_other,
+            the_last_admin_survives_concurrent_demotions,
+            expired_sessions_are_deleted,
             // holds and the account legal hold
             holds_are_listed_and_a_second_hold_conflicts,
             holds_are_per_account,
