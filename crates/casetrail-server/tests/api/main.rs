@@ -14,4 +14,5 @@ mod login;
 mod openapi;
 mod reading;
 mod retention;
+mod settings_race;
 mod smoke;
