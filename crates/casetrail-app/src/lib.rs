@@ -34,6 +34,7 @@ pub mod holds;
 pub mod integrity;
 pub mod keys;
 pub mod provision;
+pub mod purge;
 pub mod retention;
 pub mod settings;
 pub mod signing;

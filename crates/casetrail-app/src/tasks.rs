@@ -32,6 +32,10 @@ pub async fn run(app: App, schedule: Schedule, stop: CancellationToken) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = tokio::time::Instant::now();
     let mut last_purge: Option<tokio::time::Instant> = None;
+    // A purge that a crash cut short is recorded now, at the start after the crash.
+    if let Err(err) = crate::purge::recover_unfinished(app.store.as_ref(), Timestamp::now()).await {
+        tracing::error!(error = ?err, "could not record interrupted purges");
+    }
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -51,7 +55,7 @@ pub async fn run(app: App, schedule: Schedule, stop: CancellationToken) {
         };
         if due && !stop.is_cancelled() {
             last_purge = Some(tokio::time::Instant::now());
-            if let Err(err) = crate::retention::run_all(app.store.as_ref(), &app.keys, &app.writer, &stop).await {
+            if let Err(err) = crate::purge::run_all(app.store.as_ref(), &app.keys, &stop).await {
                 tracing::error!(error = ?err, "the retention purge failed");
             }
         }

@@ -26,6 +26,7 @@ mod checkpointer;
 mod credentials;
 mod integrity;
 mod log_impl;
+mod purge_runs;
 mod records;
 mod retention;
 mod schema;

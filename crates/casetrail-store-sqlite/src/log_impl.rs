@@ -8,23 +8,16 @@ use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{
     AccountId, ActorSummary, AppendBatch, Appended, ChainHead, EventStore, Hold, IntegrityStore, Page, PurgeBatch,
-    PurgePreview, RecordSummary, Recorded, Recorder, RetentionStore, StoreResult,
+    PurgePreview, PurgeRun, PurgeRunSummary, RecordSummary, Recorded, Recorder, RetentionStore, StoreResult,
 };
 use uuid::Uuid;
 
-use crate::{SqliteStore, account_pk, account_pk_opt, append, browse, changes, db, integrity, retention};
+use crate::{SqliteStore, account_pk, account_pk_opt, append, browse, changes, integrity, purge_runs, retention};
 
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
-        let out = self
-            .write(move |conn| {
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
-                let out = append::append_all(&tx, batches)?;
-                tx.commit().map_err(db)?;
-                Ok(out)
-            })
-            .await?;
+        let out = self.transact(move |tx| append::append_all(tx, batches)).await?;
         let added = out.iter().flatten().filter(|a| !a.duplicate).count();
         self.changed(added as u64).await;
         Ok(out)
@@ -163,25 +156,32 @@ impl RetentionStore for SqliteStore {
         .await
     }
 
-    async fn purge(
-        &self,
-        account: AccountId,
-        cutoff: Timestamp,
-        max_events: u32,
-        key: &ChainKey,
-    ) -> StoreResult<PurgeBatch> {
+    async fn purge(&self, run: &PurgeRun, max_events: u32, key: &ChainKey) -> StoreResult<PurgeBatch> {
         let key = ChainKey::from_signing_key(key.signing_key().clone());
+        let run = run.clone();
         let batch = self
-            .write(move |conn| {
-                let pk = account_pk(conn, account)?;
-                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
-                let batch = retention::purge(&tx, pk, account, cutoff, max_events, &key)?;
-                tx.commit().map_err(db)?;
+            .transact(move |tx| {
+                let pk = account_pk(tx, run.account_id)?;
+                let batch = retention::purge(tx, pk, run.account_id, run.cutoff, max_events, &key)?;
+                purge_runs::note_batch(tx, pk, &run, &batch)?;
                 Ok(batch)
             })
             .await?;
         self.changed(batch.purged).await;
         Ok(batch)
+    }
+
+    async fn finish_purge_run(
+        &self,
+        account: AccountId,
+        run: Uuid,
+        record: Recorder<PurgeRunSummary>,
+    ) -> StoreResult<Option<Recorded<PurgeRunSummary>>> {
+        self.transact(move |tx| purge_runs::finish(tx, account, run, record)).await
+    }
+
+    async fn unfinished_purge_runs(&self, idle_before: Timestamp) -> StoreResult<Vec<PurgeRunSummary>> {
+        self.read(move |conn| purge_runs::unfinished(conn, idle_before)).await
     }
 
     async fn reclaim_space(&self) -> StoreResult<()> {

@@ -165,15 +165,36 @@ const MIGRATIONS: &[&str] = &[
     r#"
     INSERT INTO events_fts (events_fts, rank) VALUES ('deletemerge', 0);
     "#,
+    // 4: the tally of each retention run, kept in the transaction of each batch, so
+    // that a run cut short is still recorded as `system_log.purged` when found.
+    r#"
+    CREATE TABLE purge_runs (
+        run_id BLOB PRIMARY KEY,
+        acct INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        cutoff INTEGER NOT NULL,
+        retention_days INTEGER,
+        actor TEXT NOT NULL,
+        purged INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_batch_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
-/// Brings the file up to the newest schema, one transaction per step.
+/// Brings the file up to the newest schema, one transaction per step. The version is
+/// read inside each step's `IMMEDIATE` transaction, so two processes opening a new
+/// file at once apply each step once: the second waits for the write lock, then finds
+/// the step done.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for (version, sql) in (1i64..).zip(MIGRATIONS).skip(current.max(0) as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version)?;
+    for (version, sql) in (1i64..).zip(MIGRATIONS) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if current < version {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+        }
         tx.commit()?;
     }
     Ok(())

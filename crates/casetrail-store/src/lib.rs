@@ -127,6 +127,34 @@ pub struct PurgeBatch {
     pub last_seq: Option<u64>,
 }
 
+/// One retention run over one account. The store keeps what the run has removed so
+/// far in the database, in each batch's own transaction, until the run's record is
+/// written ([`RetentionStore::finish_purge_run`]); so a run cut short by a crash is
+/// still recorded when it is found unfinished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurgeRun {
+    pub id: Uuid,
+    pub account_id: AccountId,
+    /// Events older than this go.
+    pub cutoff: Timestamp,
+    /// The policy the cutoff came from, for the record.
+    pub retention_days: Option<u32>,
+    /// Who started the run: casetrail's retention task, or an admin.
+    pub actor: casetrail_core::Actor,
+    pub started_at: Timestamp,
+}
+
+/// What a run has removed so far, as the store counted it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurgeRunSummary {
+    pub run: PurgeRun,
+    pub purged: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// When its newest batch committed.
+    pub last_batch_at: Timestamp,
+}
+
 /// What a purge would remove.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PurgePreview {
@@ -281,18 +309,25 @@ pub trait RetentionStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<Recorded<Hold>>>;
     /// What a purge with this cutoff would remove now (holds respected).
     async fn purge_preview(&self, account: AccountId, cutoff: Timestamp) -> StoreResult<PurgePreview>;
-    /// Removes up to `max_events` events older than `cutoff` that no hold keeps, in one
-    /// transaction, leaving signed tombstones for the runs of purged seqs. The holds
-    /// (the account-wide legal hold included) are read inside that transaction, so a
-    /// hold placed during a long purge stops it at the next batch. Callers loop until
-    /// `purged < max_events`.
-    async fn purge(
+    /// Removes up to `max_events` events older than the run's cutoff that no hold
+    /// keeps, in one transaction, leaving signed tombstones for the runs of purged
+    /// seqs and adding what it removed to the run's tally. The holds (the
+    /// account-wide legal hold included) are read inside that transaction, so a hold
+    /// placed during a long purge stops it at the next batch. Callers loop until
+    /// `purged < max_events`, then finish the run.
+    async fn purge(&self, run: &PurgeRun, max_events: u32, key: &ChainKey) -> StoreResult<PurgeBatch>;
+    /// Ends a run: appends its record, built by `record` from the run's tally, and
+    /// forgets the tally, in one transaction. `None` when the run removed nothing (or
+    /// was finished already). Every purged event is counted by exactly one finish.
+    async fn finish_purge_run(
         &self,
         account: AccountId,
-        cutoff: Timestamp,
-        max_events: u32,
-        key: &ChainKey,
-    ) -> StoreResult<PurgeBatch>;
+        run: Uuid,
+        record: Recorder<PurgeRunSummary>,
+    ) -> StoreResult<Option<Recorded<PurgeRunSummary>>>;
+    /// Runs of any account that removed something and have not been finished, whose
+    /// newest batch committed before `idle_before`: runs cut short by a crash.
+    async fn unfinished_purge_runs(&self, idle_before: Timestamp) -> StoreResult<Vec<PurgeRunSummary>>;
     /// Lets the backend give freed space back (SQLite: incremental vacuum); most
     /// databases do this by themselves.
     async fn reclaim_space(&self) -> StoreResult<()> {

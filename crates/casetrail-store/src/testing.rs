@@ -55,6 +55,7 @@ mod idempotency;
 mod paging;
 mod pickers;
 mod purge;
+mod purge_runs;
 mod search;
 mod tenancy;
 
@@ -70,6 +71,7 @@ pub use idempotency::*;
 pub use paging::*;
 pub use pickers::*;
 pub use purge::*;
+pub use purge_runs::*;
 pub use search::*;
 pub use tenancy::*;
 
@@ -206,6 +208,8 @@ macro_rules! store_conformance {
             holds_are_per_account,
             account_legal_hold_stops_purge_and_preview,
             // purges and tombstones
+            a_purge_run_is_tallied_and_recorded_once,
+            a_purge_run_that_removes_nothing_records_nothing,
             purge_removes_only_events_older_than_the_cutoff,
             case_and_client_holds_keep_their_events,
             purge_batches_are_bounded_and_loop_to_the_purgeable_set,

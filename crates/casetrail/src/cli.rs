@@ -205,11 +205,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config(&common, None)?;
             let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
             let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
-            let (app, task) = casetrail_app::App::start(store, keys, casetrail_app::writer::CHECKPOINT_EVERY);
+            // A run that an earlier crash cut short is recorded before this one starts.
+            casetrail_app::retention::recover_unfinished(store.as_ref(), casetrail_core::Timestamp::now()).await?;
             let stop = tokio_util::sync::CancellationToken::new();
-            let purged = casetrail_app::retention::run_all(app.store.as_ref(), &app.keys, &app.writer, &stop).await?;
-            drop(app);
-            task.await?;
+            let purged = casetrail_app::retention::run_all(store.as_ref(), &keys, &stop).await?;
             println!("purged {purged} events");
             Ok(ExitCode::SUCCESS)
         }

@@ -282,9 +282,9 @@ async fn purge(state: &AppState, principal: &Principal) -> ApiResult<Outcome> {
     let purged = casetrail_app::retention::run_account(
         state.store.as_ref(),
         &state.keys,
-        &state.writer,
         &account,
         principal.actor(),
+        &state.stop,
     )
     .await
     .map_err(ApiError::internal)?;

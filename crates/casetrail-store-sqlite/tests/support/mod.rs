@@ -79,16 +79,28 @@ impl Fixture {
         let account = self.store.account(self.account).await.unwrap().unwrap();
         let days = i64::from(account.retention_days.expect("a retention policy"));
         let cutoff = Timestamp::now().minus_days(days);
+        let run = casetrail_store::PurgeRun {
+            id: uuid::Uuid::now_v7(),
+            account_id: self.account,
+            cutoff,
+            retention_days: account.retention_days,
+            actor: casetrail_app::retention::retention_actor(),
+            started_at: Timestamp::now(),
+        };
         let mut total = 0;
         loop {
-            let batch = self.store.purge(self.account, cutoff, PURGE_BATCH, &self.key).await.unwrap();
+            let batch = self.store.purge(&run, PURGE_BATCH, &self.key).await.unwrap();
             total += batch.purged;
             if batch.purged < u64::from(PURGE_BATCH) {
                 break;
             }
         }
-        if total > 0 {
-            self.append(vec![event(&format!("purged {total} events"))]).await;
+        let record = Box::new(move |s: &casetrail_store::PurgeRunSummary| {
+            let body = json!({"events": [event(&format!("purged {} events", s.purged))]});
+            let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
+            parse_ingest(&body, &rules).ok().and_then(|mut events| events.pop())
+        });
+        if self.store.finish_purge_run(self.account, run.id, record).await.unwrap().is_some() {
             self.store.reclaim_space().await.unwrap();
         }
         total

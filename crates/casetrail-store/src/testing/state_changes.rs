@@ -9,7 +9,7 @@
 use casetrail_core::integrity::{ChainKey, KeyRing};
 use casetrail_core::{RecordType, Timestamp};
 
-use crate::{AccountChange, AccountId, Hold, PurgeBatch, Store, StoreResult, unrecorded};
+use crate::{AccountChange, AccountId, Hold, PurgeBatch, PurgeRun, Store, StoreResult, unrecorded};
 
 /// The key the suite signs purge tombstones and checkpoints with: fixed, so a failure
 /// reproduces byte for byte.
@@ -54,9 +54,31 @@ pub async fn lift_hold(store: &dyn Store, account: AccountId, kind: RecordType, 
     lifted.unwrap_or_else(|e| panic!("remove_hold {} {id}: {e:?}", kind.key())).map(|r| r.value)
 }
 
+/// A retention run over `account` with `cutoff`, started now by casetrail.
+pub fn purge_run(account: AccountId, cutoff: Timestamp) -> PurgeRun {
+    PurgeRun {
+        id: uuid::Uuid::now_v7(),
+        account_id: account,
+        cutoff,
+        retention_days: Some(90),
+        actor: casetrail_core::Actor {
+            id: "casetrail".into(),
+            name: "casetrail retention".into(),
+            email: None,
+            kind: casetrail_core::ActorType::System,
+        },
+        started_at: Timestamp::now(),
+    }
+}
+
 /// One purge batch signed with [`test_key`]; checks it stays within `max_events`.
 pub async fn purge_batch(store: &dyn Store, account: AccountId, cutoff: Timestamp, max_events: u32) -> PurgeBatch {
-    let batch = store.purge(account, cutoff, max_events, &test_key()).await.expect("purge");
+    let run = purge_run(account, cutoff);
+    let batch = store.purge(&run, max_events, &test_key()).await.expect("purge");
+    // The suite's purges record nothing (what a finished run records is the subject
+    // of the `purge_runs` module); the tally goes with the finish.
+    let finished = store.finish_purge_run(account, run.id, unrecorded()).await.expect("finish_purge_run");
+    assert_eq!(finished.map(|f| f.value.purged), (batch.purged > 0).then_some(batch.purged), "the tally is the batch");
     assert!(batch.purged <= u64::from(max_events), "a batch of at most {max_events} purged {}", batch.purged);
     assert_eq!(batch.first_seq.is_some(), batch.purged > 0, "first_seq is set exactly when something went: {batch:?}");
     assert_eq!(batch.last_seq.is_some(), batch.purged > 0, "last_seq is set exactly when something went: {batch:?}");

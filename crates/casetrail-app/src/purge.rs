@@ -1,0 +1,139 @@
+//! Applying the retention policy: purging in bounded batches, recording each run as a
+//! `system_log.purged` event, and giving the freed space back.
+//!
+//! No purge goes unrecorded: the store adds each batch to its run's tally in the
+//! batch's own transaction, and the run's record is written from that tally
+//! ([`RetentionStore::finish_purge_run`](casetrail_store::RetentionStore)). A run cut
+//! short (a crash, a kill) leaves its tally behind, and [`recover_unfinished`] records
+//! it: at every start, and whenever the periodic task finds one idle for
+//! [`ABANDONED_AFTER`].
+
+use std::time::Duration;
+
+use casetrail_core::{Actor, ActorType, NewEvent, OwnActivity, Timestamp};
+use casetrail_store::{Account, PurgeRun, PurgeRunSummary, Store, StoreResult};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::AuditEvent;
+use crate::signing::Keys;
+
+/// Events removed per transaction. Each costs about 0.1 ms (five indexes, the links,
+/// the search index), so ingest waits at most some 50 ms behind a batch; at 2000 the
+/// benchmark saw 220 ms stalls (BENCHMARKS.md).
+pub const PURGE_BATCH: u32 = 500;
+
+/// The pause between purge batches (about 5 % of a batch's time).
+const PURGE_PAUSE: Duration = Duration::from_millis(3);
+
+/// A run whose newest batch is this old is taken for dead: a live run commits a batch
+/// every few milliseconds. Finishing a live run early would only split its record in
+/// two (each event is still counted once), so this errs on the short side.
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(120);
+
+/// The actor of purges that casetrail runs by itself.
+pub fn retention_actor() -> Actor {
+    Actor { id: "casetrail".into(), name: "casetrail retention".into(), email: None, kind: ActorType::System }
+}
+
+/// The `system_log.purged` record of a run's tally; `interrupted` when it is written
+/// for a run that did not finish by itself.
+fn purged_event(summary: &PurgeRunSummary, interrupted: bool) -> NewEvent {
+    let run = &summary.run;
+    let policy = run.retention_days.map_or("the retention period".to_string(), |d| format!("{d} days"));
+    let mut description = format!("Purged {} events older than {policy}", summary.purged);
+    if interrupted {
+        description.push_str(" (recorded after the run was interrupted)");
+    }
+    let mut event = AuditEvent::new(run.actor.clone(), OwnActivity::Purged, description)
+        .metadata("purged", summary.purged)
+        .metadata("first_seq", summary.first_seq)
+        .metadata("last_seq", summary.last_seq)
+        .metadata("retention_days", run.retention_days)
+        .metadata("cutoff", run.cutoff.to_string());
+    if interrupted {
+        event = event.metadata("interrupted", true);
+    }
+    event.build()
+}
+
+/// Purges what `account`'s policy allows and records it; returns how many events
+/// went. A run that removes nothing writes nothing. `stop` is checked between
+/// batches: a stopped run is recorded with what it removed.
+pub async fn run_account(
+    store: &dyn Store,
+    keys: &Keys,
+    account: &Account,
+    actor: Actor,
+    stop: &CancellationToken,
+) -> anyhow::Result<u64> {
+    let now = Timestamp::now();
+    let Some(cutoff) = account.purge_cutoff(now) else { return Ok(0) };
+    let run = PurgeRun {
+        id: Uuid::now_v7(),
+        account_id: account.id,
+        cutoff,
+        retention_days: account.retention_days,
+        actor,
+        started_at: now,
+    };
+    let mut total = 0u64;
+    let outcome: anyhow::Result<()> = async {
+        loop {
+            let batch = store.purge(&run, PURGE_BATCH, &keys.current).await?;
+            total += batch.purged;
+            if batch.purged < u64::from(PURGE_BATCH) || stop.is_cancelled() {
+                return Ok(());
+            }
+            // Let queued ingest commits in between batches. SQLite's write lock is not
+            // fair: a purge that asks again at once can win it over a commit that has
+            // waited (the benchmark saw one wait 450 ms), so it steps back a moment.
+            tokio::time::sleep(PURGE_PAUSE).await;
+        }
+    }
+    .await;
+    // Whatever was removed is recorded, even when a later batch failed.
+    let record = Box::new(|summary: &PurgeRunSummary| Some(purged_event(summary, false)));
+    let finished = store.finish_purge_run(account.id, run.id, record).await?;
+    outcome?;
+    if finished.is_some() {
+        store.reclaim_space().await?;
+        tracing::info!(account = %account.id, purged = total, "retention purge");
+    }
+    Ok(total)
+}
+
+/// Records every run that a crash cut short and whose newest batch committed before
+/// `idle_before`; returns how many runs were recorded.
+pub async fn recover_unfinished(store: &dyn Store, idle_before: Timestamp) -> StoreResult<u64> {
+    let mut recorded = 0;
+    for summary in store.unfinished_purge_runs(idle_before).await? {
+        let record = Box::new(|summary: &PurgeRunSummary| Some(purged_event(summary, true)));
+        let run = &summary.run;
+        if store.finish_purge_run(run.account_id, run.id, record).await?.is_some() {
+            tracing::warn!(account = %run.account_id, purged = summary.purged, "recorded an interrupted purge");
+            recorded += 1;
+        }
+    }
+    Ok(recorded)
+}
+
+/// Records runs abandoned for [`ABANDONED_AFTER`], then runs the policy of every
+/// account until `stop` is cancelled; returns the total purged.
+pub async fn run_all(store: &dyn Store, keys: &Keys, stop: &CancellationToken) -> StoreResult<u64> {
+    let idle_before = Timestamp::now().plus_millis(-(ABANDONED_AFTER.as_millis() as i64));
+    if let Err(err) = recover_unfinished(store, idle_before).await {
+        tracing::error!(error = ?err, "could not record interrupted purges");
+    }
+    let mut total = 0;
+    for account in store.accounts().await? {
+        if stop.is_cancelled() {
+            break;
+        }
+        match run_account(store, keys, &account, retention_actor(), stop).await {
+            Ok(n) => total += n,
+            Err(err) => tracing::error!(account = %account.id, error = ?err, "retention purge failed"),
+        }
+    }
+    Ok(total)
+}
