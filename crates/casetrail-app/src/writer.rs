@@ -12,7 +12,7 @@ use casetrail_core::NewEvent;
 use uuid::Uuid;
 
 use crate::signing::Keys;
-use casetrail_store::{AccountId, AppendBatch, Appended, Store, StoreError};
+use casetrail_store::{AccountId, AppendBatch, Appended, EventStore, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -113,6 +113,29 @@ async fn checkpoint_if_due(
     Ok(())
 }
 
+/// How often a commit is tried again while the database is busy (a lock held by
+/// another process past the store's own wait), and the first pause between tries; the
+/// pause doubles each time, so the last try comes some 1.3 s after the first.
+const BUSY_RETRIES: u32 = 8;
+const BUSY_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// [`Store::append`], tried again while the store answers `Busy`: nothing was written
+/// then, so trying again cannot store anything twice.
+async fn append_when_free(store: &dyn EventStore, batches: Vec<AppendBatch>) -> Result<Vec<Vec<Appended>>, StoreError> {
+    let mut pause = BUSY_FIRST_PAUSE;
+    for _ in 1..BUSY_RETRIES {
+        match store.append(batches.clone()).await {
+            Err(err) if err.is_retryable() => {
+                tracing::warn!(error = ?err, pause_ms = pause.as_millis() as u64, "the store is busy; trying the commit again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+    store.append(batches).await
+}
+
 /// Commits a group and answers its requests; returns the highest seq it reached in
 /// each account (the chain heads, without asking the store again).
 async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<Uuid, u64> {
@@ -129,7 +152,7 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<Uui
     // Kept so that a failed group can be retried request by request: one request's
     // problem must not fail the others that happened to share its transaction.
     let retry = (group > 1).then(|| batches.clone());
-    match store.append(batches).await {
+    match append_when_free(store, batches).await {
         Ok(answers) => {
             for ((reply, answer), account) in replies.into_iter().zip(answers).zip(accounts) {
                 saw(account, &answer);
@@ -146,7 +169,7 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<Uui
                 return heads;
             };
             for ((batch, reply), account) in batches.into_iter().zip(replies).zip(accounts) {
-                let answer = store.append(vec![batch]).await.map(|mut a| a.pop().unwrap_or_default());
+                let answer = append_when_free(store, vec![batch]).await.map(|mut a| a.pop().unwrap_or_default());
                 if let Ok(answer) = &answer {
                     saw(account, answer);
                 }
@@ -155,4 +178,80 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<Uui
         }
     }
     heads
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use async_trait::async_trait;
+    use casetrail_core::query::BrowseQuery;
+    use casetrail_core::{ChainedEvent, RecordType};
+    use casetrail_store::{ActorSummary, ChainHead, Page, RecordSummary, StoreResult};
+    use uuid::Uuid;
+
+    use super::*;
+
+    /// Answers `Busy` to the first `busy` appends, then appends one seq per event.
+    #[derive(Debug)]
+    struct BusyFor {
+        busy: u32,
+        calls: AtomicU32,
+    }
+
+    #[async_trait]
+    impl EventStore for BusyFor {
+        async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst);
+            if call < self.busy {
+                return Err(StoreError::Busy(Box::new(std::io::Error::other("database is locked"))));
+            }
+            let answer = |i| Appended { id: Uuid::nil(), seq: i as u64 + 1, duplicate: false };
+            Ok(batches.iter().map(|b| (0..b.events.len()).map(answer).collect()).collect())
+        }
+        async fn events(&self, _: AccountId, _: &BrowseQuery) -> StoreResult<Page> {
+            unreachable!("the writer only appends")
+        }
+        async fn event(&self, _: AccountId, _: Uuid) -> StoreResult<Option<ChainedEvent>> {
+            unreachable!("the writer only appends")
+        }
+        async fn chain(&self, _: AccountId, _: u64, _: u32) -> StoreResult<Vec<ChainedEvent>> {
+            unreachable!("the writer only appends")
+        }
+        async fn head(&self, _: AccountId) -> StoreResult<Option<ChainHead>> {
+            unreachable!("the writer only appends")
+        }
+        async fn actors(&self, _: AccountId, _: &[String], _: u32) -> StoreResult<Vec<ActorSummary>> {
+            unreachable!("the writer only appends")
+        }
+        async fn records(
+            &self,
+            _: AccountId,
+            _: Option<RecordType>,
+            _: &[String],
+            _: u32,
+        ) -> StoreResult<Vec<RecordSummary>> {
+            unreachable!("the writer only appends")
+        }
+    }
+
+    fn one_batch() -> Vec<AppendBatch> {
+        vec![AppendBatch { account_id: Uuid::nil(), events: Vec::new() }]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_store_is_tried_again_until_it_takes_the_commit() {
+        let store = BusyFor { busy: 3, calls: AtomicU32::new(0) };
+        let answer = append_when_free(&store, one_batch()).await;
+        assert!(answer.is_ok(), "{answer:?}");
+        assert_eq!(store.calls.load(Ordering::SeqCst), 4, "three busy answers, then the commit");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_busy_for_too_long_fails_the_commit() {
+        let store = BusyFor { busy: u32::MAX, calls: AtomicU32::new(0) };
+        let answer = append_when_free(&store, one_batch()).await;
+        assert!(matches!(answer, Err(StoreError::Busy(_))), "{answer:?}");
+        assert_eq!(store.calls.load(Ordering::SeqCst), BUSY_RETRIES);
+    }
 }
