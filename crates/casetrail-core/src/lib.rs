@@ -1,6 +1,6 @@
 //! The domain of casetrail, the System Log of a law firm's account — no I/O.
 //!
-//! - [`activity`]: the catalog of activity types and record types (API.md §8).
+//! - [`activity`]: the catalog of activity types and record types (docs/API.md §8).
 //! - [`validate`]: what a host sends, parsed into [`NewEvent`]s with every bad field
 //!   named ([`FieldError`]).
 //! - [`event`]: the stored [`Event`]; its canonical JSON ([`canonical`]) is what the

@@ -1,4 +1,4 @@
-//! `casetrail`: the System Log server and its command-line tools (API.md §10).
+//! `casetrail`: the System Log server and its command-line tools (docs/API.md §10).
 
 #![forbid(unsafe_code)]
 
