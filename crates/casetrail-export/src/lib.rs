@@ -1,6 +1,6 @@
 //! Turns a stream of System Log events into the CSV or XLSX download of docs/API.md §6.
-//! Knows nothing of HTTP or storage: the server and the CLI feed it events page by
-//! page and hand it a sink.
+//! Knows nothing of HTTP or storage: the export drivers of `casetrail-app` feed it
+//! events page by page and hand it a sink (the API's response body, the CLI's file).
 //!
 //! - [`row`]: the ten cell texts of one event, under the [`HEADER`] of §6.
 //! - [`ExportWriter`]: writes events into an [`std::io::Write`] sink as they come.
