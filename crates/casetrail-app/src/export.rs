@@ -1,4 +1,4 @@
-//! Exports: the filtered CSV/XLSX download (API.md §6) and the verifiable JSONL of a
+//! Exports: the filtered CSV/XLSX download (docs/API.md §6) and the verifiable JSONL of a
 //! whole chain (docs/VERIFYING.md), written page by page into any `Write` sink.
 //!
 //! Both run on a blocking thread and fetch pages through the async store with

@@ -1,5 +1,6 @@
-//! The goals of issue 7, judged on the newest run of each size that `BENCHMARKS.md`
-//! holds (the summaries, newest first).
+//! The performance goals casetrail is measured against (ingest, single events, browse,
+//! export, verification, purge, memory), judged on the newest run of each size that
+//! `BENCHMARKS.md` holds (the summaries, newest first).
 
 use std::fmt::Write as _;
 
@@ -35,7 +36,7 @@ fn line(out: &mut String, met: bool, goal: &str, status: &str) {
 
 pub fn markdown(runs: &[Value]) -> String {
     let mut out = String::from(
-        "## Goals (issue 7)\n\nJudged on the newest run at the size each goal names (or, until there is one, the \
+        "## Goals\n\nJudged on the newest run at the size each goal names (or, until there is one, the \
          newest run, marked as such). Rebuilt by every run.\n\n",
     );
     let not_at = |run: &Value, exact: bool, wanted: &str| {
@@ -176,7 +177,7 @@ fn export_goal(out: &mut String, runs: &[Value]) {
     let goal = "Export: CSV ≥ 500k rows/s, XLSX ≥ 100k rows/s, peak RSS growth < 64 MiB at any size";
     let measured: Vec<&Value> = runs.iter().filter(|r| r["csv_rows_per_s"].is_number()).collect();
     let Some(first) = measured.first() else { return line(out, false, goal, "no run has measured it yet") };
-    // Speed at 1M rows, as the issue asks, or else the newest run; memory at every size.
+    // Speed at 1M rows, as the goals name it, or else the newest run; memory at every size.
     let (run, exact) =
         measured.iter().find(|r| r["events"].as_u64() == Some(1_000_000)).map_or((*first, false), |r| (*r, true));
     let csv = num(run, "csv_rows_per_s").unwrap_or(0.0);

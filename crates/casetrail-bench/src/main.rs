@@ -1,4 +1,5 @@
-//! `casetrail-bench`: the benchmark command of issue 7.
+//! `casetrail-bench`: the benchmark command, which measures casetrail against its
+//! performance goals ([`goals`]) and writes `BENCHMARKS.md`.
 //!
 //! ```sh
 //! cargo run --release -p casetrail-bench -- --events 100000

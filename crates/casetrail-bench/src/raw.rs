@@ -183,7 +183,7 @@ impl RawDb {
         Ok(started.elapsed())
     }
 
-    /// Refreshes the planner's statistics, as the raw figures assume.
+    /// Refreshes the planner's statistics, as the goals' raw-engine figures assume.
     pub fn analyze(&self) -> rusqlite::Result<Duration> {
         let started = Instant::now();
         self.conn.execute_batch("ANALYZE")?;

@@ -1,5 +1,5 @@
-//! The run as Markdown: one section per run, and `BENCHMARKS.md` with the goals of
-//! issue 7 on top (rebuilt from every run's summary) and the runs below, newest first.
+//! The run as Markdown: one section per run, and `BENCHMARKS.md` with the performance
+//! goals on top (rebuilt from every run's summary) and the runs below, newest first.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -288,7 +288,7 @@ pub fn write(path: &Path, run: &Run) -> anyhow::Result<()> {
 
 const HEADER: &str = "# Benchmarks
 
-Written by the benchmark command (`crates/casetrail-bench`, issue 7):
+Written by the benchmark command (`crates/casetrail-bench`):
 
 ```sh
 cargo run --release -p casetrail-bench -- --events 100000     # under ten minutes here

@@ -36,7 +36,7 @@ use crate::stats::Samples;
 use crate::verify::{self, VerifyFigures};
 use crate::{raw, report};
 
-/// HTTP batch ingest clients and single-event clients (issue 7).
+/// HTTP batch ingest clients and single-event clients, as the goals name them.
 pub const BATCH_CLIENTS: usize = 4;
 pub const SINGLE_CLIENTS: usize = 32;
 

@@ -1,4 +1,4 @@
-//! The activity catalog of API.md §8: every kind of event the System Log knows,
+//! The activity catalog of docs/API.md §8: every kind of event the System Log knows,
 //! grouped by category, with the labels people read.
 
 use std::fmt;
@@ -30,7 +30,7 @@ macro_rules! category {
     };
 }
 
-/// The whole catalog, in the order of API.md §8.
+/// The whole catalog, in the order of docs/API.md §8.
 pub static CATEGORIES: &[Category] = &[
     category!(
         "case",
@@ -179,7 +179,7 @@ impl<'de> Deserialize<'de> for Activity {
     }
 }
 
-/// The kinds of records an event can be related to (API.md §4).
+/// The kinds of records an event can be related to (docs/API.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordType {

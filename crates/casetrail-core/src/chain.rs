@@ -1,4 +1,4 @@
-//! The per-account hash chain of API.md §7:
+//! The per-account hash chain of docs/API.md §7:
 //! `hash(e) = hex(SHA-256(prev_hash_bytes(e) || JCS(body(e))))`.
 
 use std::fmt;
@@ -30,7 +30,7 @@ impl FromStr for ChainHash {
     type Err = hex::FromHexError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        // Only lowercase is the contract's spelling; uppercase would hash differently
+        // Only lowercase is the spelling docs/API.md §7 gives; uppercase would hash differently
         // in another implementation's eyes, so it is refused.
         if s.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err(hex::FromHexError::InvalidHexCharacter { c: 'A', index: 0 });

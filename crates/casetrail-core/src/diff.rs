@@ -1,5 +1,5 @@
 //! Turns two snapshots of a record (`before`, `after`) into the list of changed
-//! leaves, as API.md §4 defines it.
+//! leaves, as docs/API.md §4 defines it.
 
 use std::collections::BTreeMap;
 

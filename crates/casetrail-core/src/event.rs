@@ -1,4 +1,4 @@
-//! A stored event, exactly as API.md §5 shows it (minus the chain members, which
+//! A stored event, exactly as docs/API.md §5 shows it (minus the chain members, which
 //! live beside it in [`crate::chain::ChainedEvent`]).
 
 use serde::{Deserialize, Serialize};
@@ -84,7 +84,7 @@ impl Context {
 
 /// One event of an account's log.
 ///
-/// Its serialization is the `body(e)` that the hash chain covers (API.md §7): every
+/// Its serialization is the `body(e)` that the hash chain covers (docs/API.md §7): every
 /// member the API returns except `hash`, `prev_hash`, `category` and `activity_label`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {

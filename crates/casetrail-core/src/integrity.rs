@@ -1,4 +1,4 @@
-//! Verifying a stored chain (API.md §7): every hash recomputed, every link checked,
+//! Verifying a stored chain (docs/API.md §7): every hash recomputed, every link checked,
 //! purge tombstones and checkpoints checked against their Ed25519 signatures, and the
 //! chain's length checked against the newest checkpoint.
 //!

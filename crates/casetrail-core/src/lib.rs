@@ -1,12 +1,15 @@
 //! The domain of casetrail, the System Log of a law firm's account — no I/O.
 //!
-//! - [`activity`]: the catalog of activity types and record types (API.md §8).
+//! - [`activity`]: the catalog of activity types and record types (docs/API.md §8);
+//!   [`OwnActivity`] names the types casetrail writes about itself.
 //! - [`validate`]: what a host sends, parsed into [`NewEvent`]s with every bad field
 //!   named ([`FieldError`]).
 //! - [`event`]: the stored [`Event`]; its canonical JSON ([`canonical`]) is what the
 //!   per-account hash chain ([`chain`]) covers.
 //! - [`diff`]: `before`/`after` snapshots into a list of changes.
 //! - [`query`]: browse filters, keyset cursors and the keyword tokenizer.
+//! - [`integrity`]: signed checkpoints and purge tombstones, and the streaming verifier
+//!   of a stored chain (docs/API.md §7).
 //! - [`time`]: millisecond UTC timestamps.
 //!
 //! ```

@@ -1,4 +1,4 @@
-//! What a reader asks for: the browse filters of API.md §5, keyset cursors, and the
+//! What a reader asks for: the browse filters of docs/API.md §5, keyset cursors, and the
 //! keyword tokenizer that keeps any `q` from being a syntax error.
 
 use base64::Engine as _;

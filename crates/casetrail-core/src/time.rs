@@ -1,4 +1,4 @@
-//! Millisecond UTC timestamps, as API.md §2 writes and reads them.
+//! Millisecond UTC timestamps, as docs/API.md §2 writes and reads them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -41,7 +41,7 @@ impl Timestamp {
         Timestamp::from_jiff(jiff::Timestamp::now()).unwrap_or(Timestamp::EPOCH)
     }
 
-    /// Truncates finer digits, as the contract says.
+    /// Truncates finer digits, as docs/API.md §2 says.
     pub fn from_jiff(ts: jiff::Timestamp) -> Option<Timestamp> {
         let ms = ts.as_millisecond();
         Timestamp::from_millis(ms)

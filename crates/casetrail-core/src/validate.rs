@@ -1,5 +1,5 @@
 //! Parsing what a host sends to `POST /api/v1/events` into [`NewEvent`]s, reporting
-//! every bad field at once (API.md §4).
+//! every bad field at once (docs/API.md §4).
 
 mod checker;
 mod members;

@@ -1,4 +1,4 @@
-//! The event generator: a stream of ingest bodies (API.md §4), made on the fly.
+//! The event generator: a stream of ingest bodies (docs/API.md §4), made on the fly.
 //!
 //! Each event is drawn in three steps: *when* (the n-th of `count` evenly spaced shares
 //! of the busy-hours distribution, jittered within its share, so times never go back),
@@ -17,7 +17,7 @@ use crate::people::Who;
 use crate::schedule::{LocalTime, Schedule};
 use crate::world::World;
 
-/// An activity the generator makes, with its API.md §8 key.
+/// An activity the generator makes, with its docs/API.md §8 key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     CaseCreated,
@@ -103,7 +103,7 @@ pub(crate) struct Moment {
     pub n: usize,
 }
 
-/// Before/after values, in either form of API.md §4.
+/// Before/after values, in either form of docs/API.md §4.
 #[derive(Debug, Clone)]
 pub(crate) enum Changes {
     None,

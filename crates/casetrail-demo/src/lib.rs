@@ -5,7 +5,7 @@
 //!   clients — diverse names with accents (José Álvarez, Zoë Müller, Siobhán O'Brien)
 //!   so that diacritic-insensitive search can be shown — and their cases (`Smith v.
 //!   Jones`, `Estate of Álvarez`, `In re Marriage of Chen`, ...).
-//! - [`EventGenerator`] streams any number of ingest event objects (API.md §4), exactly
+//! - [`EventGenerator`] streams any number of ingest event objects (docs/API.md §4), exactly
 //!   as a case-management system would `POST` them: every host activity type of §8
 //!   in a realistic [`activity_mix`], mostly in working hours on weekdays, times never
 //!   going back, each with a unique idempotency key. It keeps a small model of the firm

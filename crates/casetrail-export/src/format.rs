@@ -1,4 +1,4 @@
-//! The two download formats of API.md §6 and what an HTTP layer or a CLI needs to
+//! The two download formats of docs/API.md §6 and what an HTTP layer or a CLI needs to
 //! name them.
 
 use casetrail_core::Timestamp;

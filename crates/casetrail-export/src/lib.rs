@@ -1,6 +1,6 @@
-//! Turns a stream of System Log events into the CSV or XLSX download of API.md §6.
-//! Knows nothing of HTTP or storage: the server and the CLI feed it events page by
-//! page and hand it a sink.
+//! Turns a stream of System Log events into the CSV or XLSX download of docs/API.md §6.
+//! Knows nothing of HTTP or storage: the export drivers of `casetrail-app` feed it
+//! events page by page and hand it a sink (the API's response body, the CLI's file).
 //!
 //! - [`row`]: the ten cell texts of one event, under the [`HEADER`] of §6.
 //! - [`ExportWriter`]: writes events into an [`std::io::Write`] sink as they come.
@@ -77,7 +77,7 @@ pub enum ExportError {
 /// about half as big again (some 110 MB instead of 72 MB for a million rows).
 pub const DEFAULT_COMPRESSION_LEVEL: u8 = 1;
 
-/// Settings that are rarely changed: the defaults are those of API.md §6.
+/// Settings that are rarely changed: the defaults are those of docs/API.md §6.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
     rows_per_sheet: u32,

@@ -1,4 +1,4 @@
-//! The cell texts of one event (API.md §6), and the two per-format adjustments a
+//! The cell texts of one event (docs/API.md §6), and the two per-format adjustments a
 //! cell may get: the CSV formula guard and Excel's cell-length limit.
 
 use std::borrow::Cow;
@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use casetrail_core::{Event, Timestamp};
 use serde_json::Value;
 
-/// The header row, in the order of API.md §6.
+/// The header row, in the order of docs/API.md §6.
 pub const HEADER: [&str; COLUMNS] = [
     "Timestamp",
     "User",
@@ -133,7 +133,7 @@ pub fn needs_formula_guard(cell: &str) -> bool {
     matches!(cell.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
 }
 
-/// The CSV formula guard of API.md §6: a leading `'` when [`needs_formula_guard`],
+/// The CSV formula guard of docs/API.md §6: a leading `'` when [`needs_formula_guard`],
 /// the cell untouched otherwise.
 pub fn guard_formula(cell: &str) -> Cow<'_, str> {
     if needs_formula_guard(cell) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }

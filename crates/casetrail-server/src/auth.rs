@@ -1,5 +1,5 @@
 //! Who is asking: API keys (`Authorization: Bearer`), browser sessions (a cookie),
-//! and what each may do (API.md §3).
+//! and what each may do (docs/API.md §3).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

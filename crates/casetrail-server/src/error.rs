@@ -1,5 +1,5 @@
 //! The one error type of the HTTP layer. It logs the whole cause chain and gives
-//! the client only the API.md §2 shape: `{"error": {"code", "message", "details"}}`.
+//! the client only the docs/API.md §2 shape: `{"error": {"code", "message", "details"}}`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -8,7 +8,7 @@ use casetrail_core::FieldError;
 use casetrail_store::StoreError;
 use serde::Serialize;
 
-/// A refusal or failure, already in the contract's words.
+/// A refusal or failure, already in the words of docs/API.md §2.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,

@@ -15,6 +15,9 @@
 //! Modules: [`api`] (the `/api/v1` handlers and the OpenAPI document), [`auth`] (keys,
 //! sessions, roles), [`web`] (sign-in and pages), [`error`] (the one error type). What
 //! the handlers *do* lives in `casetrail-app`; they parse, authorize and answer.
+//! [`serve`] also runs the application's background tasks (`casetrail_app::tasks`) and,
+//! on shutdown, lets them and any export being written finish before the ingest writer
+//! drains.
 #![forbid(unsafe_code)]
 
 pub mod api;

@@ -1,4 +1,4 @@
-//! Failed sign-in limits (API.md §3): after 5 failures for one email within 15
+//! Failed sign-in limits (docs/API.md §3): after 5 failures for one email within 15
 //! minutes, or 20 from one client address, sign-in answers 429 until the window
 //! passes — even with the right password.
 //!

@@ -1,8 +1,8 @@
 //! The store conformance suite: what every [`Store`](crate::Store) backend must do,
 //! as generic async test bodies, stamped out for a backend by [`store_conformance!`](crate::store_conformance).
 //!
-//! Each test takes a fresh, empty store and checks actual values against the contract
-//! of `API.md` (§4 ingest, §5 reading, §7 chain): gapless seqs and hash links, group
+//! Each test takes a fresh, empty store and checks actual values against
+//! `docs/API.md` (§4 ingest, §5 reading, §7 chain): gapless seqs and hash links, group
 //! commit, idempotency (also under concurrency), every browse filter, keyword search
 //! semantics and hostile input, keyset pagination (also while appending), tenant
 //! isolation, accounts, users, keys, sessions, the filter pickers, holds and the

@@ -1,4 +1,4 @@
-//! The command line (API.md §10): exit codes, messages, and `verify` on intact and
+//! The command line (docs/API.md §10): exit codes, messages, and `verify` on intact and
 //! tampered stores.
 
 use assert_cmd::Command;

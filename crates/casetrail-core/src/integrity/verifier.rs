@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{Checkpoint, Columns, KeyRing, Tombstone, column_mismatch, hash_matches};
 use crate::chain::{ChainHash, ChainedEvent};
 
-/// The kinds of problem API.md §7 names.
+/// The kinds of problem docs/API.md §7 names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {

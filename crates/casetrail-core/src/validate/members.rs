@@ -1,4 +1,4 @@
-//! The members of one event object, each checked on its own (API.md §4).
+//! The members of one event object, each checked on its own (docs/API.md §4).
 
 use serde_json::{Map, Value};
 

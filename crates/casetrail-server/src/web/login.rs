@@ -1,5 +1,5 @@
 //! `/login` and `/logout`: email and password, a session cookie, CSRF tokens,
-//! failed-login limits and the `team.*` sign-in events (API.md §3).
+//! failed-login limits and the `team.*` sign-in events (docs/API.md §3).
 //!
 //! A sign-in attempt is counted before its password is checked and given back only
 //! when it was right ([`crate::limiter`]). A wrong password answers the same way,

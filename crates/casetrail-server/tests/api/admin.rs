@@ -1,4 +1,4 @@
-//! Users, API keys and account settings (API.md §5, §9), and the events they write.
+//! Users, API keys and account settings (docs/API.md §5, §9), and the events they write.
 
 use serde_json::{Value, json};
 

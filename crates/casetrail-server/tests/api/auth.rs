@@ -1,4 +1,4 @@
-//! Who may do what (API.md §3): keys, scopes, sessions, members, other firms,
+//! Who may do what (docs/API.md §3): keys, scopes, sessions, members, other firms,
 //! revocation, and failed-sign-in limits.
 
 use serde_json::{Value, json};

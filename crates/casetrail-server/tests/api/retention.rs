@@ -1,4 +1,4 @@
-//! Retention, holds and purge (API.md §6): exactly what the policy allows goes, the
+//! Retention, holds and purge (docs/API.md §6): exactly what the policy allows goes, the
 //! chain still verifies, and every change is an event. (Tampering with tombstones and
 //! the space a purge gives back are each backend's own tests.)
 

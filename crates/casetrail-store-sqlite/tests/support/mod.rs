@@ -1,5 +1,6 @@
-//! One account in a temporary SQLite store, written and verified only through the
-//! `Store` trait, and a raw connection to its file to tamper behind the store's back.
+//! One account in a temporary SQLite store, written only through the store's traits
+//! and verified by the application's own check (`casetrail_app::integrity`), and a raw
+//! connection to its file to tamper behind the store's back.
 #![allow(dead_code)]
 
 use casetrail_core::integrity::{ChainKey, Checkpoint, KeyRing};
@@ -11,7 +12,7 @@ use casetrail_store::{
 use casetrail_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
-/// Events a purge removes per transaction, as the server's retention run does.
+/// Events a purge removes per transaction, as casetrail's retention run does.
 const PURGE_BATCH: u32 = 500;
 
 pub struct Fixture {
@@ -112,7 +113,8 @@ impl Fixture {
         self.verify(incremental).await.report.problems.iter().map(|p| (p.seq, p.kind.key().to_string())).collect()
     }
 
-    /// The server's verification of the account, as `GET /api/v1/integrity` runs it.
+    /// The application's verification of the account, as `GET /api/v1/integrity` and
+    /// `casetrail verify` run it.
     pub async fn verify(&self, incremental: bool) -> casetrail_app::integrity::Verification {
         casetrail_app::integrity::verify_account(&self.store, self.account, &self.ring, incremental)
             .await

@@ -53,7 +53,7 @@ async fn delete(store: &dyn Store, account: AccountId, id: Uuid) -> bool {
     store.delete_user(account, id, unrecorded()).await.expect("delete_user").is_some()
 }
 
-/// A new account has the contract's defaults; updates persist; unknown ids are None.
+/// A new account has the defaults of docs/API.md; updates persist; unknown ids are None.
 pub async fn account_defaults_and_updates(store: Arc<dyn Store>) {
     let store = &*store;
     let before = Timestamp::now();

@@ -22,7 +22,7 @@ fn session(user: &User, token: u8, expires_at: Timestamp) -> Session {
     }
 }
 
-/// Scopes are a set; their order is not part of the contract.
+/// Scopes are a set; their order is not part of docs/API.md.
 fn sorted_scopes(mut key: ApiKey) -> ApiKey {
     key.scopes.sort();
     key
