@@ -1,7 +1,7 @@
-//! The group-commit ingest writer (DESIGN.md decision 1).
+//! The group-commit ingest writer: one writer per process, many requests per commit.
 //!
 //! Every append, from a host's request or from casetrail itself, is queued here. One
-//! task takes whatever has queued, hands it to [`Store::append`] as one transaction,
+//! task takes whatever has queued, hands it to [`EventStore::append`] as one transaction,
 //! then answers each waiting request. While a commit is in progress the next requests
 //! queue up, so under load many requests share one fsync.
 
@@ -119,7 +119,7 @@ async fn checkpoint_if_due(
 const BUSY_RETRIES: u32 = 8;
 const BUSY_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
-/// [`Store::append`], tried again while the store answers `Busy`: nothing was written
+/// [`EventStore::append`], tried again while the store answers `Busy`: nothing was written
 /// then, so trying again cannot store anything twice.
 async fn append_when_free(store: &dyn EventStore, batches: Vec<AppendBatch>) -> Result<Vec<Vec<Appended>>, StoreError> {
     let mut pause = BUSY_FIRST_PAUSE;

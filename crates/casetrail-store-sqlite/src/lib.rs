@@ -1,16 +1,21 @@
 //! The embedded SQLite backend of casetrail: one file in the data dir.
 //!
 //! - One writer connection behind a mutex: every write, above all the group-commit
-//!   [`Store::append`](casetrail_store::Store::append), runs on it inside a blocking
-//!   task, so a chain head is only ever moved by one transaction at a time.
+//!   [`EventStore::append`](casetrail_store::EventStore::append), runs on it inside a
+//!   blocking task, in a `BEGIN IMMEDIATE` transaction that takes the file's write
+//!   lock before it reads the chain head, so a head is moved by one transaction at a
+//!   time even with other processes on the same file.
+//! - Changes that record themselves (`changes.rs`) apply the change and append its
+//!   audit event in one such transaction; purge batches keep their run's tally
+//!   (`purge_runs.rs`) in theirs.
 //! - A small pool of reader connections; WAL lets them read while the writer commits.
 //! - WAL checkpoints on a thread of their own, so no commit pays for one
-//!   ([`checkpointer`]).
+//!   (`checkpointer.rs`).
 //! - Events keep their canonical body text (what the chain hashes) beside indexed
 //!   copies of the filtered members; case/client links live in `event_records`,
-//!   keywords in a contentless FTS5 table ([`schema`]).
-//! - Planner statistics refreshed by the store as the log grows or shrinks ([`stats`]),
-//!   and the plans that matter pinned in the SQL ([`browse`]).
+//!   keywords in a contentless FTS5 table (`schema.rs`).
+//! - Planner statistics refreshed by the store as the log grows or shrinks (`stats.rs`),
+//!   and the plans that matter pinned in the SQL (`browse.rs`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), casetrail_store::StoreError> {

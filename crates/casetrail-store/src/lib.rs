@@ -4,17 +4,19 @@
 //!
 //! Everything above this crate holds an `Arc<dyn Store>` and never knows which
 //! database is underneath. A backend proves it keeps the contract by running the
-//! conformance suite in [`testing`] (feature `testing`) through [`store_conformance!`],
+//! conformance suite in `testing` (feature `testing`) through `store_conformance!`,
 //! given a `testing::TestBackend` that opens fresh databases and second handles:
 //!
 //! ```ignore
 //! casetrail_store::store_conformance!(MyBackend);
 //! ```
 //!
-//! Appending is the one delicate operation: [`Store::append`] takes several requests'
+//! Appending is the one delicate operation: [`EventStore::append`] takes several requests'
 //! batches at once (group commit), and for each account reads the chain head, skips
 //! idempotent duplicates, assigns gapless `seq`s, links hashes and commits everything
-//! in **one** transaction before it returns.
+//! in **one** transaction before it returns. Every other change that casetrail records
+//! (settings, holds, users, keys) takes the change and a recorder of its audit event
+//! together, and the backend commits both in one transaction (the `change` types).
 #![forbid(unsafe_code)]
 
 mod change;
@@ -179,7 +181,7 @@ pub trait Store: AccountStore + CredentialStore + EventStore + IntegrityStore + 
 
 impl<T: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore> Store for T {}
 
-/// Accounts and their users. Every change here records itself (see [`change`]).
+/// Accounts and their users. Every change here records itself (see the `change` types: [`Recorder`], [`Recorded`], [`Transition`]).
 #[async_trait]
 pub trait AccountStore: Send + Sync + std::fmt::Debug {
     /// Creates an account; it writes no event (its first event is seq 1).
