@@ -82,7 +82,7 @@ pub async fn ingest(
     let appended = state.append(account.id, events).await?;
     let status = if appended.iter().all(|a| a.duplicate) { StatusCode::OK } else { StatusCode::CREATED };
     let events = appended.iter().map(|a| IngestedEvent { duplicate: a.duplicate, id: a.id, seq: a.seq }).collect();
-    Ok(typed_json(status, &IngestResponse { events })?)
+    typed_json(status, &IngestResponse { events })
 }
 
 /// Browse, filter and search the log, newest first.

@@ -14,7 +14,7 @@ use casetrail_export::Format;
 use tokio::sync::mpsc;
 
 use super::QueryPairs;
-use super::schema::ErrorResponse;
+use super::schema::{ErrorResponse, XlsxWorkbook};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -67,7 +67,7 @@ fn body_of(rx: mpsc::Receiver<Bytes>) -> Body {
             headers(("Content-Disposition" = String, description = "attachment; filename=\"system-log-<YYYYMMDD-HHMMSS>.csv\" (or .xlsx, .jsonl)")),
             content(
                 (String = "text/csv; charset=utf-8"),
-                ([u8] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (XlsxWorkbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 (String = "application/x-ndjson"),
             )),
         (status = 400, description = "Bad format or filter", body = ErrorResponse),

@@ -76,6 +76,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
     request_body = NewApiKey,
     responses(
         (status = 201, description = "The key, with its secret shown this once as `key`", body = CreatedApiKey),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 422, description = "Invalid", body = ErrorResponse),
     ))]
 pub async fn create(

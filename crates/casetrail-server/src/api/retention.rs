@@ -100,6 +100,7 @@ pub async fn get(State(state): State<AppState>, principal: Principal) -> ApiResu
     request_body = RetentionUpdate,
     responses(
         (status = 200, description = "The policy", body = RetentionPolicy),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 422, description = "Not 90 to 3650 or null", body = ErrorResponse),
     ))]
 pub async fn put(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> ApiResult<Response> {
@@ -114,6 +115,7 @@ pub async fn put(State(state): State<AppState>, principal: Principal, JsonBody(b
     request_body = LegalHoldUpdate,
     responses(
         (status = 200, description = "The policy", body = RetentionPolicy),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 422, description = "legal_hold is not a boolean", body = ErrorResponse),
     ))]
 pub async fn put_legal_hold(
@@ -135,6 +137,7 @@ pub async fn put_legal_hold(
     request_body = NewHold,
     responses(
         (status = 201, description = "The hold", body = HoldBody),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 409, description = "Already held", body = ErrorResponse),
         (status = 422, description = "Invalid", body = ErrorResponse),
     ))]

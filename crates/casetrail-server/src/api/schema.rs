@@ -95,6 +95,7 @@ pub struct FieldChange {
 
 /// Where the action came from: exactly the members the host sent.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventContext {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -145,6 +146,7 @@ pub struct EventPage {
 
 /// The actor of an event to record.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewEventActor {
     pub id: String,
     pub name: String,
@@ -156,6 +158,7 @@ pub struct NewEventActor {
 
 /// A related record of an event to record.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewRelatedRecord {
     #[serde(rename = "type")]
     pub kind: RecordKind,
@@ -165,6 +168,7 @@ pub struct NewRelatedRecord {
 
 /// One event as sent (API.md §4). An unknown member is a 422.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewEvent {
     /// Unique within the account while its event is retained; 1 to 200 characters.
     #[schema(min_length = 1, max_length = 200)]
@@ -183,7 +187,7 @@ pub struct NewEvent {
     pub related: Option<Vec<NewRelatedRecord>>,
     /// At most 500; not together with `before` and `after`.
     #[schema(max_items = 500)]
-    pub changes: Option<Vec<FieldChange>>,
+    pub changes: Option<Vec<NewFieldChange>>,
     /// A snapshot from which, with `after`, the server works out `changes`.
     pub before: Option<BTreeMap<String, Value>>,
     pub after: Option<BTreeMap<String, Value>>,
@@ -192,8 +196,20 @@ pub struct NewEvent {
     pub context: Option<EventContext>,
 }
 
+/// One changed field as sent; a value left out is `null`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFieldChange {
+    pub field: String,
+    #[serde(default)]
+    pub before: Value,
+    #[serde(default)]
+    pub after: Value,
+}
+
 /// 1 to 1000 events, stored all or nothing.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewEventBatch {
     #[schema(min_items = 1, max_items = 1000)]
     pub events: Vec<NewEvent>,
@@ -204,8 +220,13 @@ pub struct NewEventBatch {
 #[serde(untagged)]
 pub enum IngestRequest {
     Batch(NewEventBatch),
-    One(NewEvent),
+    One(Box<NewEvent>),
 }
+
+/// The bytes of an XLSX workbook.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct XlsxWorkbook(pub Vec<u8>);
 
 /// `GET /api/v1/settings/account` (and the answer of `PUT`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -219,6 +240,7 @@ pub struct AccountSettings {
 
 /// `PUT /api/v1/settings/account`: any of the members.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountSettingsUpdate {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
@@ -236,6 +258,7 @@ pub enum RoleName {
 
 /// `POST /api/v1/users`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub email: String,
     pub name: String,
@@ -247,6 +270,7 @@ pub struct NewUser {
 
 /// `PATCH /api/v1/users/{id}`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RoleChange {
     pub role: RoleName,
 }
@@ -261,6 +285,7 @@ pub enum ScopeName {
 
 /// `POST /api/v1/api-keys`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     pub name: String,
     #[schema(min_items = 1)]
@@ -269,6 +294,7 @@ pub struct NewApiKey {
 
 /// `PUT /api/v1/settings/retention`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RetentionUpdate {
     /// 90 to 3650 days, or `null` to keep events forever.
     #[schema(required = true, minimum = 90, maximum = 3650)]
@@ -277,6 +303,7 @@ pub struct RetentionUpdate {
 
 /// `PUT /api/v1/settings/legal-hold`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LegalHoldUpdate {
     pub legal_hold: bool,
 }
@@ -290,6 +317,7 @@ pub enum HoldableKind {
 
 /// `POST /api/v1/holds`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewHold {
     #[serde(rename = "type")]
     pub kind: HoldableKind,

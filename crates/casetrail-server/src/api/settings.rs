@@ -23,6 +23,7 @@ pub async fn get_account(State(state): State<AppState>, principal: Principal) ->
     request_body = AccountSettingsUpdate,
     responses(
         (status = 200, description = "The settings as they now are", body = AccountSettings),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 422, description = "Unknown time zone or bad template", body = ErrorResponse),
     ))]
 pub async fn put_account(

@@ -54,6 +54,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
     request_body = NewUser,
     responses(
         (status = 201, description = "The user", body = UserBody),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 409, description = "Email already used", body = ErrorResponse),
         (status = 422, description = "Invalid", body = ErrorResponse),
     ))]
@@ -78,6 +79,7 @@ fn parse_user_id(id: &str) -> ApiResult<Uuid> {
     request_body = RoleChange,
     responses(
         (status = 200, description = "The user", body = UserBody),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 404, description = "No such user", body = ErrorResponse),
         (status = 409, description = "It would demote the account's last admin", body = ErrorResponse),
         (status = 422, description = "Not admin or member", body = ErrorResponse),
