@@ -8,21 +8,63 @@ use casetrail_core::activity::CATEGORIES;
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::validate::{IngestError, IngestRules, parse_ingest};
 use casetrail_core::{ChainedEvent, Timestamp};
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{JsonBody, QueryPairs, raw_json};
+use super::schema::{ErrorResponse, Event, EventPage, IngestRequest};
+use super::{JsonBody, QueryPairs, raw_json, typed_json};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 
+// Members are declared in alphabetical order: that is the order `json!` wrote them in
+// (serde_json sorts an object's keys), so the bytes on the wire did not change.
+
+/// The answer to an ingest: one entry per event, in the order sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestResponse {
+    pub events: Vec<IngestedEvent>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestedEvent {
+    /// `true` when an event with the same `idempotency_key` was stored before; `id`
+    /// and `seq` are then that event's.
+    pub duplicate: bool,
+    pub id: Uuid,
+    pub seq: u64,
+}
+
+/// The activity catalogue of API.md §8, in its order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityCatalog {
+    pub categories: Vec<ActivityCategory>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityCategory {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub types: Vec<ActivityTypeEntry>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityTypeEntry {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
 /// Record one event or a batch of up to 1000, atomically.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events",
+    request_body = IngestRequest,
     responses(
-        (status = 201, description = "Stored; ids and seqs in input order"),
-        (status = 200, description = "Every event was a duplicate of an idempotency key"),
-        (status = 413, description = "Body over 1 MiB or more than 1000 events"),
-        (status = 422, description = "Invalid events; every bad field named"),
+        (status = 201, description = "Stored; ids and seqs in input order", body = IngestResponse),
+        (status = 200, description = "Every event was a duplicate of an idempotency key", body = IngestResponse),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
+        (status = 413, description = "Body over 1 MiB or more than 1000 events", body = ErrorResponse),
+        (status = 422, description = "Invalid events; every bad field named", body = ErrorResponse),
     ))]
 pub async fn ingest(
     State(state): State<AppState>,
@@ -39,8 +81,8 @@ pub async fn ingest(
     })?;
     let appended = state.append(account.id, events).await?;
     let status = if appended.iter().all(|a| a.duplicate) { StatusCode::OK } else { StatusCode::CREATED };
-    let events: Vec<_> = appended.iter().map(|a| json!({"id": a.id, "seq": a.seq, "duplicate": a.duplicate})).collect();
-    Ok(raw_json(status, json!({ "events": events }).to_string()))
+    let events = appended.iter().map(|a| IngestedEvent { duplicate: a.duplicate, id: a.id, seq: a.seq }).collect();
+    typed_json(status, &IngestResponse { events })
 }
 
 /// Browse, filter and search the log, newest first.
@@ -56,7 +98,10 @@ pub async fn ingest(
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
-    responses((status = 200, description = "A page of events and next_cursor")))]
+    responses(
+        (status = 200, description = "A page of events, newest first", body = EventPage),
+        (status = 400, description = "Bad filter, limit or cursor", body = ErrorResponse),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -103,7 +148,10 @@ pub fn api_json(event: &ChainedEvent) -> ApiResult<String> {
 /// One event, whole.
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
     params(("id" = String, Path, description = "event id")),
-    responses((status = 200, description = "The event"), (status = 404, description = "No such event in your account")))]
+    responses(
+        (status = 200, description = "The event", body = Event),
+        (status = 404, description = "No such event in your account", body = ErrorResponse),
+    ))]
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
@@ -117,14 +165,15 @@ pub async fn get_one(
 
 /// The activity catalog, by category.
 #[utoipa::path(get, path = "/api/v1/activity-types", tag = "events",
-    responses((status = 200, description = "Categories in order, each with its types")))]
-pub async fn activity_types(_principal: Principal) -> Response {
-    let categories: Vec<_> = CATEGORIES
+    responses((status = 200, description = "Categories in order, each with its types", body = ActivityCatalog)))]
+pub async fn activity_types(_principal: Principal) -> ApiResult<Response> {
+    let categories = CATEGORIES
         .iter()
-        .map(|c| {
-            let types: Vec<_> = c.types.iter().map(|t| json!({"key": t.key, "label": t.label})).collect();
-            json!({"key": c.key, "label": c.label, "types": types})
+        .map(|c| ActivityCategory {
+            key: c.key,
+            label: c.label,
+            types: c.types.iter().map(|t| ActivityTypeEntry { key: t.key, label: t.label }).collect(),
         })
         .collect();
-    raw_json(StatusCode::OK, json!({ "categories": categories }).to_string())
+    typed_json(StatusCode::OK, &ActivityCatalog { categories })
 }

@@ -14,6 +14,7 @@ use casetrail_export::Format;
 use tokio::sync::mpsc;
 
 use super::QueryPairs;
+use super::schema::{ErrorResponse, XlsxWorkbook};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -61,7 +62,16 @@ fn body_of(rx: mpsc::Receiver<Bytes>) -> Body {
         ("format" = Option<String>, Query, description = "csv (default), xlsx, or jsonl (the whole chain, no filters)"),
         ("from" = Option<String>, Query, description = "as for GET /api/v1/events; so are to, actor, activity, case, client, q"),
     ),
-    responses((status = 200, description = "The download"), (status = 400, description = "Bad format or filter")))]
+    responses(
+        (status = 200, description = "The download, streamed: CSV, XLSX, or the whole chain as JSON lines",
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"system-log-<YYYYMMDD-HHMMSS>.csv\" (or .xlsx, .jsonl)")),
+            content(
+                (String = "text/csv; charset=utf-8"),
+                (XlsxWorkbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "application/x-ndjson"),
+            )),
+        (status = 400, description = "Bad format or filter", body = ErrorResponse),
+    ))]
 pub async fn export(
     State(state): State<AppState>,
     principal: Principal,

@@ -3,24 +3,105 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use casetrail_core::ChainHash;
+use casetrail_core::Timestamp;
 use casetrail_core::integrity::Checkpoint;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-use super::{QueryPairs, raw_json};
+use super::schema::ErrorResponse;
+use super::{QueryPairs, typed_json};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use casetrail_app::integrity::{checkpoint_now, verify_account};
 
-fn checkpoint_json(c: &Checkpoint) -> Value {
-    json!({"account_id": c.account_id, "seq": c.seq, "hash": c.hash, "signed_at": c.signed_at,
-           "key_id": c.key_id, "signature": c.signature})
+// Members are declared in alphabetical order: that is the order `json!` wrote them in
+// (serde_json sorts an object's keys), so the bytes on the wire did not change.
+
+/// A signed checkpoint of a chain (API.md §7). The signature is over
+/// `JCS({"account_id", "seq", "hash", "signed_at"})`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointBody<'a> {
+    pub account_id: Uuid,
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
+    pub hash: &'a ChainHash,
+    /// The first 16 hex digits of SHA-256 of the raw public key.
+    pub key_id: &'a str,
+    pub seq: u64,
+    /// Standard base64 of the 64-byte Ed25519 signature.
+    pub signature: &'a str,
+    #[schema(value_type = String, format = DateTime)]
+    pub signed_at: Timestamp,
+}
+
+impl<'a> From<&'a Checkpoint> for CheckpointBody<'a> {
+    fn from(c: &'a Checkpoint) -> Self {
+        CheckpointBody {
+            account_id: c.account_id,
+            hash: &c.hash,
+            key_id: &c.key_id,
+            seq: c.seq,
+            signature: &c.signature,
+            signed_at: c.signed_at,
+        }
+    }
+}
+
+/// The verdict of `GET /api/v1/integrity`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrityReport<'a> {
+    /// The newest checkpoint.
+    #[schema(required = true)]
+    pub checkpoint: Option<CheckpointBody<'a>>,
+    pub events_checked: u64,
+    #[schema(required = true)]
+    pub first_seq: Option<u64>,
+    #[schema(value_type = Option<String>, required = true, pattern = "^[0-9a-f]{64}$")]
+    pub head_hash: Option<&'a ChainHash>,
+    /// With `since=checkpoint`: the seq the check started after.
+    #[schema(required = true)]
+    pub incremental_from_seq: Option<u64>,
+    #[schema(required = true)]
+    pub last_seq: Option<u64>,
+    pub ok: bool,
+    pub problems: Vec<IntegrityProblem<'a>>,
+    /// Events retention removed; signed tombstones cover their gaps.
+    pub purged: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrityProblem<'a> {
+    /// `hash_mismatch`, `broken_link`, `missing`, `bad_signature` or `truncated`.
+    pub kind: &'static str,
+    pub message: &'a str,
+    pub seq: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointList<'a> {
+    /// Newest first.
+    pub checkpoints: Vec<CheckpointBody<'a>>,
+}
+
+/// The key that signs checkpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicKey<'a> {
+    /// Always `ed25519`.
+    pub algorithm: &'static str,
+    pub key_id: &'a str,
+    /// Standard base64 of the 32-byte raw public key.
+    pub public_key: String,
 }
 
 /// Re-verifies the whole chain now (`?since=checkpoint`: from the newest good checkpoint).
 #[utoipa::path(get, path = "/api/v1/integrity", tag = "integrity",
     params(("since" = Option<String>, Query, description = "`checkpoint` for an incremental check from the newest good checkpoint")),
-    responses((status = 200, description = "ok, events_checked, first_seq, last_seq, head_hash, checkpoint, problems")))]
+    responses(
+        (status = 200, description = "The verdict, with every problem found", body = IntegrityReport),
+        (status = 400, description = "Unknown query parameter or value", body = ErrorResponse),
+    ))]
 pub async fn verify(
     State(state): State<AppState>,
     principal: Principal,
@@ -38,47 +119,50 @@ pub async fn verify(
     }
     let v = verify_account(state.store.as_ref(), principal.account_id, &state.config.keys.ring, incremental).await?;
     let r = &v.report;
-    let problems: Vec<Value> =
-        r.problems.iter().map(|p| json!({"seq": p.seq, "kind": p.kind.key(), "message": p.message})).collect();
-    let body = json!({
-        "ok": r.ok(),
-        "events_checked": r.events_checked,
-        "first_seq": r.first_seq,
-        "last_seq": r.last_seq,
-        "head_hash": r.head_hash,
-        "purged": r.purged,
-        "incremental_from_seq": if incremental { Some(v.started_after) } else { None },
-        "checkpoint": v.checkpoint.as_ref().map(checkpoint_json),
-        "problems": problems,
-    });
-    Ok(raw_json(StatusCode::OK, body.to_string()))
+    let report = IntegrityReport {
+        checkpoint: v.checkpoint.as_ref().map(CheckpointBody::from),
+        events_checked: r.events_checked,
+        first_seq: r.first_seq,
+        head_hash: r.head_hash.as_ref(),
+        incremental_from_seq: if incremental { Some(v.started_after) } else { None },
+        last_seq: r.last_seq,
+        ok: r.ok(),
+        problems: r
+            .problems
+            .iter()
+            .map(|p| IntegrityProblem { kind: p.kind.key(), message: &p.message, seq: p.seq })
+            .collect(),
+        purged: r.purged,
+    };
+    typed_json(StatusCode::OK, &report)
 }
 
 /// Signs a checkpoint of the current head.
 #[utoipa::path(post, path = "/api/v1/integrity/checkpoints", tag = "integrity",
-    responses((status = 201, description = "The new checkpoint")))]
+    responses((status = 201, description = "The new checkpoint", body = CheckpointBody)))]
 pub async fn create_checkpoint(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin_key()?;
     let c = checkpoint_now(state.store.as_ref(), &state.config.keys, principal.account_id).await?;
-    Ok(raw_json(StatusCode::CREATED, checkpoint_json(&c).to_string()))
+    typed_json(StatusCode::CREATED, &CheckpointBody::from(&c))
 }
 
 /// Every checkpoint of the account, newest first.
 #[utoipa::path(get, path = "/api/v1/integrity/checkpoints", tag = "integrity",
-    responses((status = 200, description = "{\"checkpoints\": [...]}")))]
+    responses((status = 200, description = "Every checkpoint, newest first", body = CheckpointList)))]
 pub async fn list_checkpoints(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
     let list = state.store.checkpoints(principal.account_id, u32::MAX).await?;
-    let list: Vec<Value> = list.iter().map(checkpoint_json).collect();
-    Ok(raw_json(StatusCode::OK, json!({ "checkpoints": list }).to_string()))
+    typed_json(StatusCode::OK, &CheckpointList { checkpoints: list.iter().map(CheckpointBody::from).collect() })
 }
 
 /// The Ed25519 key that signs checkpoints.
 #[utoipa::path(get, path = "/api/v1/integrity/public-key", tag = "integrity",
-    responses((status = 200, description = "algorithm, key_id, public_key (base64)")))]
+    responses((status = 200, description = "The current signing key", body = PublicKey)))]
 pub async fn public_key(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
     let k = &state.config.keys.current;
-    let body = json!({"algorithm": "ed25519", "key_id": k.key_id, "public_key": k.public_key_base64()});
-    Ok(raw_json(StatusCode::OK, body.to_string()))
+    typed_json(
+        StatusCode::OK,
+        &PublicKey { algorithm: "ed25519", key_id: &k.key_id, public_key: k.public_key_base64() },
+    )
 }

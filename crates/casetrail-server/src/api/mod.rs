@@ -8,6 +8,7 @@ mod integrity;
 mod keys;
 mod pickers;
 pub mod retention;
+pub mod schema;
 mod settings;
 mod users;
 
@@ -17,13 +18,14 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 pub use casetrail_app::team::valid_email;
 pub use events::{api_json, browse_query};
@@ -65,7 +67,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI 3.1 description of every `/api/v1` endpoint.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 async fn openapi_json() -> Response {
     let (_, doc) = routes().split_for_parts();
     axum::Json(doc).into_response()
@@ -126,6 +129,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryPairs {
 /// A JSON text response that is already serialized.
 pub fn raw_json(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A typed JSON response.
+pub fn typed_json<T: Serialize>(status: StatusCode, body: &T) -> ApiResult<Response> {
+    let text = serde_json::to_string(body).map_err(ApiError::internal)?;
+    Ok(raw_json(status, text))
 }
 
 /// Reads `{"field": ...}` members of an update body, refusing unknown ones.

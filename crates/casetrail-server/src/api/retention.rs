@@ -7,42 +7,117 @@ use casetrail_app::holds::{holdable, lift_hold, parse_hold, place_hold};
 use casetrail_app::retention::{parse_retention_days, run_account, set_legal_hold, set_retention};
 use casetrail_core::{FieldError, Timestamp};
 use casetrail_store::{Account, Hold};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
-use super::{JsonBody, QueryPairs, object_body, raw_json};
+use super::schema::{ErrorResponse, HoldableKind, LegalHoldUpdate, NewHold, RetentionUpdate};
+use super::{JsonBody, QueryPairs, object_body, typed_json};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 
-fn hold_json(h: &Hold) -> Value {
-    json!({"type": h.kind.key(), "id": h.id, "reason": h.reason, "created_by": h.created_by, "created_at": h.created_at})
+// Members are declared in alphabetical order: that is the order `json!` wrote them in
+// (serde_json sorts an object's keys), so the bytes on the wire did not change.
+
+/// A hold on one case or client: its events are kept past the retention window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldBody<'a> {
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// The display name of the user or key that placed it.
+    pub created_by: &'a str,
+    pub id: &'a str,
+    pub reason: &'a str,
+    #[serde(rename = "type")]
+    #[schema(value_type = HoldableKind)]
+    pub kind: &'static str,
 }
 
-async fn retention_json(state: &AppState, account: &Account) -> ApiResult<String> {
-    let holds: Vec<Value> = state.store.holds(account.id).await?.iter().map(hold_json).collect();
-    Ok(json!({"retention_days": account.retention_days, "legal_hold": account.legal_hold, "holds": holds}).to_string())
+impl<'a> From<&'a Hold> for HoldBody<'a> {
+    fn from(h: &'a Hold) -> Self {
+        HoldBody {
+            created_at: h.created_at,
+            created_by: &h.created_by,
+            id: &h.id,
+            reason: &h.reason,
+            kind: h.kind.key(),
+        }
+    }
+}
+
+/// The retention policy and the holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionPolicy<'a> {
+    pub holds: Vec<HoldBody<'a>>,
+    /// While `true`, nothing of the account is purged.
+    pub legal_hold: bool,
+    /// `null` keeps events forever.
+    #[schema(required = true)]
+    pub retention_days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurgeResult {
+    /// The number of events this run removed.
+    pub purged: u64,
+}
+
+/// What a purge would remove. `cutoff`, `oldest` and `newest` are `null` when nothing
+/// may be purged (keep forever, or legal hold).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurgePreviewBody {
+    /// Events whose `occurred_at` is before this would go.
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub cutoff: Option<Timestamp>,
+    pub events: u64,
+    pub legal_hold: bool,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub newest: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub oldest: Option<Timestamp>,
+}
+
+async fn retention_response(state: &AppState, account: &Account) -> ApiResult<Response> {
+    let holds = state.store.holds(account.id).await?;
+    let policy = RetentionPolicy {
+        holds: holds.iter().map(HoldBody::from).collect(),
+        legal_hold: account.legal_hold,
+        retention_days: account.retention_days,
+    };
+    typed_json(StatusCode::OK, &policy)
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/retention", tag = "retention",
-    responses((status = 200, description = "retention_days, legal_hold, holds")))]
+    responses((status = 200, description = "The policy and the holds", body = RetentionPolicy)))]
 pub async fn get(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
     let account = state.account(principal.account_id).await?;
-    Ok(raw_json(StatusCode::OK, retention_json(&state, &account).await?))
+    retention_response(&state, &account).await
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/retention", tag = "retention",
-    responses((status = 200, description = "The policy"), (status = 422, description = "Not 90 to 3650 or null")))]
+    request_body = RetentionUpdate,
+    responses(
+        (status = 200, description = "The policy", body = RetentionPolicy),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
+        (status = 422, description = "Not 90 to 3650 or null", body = ErrorResponse),
+    ))]
 pub async fn put(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> ApiResult<Response> {
     principal.require_admin_key()?;
     let obj = object_body(&body, &["retention_days"])?;
     let days = parse_retention_days(obj.get("retention_days")).map_err(|e| ApiError::validation(vec![e]))?;
     let after = set_retention(&state, &principal.actor(), principal.account_id, days).await?;
-    Ok(raw_json(StatusCode::OK, retention_json(&state, &after).await?))
+    retention_response(&state, &after).await
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/legal-hold", tag = "retention",
-    responses((status = 200, description = "The policy"), (status = 422, description = "legal_hold is not a boolean")))]
+    request_body = LegalHoldUpdate,
+    responses(
+        (status = 200, description = "The policy", body = RetentionPolicy),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
+        (status = 422, description = "legal_hold is not a boolean", body = ErrorResponse),
+    ))]
 pub async fn put_legal_hold(
     State(state): State<AppState>,
     principal: Principal,
@@ -55,11 +130,17 @@ pub async fn put_legal_hold(
         .and_then(Value::as_bool)
         .ok_or_else(|| ApiError::field("legal_hold", "must be true or false"))?;
     let after = set_legal_hold(&state, &principal.actor(), principal.account_id, on).await?;
-    Ok(raw_json(StatusCode::OK, retention_json(&state, &after).await?))
+    retention_response(&state, &after).await
 }
 
 #[utoipa::path(post, path = "/api/v1/holds", tag = "retention",
-    responses((status = 201, description = "The hold"), (status = 409, description = "Already held"), (status = 422, description = "Invalid")))]
+    request_body = NewHold,
+    responses(
+        (status = 201, description = "The hold", body = HoldBody),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
+        (status = 409, description = "Already held", body = ErrorResponse),
+        (status = 422, description = "Invalid", body = ErrorResponse),
+    ))]
 pub async fn add_hold(
     State(state): State<AppState>,
     principal: Principal,
@@ -81,12 +162,12 @@ pub async fn add_hold(
         }
     };
     let hold = place_hold(&state, &principal.actor(), principal.account_id, request).await?;
-    Ok(raw_json(StatusCode::CREATED, hold_json(&hold).to_string()))
+    typed_json(StatusCode::CREATED, &HoldBody::from(&hold))
 }
 
 #[utoipa::path(delete, path = "/api/v1/holds/{type}/{id}", tag = "retention",
     params(("type" = String, Path, description = "case or client"), ("id" = String, Path, description = "record id")),
-    responses((status = 204, description = "Lifted"), (status = 404, description = "No such hold")))]
+    responses((status = 204, description = "Lifted"), (status = 404, description = "No such hold", body = ErrorResponse)))]
 pub async fn remove_hold(
     State(state): State<AppState>,
     principal: Principal,
@@ -99,20 +180,23 @@ pub async fn remove_hold(
 }
 
 #[utoipa::path(post, path = "/api/v1/retention/run", tag = "retention",
-    responses((status = 200, description = "{\"purged\": N}")))]
+    responses((status = 200, description = "How many events this run removed", body = PurgeResult)))]
 pub async fn run(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin_key()?;
     let account = state.account(principal.account_id).await?;
     let purged = run_account(state.store.as_ref(), &state.keys, &account, principal.actor(), &state.stop)
         .await
         .map_err(ApiError::internal)?;
-    Ok(raw_json(StatusCode::OK, json!({ "purged": purged }).to_string()))
+    typed_json(StatusCode::OK, &PurgeResult { purged })
 }
 
 /// What a purge would remove now, or under another `retention_days` (a dry run).
 #[utoipa::path(get, path = "/api/v1/retention/preview", tag = "retention",
     params(("retention_days" = Option<String>, Query, description = "a policy to try instead of the current one")),
-    responses((status = 200, description = "events, oldest, newest, cutoff")))]
+    responses(
+        (status = 200, description = "What a purge would remove", body = PurgePreviewBody),
+        (status = 400, description = "A policy that would be refused, or an unknown parameter", body = ErrorResponse),
+    ))]
 pub async fn preview(
     State(state): State<AppState>,
     principal: Principal,
@@ -131,11 +215,17 @@ pub async fn preview(
         }
     }
     let Some(cutoff) = account.purge_cutoff(Timestamp::now()) else {
-        let body =
-            json!({"events": 0, "oldest": null, "newest": null, "cutoff": null, "legal_hold": account.legal_hold});
-        return Ok(raw_json(StatusCode::OK, body.to_string()));
+        let nothing =
+            PurgePreviewBody { cutoff: None, events: 0, legal_hold: account.legal_hold, newest: None, oldest: None };
+        return typed_json(StatusCode::OK, &nothing);
     };
     let p = state.store.purge_preview(account.id, cutoff).await?;
-    let body = json!({"events": p.events, "oldest": p.oldest, "newest": p.newest, "cutoff": cutoff, "legal_hold": account.legal_hold});
-    Ok(raw_json(StatusCode::OK, body.to_string()))
+    let preview = PurgePreviewBody {
+        cutoff: Some(cutoff),
+        events: p.events,
+        legal_hold: account.legal_hold,
+        newest: p.newest,
+        oldest: p.oldest,
+    };
+    typed_json(StatusCode::OK, &preview)
 }

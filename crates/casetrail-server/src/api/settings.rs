@@ -5,13 +5,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use casetrail_app::settings::{PROFILE_MEMBERS, parse_profile_update, profile_json, update_profile};
 
+use super::schema::{AccountSettings, AccountSettingsUpdate, ErrorResponse};
 use super::{JsonBody, object_body, raw_json};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 
 #[utoipa::path(get, path = "/api/v1/settings/account", tag = "settings",
-    responses((status = 200, description = "name, timezone, record_urls")))]
+    responses((status = 200, description = "The account's settings", body = AccountSettings)))]
 pub async fn get_account(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
     let account = state.account(principal.account_id).await?;
@@ -19,7 +20,12 @@ pub async fn get_account(State(state): State<AppState>, principal: Principal) ->
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/account", tag = "settings",
-    responses((status = 200, description = "The updated settings"), (status = 422, description = "Unknown time zone or bad template")))]
+    request_body = AccountSettingsUpdate,
+    responses(
+        (status = 200, description = "The settings as they now are", body = AccountSettings),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
+        (status = 422, description = "Unknown time zone or bad template", body = ErrorResponse),
+    ))]
 pub async fn put_account(
     State(state): State<AppState>,
     principal: Principal,

@@ -4,28 +4,60 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use casetrail_app::team::{self, parse_invitation, parse_role};
+use casetrail_core::Timestamp;
 use casetrail_store::User;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{JsonBody, object_body, raw_json};
+use super::schema::{ErrorResponse, NewUser, RoleChange, RoleName};
+use super::{JsonBody, object_body, typed_json};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 
-pub fn user_json(u: &User) -> Value {
-    json!({"id": u.id, "email": u.email, "name": u.name, "role": u.role.key(), "created_at": u.created_at})
+// Members are declared in alphabetical order: that is the order `json!` wrote them in
+// (serde_json sorts an object's keys), so the bytes on the wire did not change.
+
+/// A user of the account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody<'a> {
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    pub email: &'a str,
+    pub id: Uuid,
+    pub name: &'a str,
+    #[schema(value_type = RoleName)]
+    pub role: &'static str,
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "team", responses((status = 200, description = "The account's users")))]
+impl<'a> From<&'a User> for UserBody<'a> {
+    fn from(u: &'a User) -> Self {
+        UserBody { created_at: u.created_at, email: &u.email, id: u.id, name: &u.name, role: u.role.key() }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList<'a> {
+    pub users: Vec<UserBody<'a>>,
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "team",
+    responses((status = 200, description = "The account's users", body = UserList)))]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
-    let users: Vec<Value> = state.store.users(principal.account_id).await?.iter().map(user_json).collect();
-    Ok(raw_json(StatusCode::OK, json!({ "users": users }).to_string()))
+    let users = state.store.users(principal.account_id).await?;
+    typed_json(StatusCode::OK, &UserList { users: users.iter().map(UserBody::from).collect() })
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "team",
-    responses((status = 201, description = "The user"), (status = 409, description = "Email already used"), (status = 422, description = "Invalid")))]
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The user", body = UserBody),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
+        (status = 409, description = "Email already used", body = ErrorResponse),
+        (status = 422, description = "Invalid", body = ErrorResponse),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -35,7 +67,7 @@ pub async fn create(
     let obj = object_body(&body, &["email", "name", "role", "password"])?;
     let invitation = parse_invitation(obj).map_err(ApiError::validation)?;
     let user = team::invite(&state, &principal.actor(), principal.account_id, invitation).await?;
-    Ok(raw_json(StatusCode::CREATED, user_json(&user).to_string()))
+    typed_json(StatusCode::CREATED, &UserBody::from(&user))
 }
 
 fn parse_user_id(id: &str) -> ApiResult<Uuid> {
@@ -44,7 +76,14 @@ fn parse_user_id(id: &str) -> ApiResult<Uuid> {
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "team",
     params(("id" = String, Path, description = "user id")),
-    responses((status = 200, description = "The user"), (status = 404, description = "No such user")))]
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The user", body = UserBody),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
+        (status = 404, description = "No such user", body = ErrorResponse),
+        (status = 409, description = "It would demote the account's last admin", body = ErrorResponse),
+        (status = 422, description = "Not admin or member", body = ErrorResponse),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -56,12 +95,16 @@ pub async fn update(
     let obj = object_body(&body, &["role"])?;
     let role = parse_role(obj.get("role")).map_err(|e| ApiError::validation(vec![e]))?;
     let after = team::change_role(&state, &principal.actor(), principal.account_id, id, role).await?;
-    Ok(raw_json(StatusCode::OK, user_json(&after).to_string()))
+    typed_json(StatusCode::OK, &UserBody::from(&after))
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "team",
     params(("id" = String, Path, description = "user id")),
-    responses((status = 204, description = "Removed; their sessions end at once"), (status = 404, description = "No such user")))]
+    responses(
+        (status = 204, description = "Removed; their sessions end at once"),
+        (status = 404, description = "No such user", body = ErrorResponse),
+        (status = 409, description = "It would remove the account's last admin", body = ErrorResponse),
+    ))]
 pub async fn remove(
     State(state): State<AppState>,
     principal: Principal,
