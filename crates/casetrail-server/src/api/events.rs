@@ -37,7 +37,7 @@ pub struct IngestedEvent {
     pub seq: u64,
 }
 
-/// The activity catalogue of API.md §8, in its order.
+/// The activity catalogue of docs/API.md §8, in its order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityCatalog {
     pub categories: Vec<ActivityCategory>,

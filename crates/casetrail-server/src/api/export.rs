@@ -1,5 +1,5 @@
 //! `GET /api/v1/events/export`: the filtered log as a streamed CSV or XLSX download,
-//! recorded as a `system_log.exported` event when it ends (API.md §6); and
+//! recorded as a `system_log.exported` event when it ends (docs/API.md §6); and
 //! `format=jsonl`, the whole chain for offline verification.
 
 use std::io::Write;

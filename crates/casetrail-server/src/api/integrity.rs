@@ -1,4 +1,4 @@
-//! `GET /api/v1/integrity`, checkpoints and the public key (API.md §7).
+//! `GET /api/v1/integrity`, checkpoints and the public key (docs/API.md §7).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,7 +20,7 @@ use casetrail_app::integrity::{checkpoint_now, verify_account};
 // Members are declared in alphabetical order: that is the order `json!` wrote them in
 // (serde_json sorts an object's keys), so the bytes on the wire did not change.
 
-/// A signed checkpoint of a chain (API.md §7). The signature is over
+/// A signed checkpoint of a chain (docs/API.md §7). The signature is over
 /// `JCS({"account_id", "seq", "hash", "signed_at"})`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointBody<'a> {

@@ -1,4 +1,4 @@
-//! Retention policy, legal holds and purging (API.md §6 "Retention").
+//! Retention policy, legal holds and purging (docs/API.md §6 "Retention").
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -2,7 +2,7 @@
 //!
 //! Two kinds of body are never built from these types at run time, on purpose:
 //! - Requests: handlers read them from a `serde_json::Value` so that every bad member
-//!   is named in a 422 (API.md §2), which a serde derive could not do as well. The
+//!   is named in a 422 (docs/API.md §2), which a serde derive could not do as well. The
 //!   request types here say what is accepted; the handlers' parsing is the rule.
 //! - Events: the store keeps each event's canonical JSON, and reads serve those bytes
 //!   without parsing them again (`ChainedEvent::to_api_json`). [`Event`] describes them.
@@ -18,7 +18,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Every error answer, whatever the endpoint (API.md §2 "Errors").
+/// Every error answer, whatever the endpoint (docs/API.md §2 "Errors").
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorResponse {
     pub error: ErrorBody,
@@ -107,7 +107,7 @@ pub struct EventContext {
     pub correlation_id: Option<String>,
 }
 
-/// An event as the API returns it (API.md §5). Every member is always present.
+/// An event as the API returns it (docs/API.md §5). Every member is always present.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     pub id: Uuid,
@@ -120,7 +120,7 @@ pub struct Event {
     #[schema(format = DateTime)]
     pub recorded_at: String,
     pub actor: EventActor,
-    /// An activity key of API.md §8, e.g. `case.updated`.
+    /// An activity key of docs/API.md §8, e.g. `case.updated`.
     pub activity: String,
     /// The part of `activity` before the dot.
     pub category: String,
@@ -170,7 +170,7 @@ pub struct NewRelatedRecord {
     pub name: Option<String>,
 }
 
-/// One event as sent (API.md §4). An unknown member is a 422.
+/// One event as sent (docs/API.md §4). An unknown member is a 422.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEvent {
@@ -182,7 +182,7 @@ pub struct NewEvent {
     #[schema(format = DateTime)]
     pub occurred_at: Option<String>,
     pub actor: NewEventActor,
-    /// An activity key of API.md §8; `system_log.*` keys are reserved.
+    /// An activity key of docs/API.md §8; `system_log.*` keys are reserved.
     pub activity: String,
     /// At most 2,000 characters; the activity's label (and first record) when absent.
     #[schema(max_length = 2000)]
