@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use casetrail_core::diff::diff;
-use casetrail_core::{Actor, FieldError, OwnActivity, RecordType, Related};
+use casetrail_core::{Actor, FieldError, OwnActivity, RecordType, Related, Zone};
 use casetrail_store::{Account, AccountChange, AccountId, ProfileUpdate, Transition};
 use serde_json::{Map, Value, json};
 
@@ -34,11 +34,13 @@ pub fn parse_profile_update(obj: &Map<String, Value>) -> Result<ProfileUpdate, V
     }
     if let Some(tz) = obj.get("timezone") {
         match tz.as_str() {
-            Some(name) if jiff::tz::TimeZone::get(name).is_ok() => update.timezone = Some(name.to_string()),
-            Some(name) => errors.push(FieldError::new(
-                "timezone",
-                format!("unknown IANA time zone {:?}", name.chars().take(64).collect::<String>()),
-            )),
+            Some(name) => match Zone::parse(name) {
+                Some(zone) => update.timezone = Some(zone),
+                None => errors.push(FieldError::new(
+                    "timezone",
+                    format!("unknown IANA time zone {:?}", name.chars().take(64).collect::<String>()),
+                )),
+            },
             None => errors.push(FieldError::new("timezone", "must be a string")),
         }
     }

@@ -32,9 +32,11 @@ pub mod integrity;
 pub mod query;
 pub mod time;
 pub mod validate;
+pub mod zone;
 
 pub use activity::{Activity, OwnActivity, RecordType};
 pub use chain::{ChainHash, ChainedEvent};
 pub use event::{Actor, ActorType, Change, Context, Event, Related};
 pub use time::Timestamp;
 pub use validate::{FieldError, NewEvent};
+pub use zone::Zone;

@@ -48,7 +48,7 @@ pub(crate) fn change_account(
             let urls = serde_json::to_string(&after.record_urls).map_err(StoreError::backend)?;
             tx.execute(
                 "UPDATE accounts SET name = ?1, timezone = ?2, record_urls = ?3 WHERE id = ?4",
-                params![after.name, after.timezone, urls, key],
+                params![after.name, after.timezone.name(), urls, key],
             )
         }
         AccountChange::RetentionDays(days) => {

@@ -21,6 +21,15 @@ pub(crate) fn uuid(bytes: Vec<u8>) -> rusqlite::Result<Uuid> {
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e)))
 }
 
+/// A stored zone name; it parsed when it was set, so one that no longer does means
+/// the row was changed behind the store's back.
+fn zone(name: String) -> rusqlite::Result<casetrail_core::Zone> {
+    casetrail_core::Zone::parse(&name).ok_or_else(|| {
+        let err = std::io::Error::other(format!("unknown time zone {name:?}"));
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(err))
+    })
+}
+
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, timezone, record_urls, retention_days, legal_hold, created_at";
 
 pub(crate) fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
@@ -28,7 +37,7 @@ pub(crate) fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
         id: uuid(r.get(0)?)?,
         name: r.get(1)?,
-        timezone: r.get(2)?,
+        timezone: zone(r.get(2)?)?,
         record_urls: serde_json::from_str::<BTreeMap<String, String>>(&urls).unwrap_or_default(),
         retention_days: r.get::<_, Option<i64>>(4)?.map(|d| d as u32),
         legal_hold: r.get(5)?,

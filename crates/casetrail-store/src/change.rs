@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use casetrail_core::NewEvent;
+use casetrail_core::{NewEvent, Zone};
 
 use crate::{Account, Appended};
 
@@ -53,8 +53,7 @@ pub enum AccountChange {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileUpdate {
     pub name: Option<String>,
-    /// A valid IANA name (the caller parsed it).
-    pub timezone: Option<String>,
+    pub timezone: Option<Zone>,
     pub record_urls: Option<BTreeMap<String, String>>,
 }
 
@@ -90,7 +89,7 @@ mod tests {
         Account {
             id: uuid::Uuid::nil(),
             name: "Smith LLP".into(),
-            timezone: "UTC".into(),
+            timezone: Zone::utc(),
             record_urls: BTreeMap::new(),
             retention_days: Some(90),
             legal_hold: false,
@@ -105,8 +104,8 @@ mod tests {
         assert_eq!(hold, Account { legal_hold: true, ..before.clone() });
         let days = AccountChange::RetentionDays(None).apply(&before);
         assert_eq!(days, Account { retention_days: None, ..before.clone() });
-        let update = ProfileUpdate { timezone: Some("Europe/Paris".into()), ..Default::default() };
+        let update = ProfileUpdate { timezone: Zone::parse("Europe/Paris"), ..Default::default() };
         let profile = AccountChange::Profile(update).apply(&before);
-        assert_eq!(profile, Account { timezone: "Europe/Paris".into(), ..before });
+        assert_eq!(profile, Account { timezone: Zone::parse("Europe/Paris").unwrap(), ..before });
     }
 }

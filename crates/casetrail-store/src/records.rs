@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use casetrail_core::{RecordType, Timestamp};
+use casetrail_core::{RecordType, Timestamp, Zone};
 use uuid::Uuid;
 
 /// One firm.
@@ -12,8 +12,8 @@ use uuid::Uuid;
 pub struct Account {
     pub id: Uuid,
     pub name: String,
-    /// IANA time zone name in which dates are read and shown.
-    pub timezone: String,
+    /// The IANA time zone in which dates are read and shown.
+    pub timezone: Zone,
     /// Record type key → URL template containing `{id}`.
     pub record_urls: BTreeMap<String, String>,
     /// `None` keeps events forever.
@@ -41,11 +41,9 @@ impl Account {
         if self.legal_hold { None } else { self.retention_start(now) }
     }
 
-    /// The zone in which the account reads and shows dates. The store only keeps
-    /// names that parsed when they were set; UTC stands in for one that no longer
-    /// parses (a zone removed from a future tz database).
-    pub fn time_zone(&self) -> jiff::tz::TimeZone {
-        jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
+    /// The rules of the zone in which the account reads and shows dates.
+    pub fn time_zone(&self) -> &jiff::tz::TimeZone {
+        self.timezone.tz()
     }
 }
 

@@ -23,7 +23,8 @@ pub async fn load_if_empty(store: &dyn Store, url: &str) -> anyhow::Result<()> {
     // The provisioned admin gets the demo password too, so one line explains sign-in.
     let password = DEMO_PASSWORD.to_string();
     let p = provision::create_account_with_password(store, &firm.name, &admin.email, &admin.name, password).await?;
-    let zone = ProfileUpdate { timezone: Some(firm.timezone.clone()), ..Default::default() };
+    let zone = casetrail_core::Zone::parse(&firm.timezone).context("the demo firm's time zone")?;
+    let zone = ProfileUpdate { timezone: Some(zone), ..Default::default() };
     let account = store.change_account(p.account.id, AccountChange::Profile(zone), unrecorded()).await?.value.after;
     for staff in firm.staff.iter().filter(|s| s.email != admin.email) {
         let role = if staff.admin { Role::Admin } else { Role::Member };

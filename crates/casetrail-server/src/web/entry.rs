@@ -11,7 +11,6 @@ use casetrail_store::Account;
 use uuid::Uuid;
 
 use super::format::{RecordLink, Shown, actor_kind_label, avatar_class, initials, long_time, pretty, record_link};
-use super::shell::time_zone;
 use super::{LOG_PATH, OrErrorPage, PageAdmin, PageError, Shell, not_found, render};
 use crate::AppState;
 use crate::api::api_json;
@@ -98,7 +97,7 @@ async fn build(
     let event = chained.event().map_err(|err| {
         ApiError::internal(anyhow::Error::new(err).context(format!("event seq {} is unreadable", chained.seq)))
     })?;
-    let tz = time_zone(account);
+    let tz = account.time_zone().clone();
     let link = check_link(state, account.id, chained).await?;
     let raw: serde_json::Value =
         serde_json::from_str(&api_json(chained)?).map_err(|e| ApiError::internal(anyhow::Error::new(e)))?;

@@ -12,7 +12,6 @@ use casetrail_core::integrity::ProblemKind;
 
 use super::csrf::CsrfForm;
 use super::format::short_time;
-use super::shell::time_zone;
 use super::{OrErrorPage, PageError, Shell, render};
 use crate::AppState;
 use casetrail_app::integrity::verify_account;
@@ -61,7 +60,7 @@ pub async fn verify(
     let v = verify_account(state.store.as_ref(), principal.account_id, &state.config.keys.ring, false)
         .await
         .or_error_page(Some(&shell), "verify the chain")?;
-    let tz = time_zone(&account);
+    let tz = account.time_zone().clone();
     let r = &v.report;
     let range = match (r.first_seq, r.last_seq) {
         (Some(a), Some(b)) if a == b => format!("seq {a}"),

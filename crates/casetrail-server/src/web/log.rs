@@ -20,7 +20,6 @@ use super::filters::{
     ActivityGroup, Chip, Filters, Names, Picker, Preset, activity_groups, actor_picker, date_presets, record_picker,
 };
 use super::format::{RecordLink, actor_kind_label, avatar_class, initials, record_link, short_time};
-use super::shell::time_zone;
 use super::{OrErrorPage, PageAdmin, PageError, Shell, render};
 use crate::AppState;
 use crate::api::QueryPairs;
@@ -105,7 +104,7 @@ async fn build(
     params: &[(String, String)],
 ) -> ApiResult<LogPage> {
     let account_id = principal.account_id;
-    let tz = time_zone(account);
+    let tz = account.time_zone().clone();
     let filters = Filters::from_params(params);
     let (query, problem) = match BrowseQuery::from_params(params, &tz, &["prev"]) {
         Ok(query) => (Some(query), None),

@@ -18,7 +18,6 @@ use jiff::tz::TimeZone;
 
 use super::csrf::CsrfForm;
 use super::format::short_time;
-use super::shell::time_zone;
 use super::{OrErrorPage, PageAdmin, PageError, Shell, render};
 use crate::AppState;
 use crate::auth::Principal;
@@ -83,7 +82,7 @@ fn when(ts: Timestamp, tz: &TimeZone) -> String {
 }
 
 async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> {
-    let tz = time_zone(account);
+    let tz = account.time_zone().clone();
     let holds = state.store.holds(account.id).await?;
     Ok(RetentionPage {
         shell: None,
@@ -241,7 +240,7 @@ async fn preview(state: &AppState, principal: &Principal, value: &str) -> ApiRes
     if days == account.retention_days {
         return Ok(Outcome::Refused(format!("The policy is already {}.", policy_label(days).to_lowercase())));
     }
-    let tz = time_zone(&account);
+    let tz = account.time_zone().clone();
     let trial = Account { retention_days: days, ..account.clone() };
     let (mut events, mut oldest, mut newest) = (0, String::new(), String::new());
     if let Some(cutoff) = trial.purge_cutoff(Timestamp::now()) {

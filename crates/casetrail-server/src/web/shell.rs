@@ -2,7 +2,6 @@
 //! form's CSRF token, and the time zone the page's times are shown in.
 
 use casetrail_store::Account;
-use jiff::tz::TimeZone;
 
 use super::{OrErrorPage, PageError};
 use crate::AppState;
@@ -37,7 +36,7 @@ impl Shell {
             user_name,
             user_email,
             csrf,
-            timezone: account.timezone.clone(),
+            timezone: account.timezone.name().to_string(),
         };
         Ok((shell, account))
     }
@@ -46,9 +45,4 @@ impl Shell {
     pub async fn for_page(state: &AppState, principal: &Principal) -> Result<(Shell, Account), PageError> {
         Shell::load(state, principal).await.or_error_page(None, "load the account for a page")
     }
-}
-
-/// The account's time zone; an unknown name (which settings refuse) reads as UTC.
-pub fn time_zone(account: &Account) -> TimeZone {
-    TimeZone::get(&account.timezone).unwrap_or(TimeZone::UTC)
 }

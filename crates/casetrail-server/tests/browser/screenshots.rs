@@ -34,7 +34,7 @@ async fn screenshots() {
             .collect();
     let profile = casetrail_store::ProfileUpdate {
         name: Some(demo.name.clone()),
-        timezone: Some(demo.timezone.clone()),
+        timezone: casetrail_core::Zone::parse(&demo.timezone),
         record_urls: Some(record_urls),
     };
     let change = casetrail_store::AccountChange::Profile(profile);

@@ -77,7 +77,7 @@ pub async fn account_defaults_and_updates(store: Arc<dyn Store>) {
 
     let mut updated = created.clone();
     updated.name = "Smith, Jones & Ñúñez LLP".into();
-    updated.timezone = "America/New_York".into();
+    updated.timezone = casetrail_core::Zone::parse("America/New_York").expect("a known zone");
     updated.record_urls.insert("case".into(), "https://crm.example.com/cases/{id}".into());
     updated.record_urls.insert("client".into(), "https://crm.example.com/clients/{id}?tab=1".into());
     set_profile(store, &updated).await;
