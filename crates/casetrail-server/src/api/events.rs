@@ -136,7 +136,7 @@ pub async fn browse_query(
 ) -> ApiResult<BrowseQuery> {
     let account = state.account(principal.account_id).await?;
     let tz = account.time_zone();
-    BrowseQuery::from_params(params, &tz, extra).map_err(|e| ApiError::bad_request(e.to_string()))
+    BrowseQuery::from_params(params, tz, extra).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 pub fn api_json(event: &ChainedEvent) -> ApiResult<String> {
