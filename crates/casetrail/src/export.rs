@@ -23,7 +23,7 @@ pub struct ExportArgs<'a> {
 pub async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, args: ExportArgs<'_>) -> anyhow::Result<u64> {
     let account = store.account(args.account).await?.with_context(|| format!("no account {}", args.account))?;
     let tz = account.time_zone();
-    let query = BrowseQuery::from_params(&args.params, &tz, &[]).map_err(|e| anyhow::anyhow!("--{e}"))?;
+    let query = BrowseQuery::from_params(&args.params, tz, &[]).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let file =
         std::fs::File::create(args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
     let sink = BufWriter::new(file);
