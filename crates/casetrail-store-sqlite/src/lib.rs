@@ -95,6 +95,7 @@ impl SqliteStore {
         })
     }
 
+    #[cfg(feature = "testing")]
     /// Opens a fresh store in a new temporary directory that is removed when the
     /// last clone of the store is dropped: for tests and benchmarks.
     pub fn open_temporary() -> StoreResult<SqliteStore> {
@@ -186,6 +187,7 @@ impl SqliteStore {
 /// Creates (or brings up to date) this store's schema on any connection, without the
 /// store's connection settings: the benchmark's raw engine builds its file with it, so
 /// its tables, indexes and search index are the store's own.
+#[cfg(feature = "bench")]
 #[doc(hidden)]
 pub fn create_schema(conn: &mut Connection) -> StoreResult<()> {
     schema::migrate(conn).map_err(StoreError::backend)
@@ -194,6 +196,7 @@ pub fn create_schema(conn: &mut Connection) -> StoreResult<()> {
 /// One browse page, with exactly the SQL the store runs, on any connection to a file
 /// of this schema: the benchmark's raw engine times these statements without the
 /// store around them.
+#[cfg(feature = "bench")]
 #[doc(hidden)]
 pub fn browse_page(
     conn: &Connection,
