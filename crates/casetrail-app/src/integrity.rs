@@ -64,17 +64,20 @@ pub async fn verify_account_with_progress(
     let mut pending = tombstones.into_iter().filter(|t| t.first_seq > started_after).peekable();
     let mut rows = store.chain_rows(account, started_after, PAGE).await?;
     while let Some((last, _)) = rows.last() {
-        // The next page is read while this one is checked: reading (SQLite) and
-        // checking (JSON, SHA-256) each take about half the time, and there are two
-        // cores. `join!` polls the read first, which hands it to a blocking thread.
+        // The next page is read while this one is checked: reading and checking
+        // (JSON, SHA-256) each take about half the time (BENCHMARKS.md). `join!` polls
+        // the read first, which hands it to the store's blocking thread; the check is
+        // CPU work of tens of milliseconds a page, kept off the runtime's workers.
         let after = last.seq;
         let check = async {
-            for (event, columns) in &rows {
-                while let Some(t) = pending.next_if(|t| t.first_seq < event.seq) {
-                    verifier.tombstone(&t);
+            off_the_runtime(|| {
+                for (event, columns) in &rows {
+                    while let Some(t) = pending.next_if(|t| t.first_seq < event.seq) {
+                        verifier.tombstone(&t);
+                    }
+                    verifier.event(event, Some(columns));
                 }
-                verifier.event(event, Some(columns));
-            }
+            })
         };
         let (next, ()) = tokio::join!(store.chain_rows(account, after, PAGE), check);
         progress(verifier.events_checked());
@@ -97,6 +100,16 @@ pub async fn verify_account_with_progress(
         }
     }
     Ok(Verification { report, checkpoint: newest, started_after })
+}
+
+/// Runs CPU-bound work without stalling the other tasks of a worker thread: on a
+/// multi-threaded runtime (the server) the worker hands its other tasks on first;
+/// elsewhere (a current-thread runtime, as tests use) it runs in place.
+fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 /// Signs and stores a checkpoint of `account`'s current head.
