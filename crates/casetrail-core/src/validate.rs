@@ -147,6 +147,25 @@ const TOP_LEVEL: [&str; 11] = [
     "context",
 ];
 
+/// How deep arrays and objects may nest inside one member of an event.
+pub const MAX_NESTING: usize = 32;
+
+/// The levels of arrays and objects in `value` (a scalar is 0), without recursion.
+pub fn nesting_depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((value, above)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(members) => Box::new(members.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(above + 1);
+        stack.extend(children.map(|child| (child, above + 1)));
+    }
+    deepest
+}
+
 /// Parses one event object; `prefix` is `""` for a single event, `events[3].` in a batch.
 pub fn parse_event(value: &Value, prefix: &str, rules: &IngestRules) -> Result<NewEvent, Vec<FieldError>> {
     let mut c = Checker::new(prefix);
@@ -157,6 +176,12 @@ pub fn parse_event(value: &Value, prefix: &str, rules: &IngestRules) -> Result<N
     };
     for key in obj.keys().filter(|k| !TOP_LEVEL.contains(&k.as_str())) {
         c.fail(key, "unknown member");
+    }
+    // The stored body nests each member a few levels deeper still, and every reader
+    // parses it back: a value deep enough to pass here but not there would break the
+    // log for good.
+    for (key, _) in obj.iter().filter(|(_, v)| nesting_depth(v) > MAX_NESTING) {
+        c.fail(key, format!("is nested more than {MAX_NESTING} levels deep"));
     }
 
     let idempotency_key = c.string(obj, "idempotency_key", "idempotency_key", MAX_IDEMPOTENCY_KEY_CHARS, false);

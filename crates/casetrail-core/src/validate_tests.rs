@@ -177,3 +177,33 @@ fn hostile_strings_are_kept_verbatim() {
     assert_eq!(e.description, nasty);
     assert_eq!(e.actor.name, nasty);
 }
+
+fn nested(levels: usize) -> Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
+#[test]
+fn nesting_depth_counts_levels_of_arrays_and_objects() {
+    assert_eq!(nesting_depth(&json!(1)), 0);
+    assert_eq!(nesting_depth(&json!({"a": [1, {"b": []}]})), 4);
+    assert_eq!(nesting_depth(&nested(120)), 120);
+}
+
+#[test]
+fn members_nested_too_deep_are_refused_by_name() {
+    let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
+    let event = |member: &str, value: Value| {
+        let mut e = json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.updated"});
+        e[member] = value;
+        parse_event(&e, "", &rules)
+    };
+    assert!(event("metadata", json!({"k": nested(MAX_NESTING - 1)})).is_ok(), "32 levels are fine");
+    for member in ["metadata", "before", "after", "changes"] {
+        let value = match member {
+            "changes" => json!([{"field": "k", "before": nested(MAX_NESTING), "after": 1}]),
+            _ => json!({"k": nested(125)}),
+        };
+        let errors = event(member, value).expect_err("too deep");
+        assert!(errors.iter().any(|e| e.field == member && e.message.contains("nested")), "{member}: {errors:?}");
+    }
+}

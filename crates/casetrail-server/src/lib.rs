@@ -69,6 +69,10 @@ pub async fn serve(
     Ok(())
 }
 
+/// The largest form body any page accepts; the biggest real one (a hold with its
+/// 2000-character reason, percent-encoded) is far below it.
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
 /// The whole application: API, UI and health check, with the common layers.
 pub fn router(state: AppState) -> axum::Router {
     use axum::routing::get;
@@ -81,7 +85,10 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(api)
         .merge(web::routes())
         .fallback(api::not_found)
-        .layer(axum::extract::DefaultBodyLimit::disable())
+        // Forms (sign-in, the admin's pages) are read whole before anything checks
+        // them, so they get a small cap; `JsonBody` reads the API's bodies with its
+        // own 1 MiB cap and answers 413 in the API's error shape.
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(CatchPanicLayer::custom(api::panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(tower_http::sensitive_headers::SetSensitiveHeadersLayer::new([

@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod concurrency;
 mod export;
+mod hostile;
 mod ingest;
 mod integrity;
 mod login;

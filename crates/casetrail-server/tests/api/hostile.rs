@@ -1,0 +1,64 @@
+//! Input meant to hurt: bodies too big to buffer, values nested deep enough to break
+//! the readers. Each is refused up front, and nothing already stored is lost.
+
+use serde_json::{Value, json};
+
+use crate::support::spawn_app;
+
+fn nested(levels: usize) -> Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
+#[tokio::test]
+async fn a_form_body_over_the_limit_is_refused_before_it_is_read() {
+    let app = spawn_app().await;
+    let huge = format!("email=a%40b.example&password={}", "x".repeat(casetrail_server::FORM_BODY_LIMIT + 1));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Sign-in reads its form, so the cap answers; sign-out without a session answers
+    // without reading the body at all.
+    for (path, status) in [("/login", 413), ("/logout", 303)] {
+        let response = client
+            .post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", app.base.clone())
+            .body(huge.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+    }
+    // A form of ordinary size still gets its ordinary answer (no CSRF token: 403).
+    let small = app
+        .client
+        .post(app.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", app.base.clone())
+        .body("email=a%40b.example&password=secret")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(small.status(), 413);
+}
+
+#[tokio::test]
+async fn a_value_nested_too_deep_is_refused_and_the_log_still_reads() {
+    let app = spawn_app().await;
+    app.ingest_ok(&json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.created"})).await;
+    let deep = json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.updated",
+                      "before": {"k": nested(125)}, "after": {"k": 1}});
+    let response = app.ingest(&deep).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation_failed");
+    let fields: Vec<&str> =
+        body["error"]["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"before"), "{body}");
+
+    let (status, page) = app.admin_get("/api/v1/events").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["events"].as_array().unwrap().len(), 1, "only the good event is stored");
+    let export = app.get("/api/v1/events/export?format=csv", &app.firm.admin_key).await;
+    assert_eq!(export.status(), 200);
+    let csv = export.text().await.unwrap();
+    assert_eq!(csv.trim_end().lines().count(), 2, "the header and the one event: {csv}");
+}
