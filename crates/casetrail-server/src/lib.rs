@@ -79,7 +79,15 @@ pub fn router(state: AppState) -> axum::Router {
     use tower_http::catch_panic::CatchPanicLayer;
     use tower_http::trace::TraceLayer;
 
+    use axum::http::{HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+
+    // API answers carry log data: no cache may keep them, no browser may sniff them
+    // into something else.
     let (api, _) = api::routes().split_for_parts();
+    let api = api
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
     axum::Router::new()
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .merge(api)

@@ -62,3 +62,17 @@ async fn a_value_nested_too_deep_is_refused_and_the_log_still_reads() {
     let csv = export.text().await.unwrap();
     assert_eq!(csv.trim_end().lines().count(), 2, "the header and the one event: {csv}");
 }
+
+#[tokio::test]
+async fn api_answers_are_neither_cached_nor_sniffed() {
+    let app = spawn_app().await;
+    for (path, key) in [("/api/v1/events?limit=1", &app.firm.admin_key), ("/api/v1/users", &app.firm.admin_key)] {
+        let response = app.get(path, key).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{path}");
+    }
+    let refused = app.get("/api/v1/events", "ctk_not-a-key").await;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["cache-control"], "no-store", "errors too");
+}
