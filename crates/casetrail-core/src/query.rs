@@ -98,24 +98,24 @@ impl BrowseQuery {
         for (key, value) in params {
             let value = value.trim();
             match key.as_str() {
-                "q" => {
-                    for w in keywords(value) {
-                        if !f.words.contains(&w) {
-                            f.words.push(w);
-                        }
-                    }
-                }
+                "q" => add_search_words(&mut f.words, value),
                 _ if value.is_empty() => {}
                 "from" => f.from = Some(parse_bound(value, tz, "from", false)?),
                 "to" => f.to = Some(parse_bound(value, tz, "to", true)?),
                 "actor" => {
                     if !f.actors.iter().any(|a| a == value) {
+                        if f.actors.len() == MAX_FILTER_VALUES {
+                            return Err(bad("actor", format!("at most {MAX_FILTER_VALUES} actors at once")));
+                        }
                         f.actors.push(value.to_string());
                     }
                 }
                 "activity" => {
                     for a in parse_activity(value)? {
                         if !f.activities.contains(&a) {
+                            if f.activities.len() == MAX_FILTER_VALUES {
+                                return Err(bad("activity", format!("at most {MAX_FILTER_VALUES} activities at once")));
+                            }
                             f.activities.push(a);
                         }
                     }
@@ -177,6 +177,33 @@ fn parse_bound(value: &str, tz: &TimeZone, param: &str, end_of_day: bool) -> Res
         return Timestamp::from_jiff(instant).ok_or_else(|| bad(param, "date out of range (1970 to 9999)"));
     }
     Timestamp::parse(value).map_err(|e| bad(param, format!("must be a date YYYY-MM-DD or an RFC 3339 timestamp ({e})")))
+}
+
+/// A search reads at most this many distinct words; the rest of a longer `q` is left
+/// out (each word is one more index lookup, and a thousand of them is an attack, not
+/// a search).
+pub const MAX_SEARCH_WORDS: usize = 16;
+/// A repeatable filter (`actor`, `activity`) takes at most this many values.
+pub const MAX_FILTER_VALUES: usize = 20;
+
+/// Adds the [`keywords`] of a search text to `words`: each word once, and no more than
+/// [`MAX_SEARCH_WORDS`] in all. Every reader of a `q` goes through here.
+pub fn add_search_words(words: &mut Vec<String>, text: &str) {
+    for word in keywords(text) {
+        if words.len() == MAX_SEARCH_WORDS {
+            return;
+        }
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+}
+
+/// The search words of one text (see [`add_search_words`]).
+pub fn search_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    add_search_words(&mut words, text);
+    words
 }
 
 /// The words of a text, as search sees them: runs of letters and digits, lowercased,

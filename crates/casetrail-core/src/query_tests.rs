@@ -107,3 +107,27 @@ proptest::proptest! {
         proptest::prop_assert_eq!(keywords(&text), super::decomposed_keywords(&text));
     }
 }
+
+#[test]
+fn search_words_are_distinct_and_capped() {
+    assert_eq!(search_words("Smith smith SMITH jones"), ["smith", "jones"]);
+    let many: Vec<String> = (0..1000).map(|i| format!("w{i}")).collect();
+    let words = search_words(&many.join(" "));
+    assert_eq!(words.len(), MAX_SEARCH_WORDS);
+    assert_eq!(words, many[..MAX_SEARCH_WORDS]);
+    let mut across = search_words("a b");
+    add_search_words(&mut across, "b c");
+    assert_eq!(across, ["a", "b", "c"]);
+}
+
+#[test]
+fn repeatable_filters_are_capped_with_a_clear_error() {
+    let tz = TimeZone::UTC;
+    let actors: Vec<(String, String)> =
+        (0..=MAX_FILTER_VALUES).map(|i| ("actor".to_string(), format!("u_{i}"))).collect();
+    let err = BrowseQuery::from_params(&actors, &tz, &[]).unwrap_err();
+    assert_eq!(err.param, "actor");
+    assert!(BrowseQuery::from_params(&actors[..MAX_FILTER_VALUES], &tz, &[]).is_ok());
+    let same: Vec<(String, String)> = (0..100).map(|_| ("actor".to_string(), "u_1".to_string())).collect();
+    assert!(BrowseQuery::from_params(&same, &tz, &[]).is_ok(), "a repeated value counts once");
+}

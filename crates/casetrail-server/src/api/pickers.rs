@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use casetrail_core::RecordType;
-use casetrail_core::query::keywords;
+use casetrail_core::query::add_search_words;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -55,7 +55,7 @@ fn picker_params(params: &[(String, String)], with_type: bool) -> ApiResult<(Vec
     let mut kind = None;
     for (key, value) in params {
         match key.as_str() {
-            "q" => words.extend(keywords(value)),
+            "q" => add_search_words(&mut words, value),
             "type" if with_type => {
                 if value.is_empty() {
                     continue;

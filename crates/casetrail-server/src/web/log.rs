@@ -11,7 +11,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use casetrail_core::query::{BrowseQuery, ParamError, keywords};
+use casetrail_core::query::{BrowseQuery, ParamError, search_words};
 use casetrail_core::{ChainedEvent, RecordType};
 use casetrail_store::{Account, ActorSummary, RecordSummary};
 use jiff::tz::TimeZone;
@@ -200,7 +200,7 @@ fn describe(err: &ParamError) -> String {
 }
 
 async fn find_actor(state: &AppState, account: uuid::Uuid, id: &str) -> ApiResult<Option<ActorSummary>> {
-    let found = state.store.actors(account, &keywords(id), 50).await?;
+    let found = state.store.actors(account, &search_words(id), 50).await?;
     Ok(found.into_iter().find(|a| a.id == id))
 }
 
@@ -210,7 +210,7 @@ async fn find_record(
     kind: RecordType,
     id: &str,
 ) -> ApiResult<Option<RecordSummary>> {
-    let found = state.store.records(account, Some(kind), &keywords(id), 50).await?;
+    let found = state.store.records(account, Some(kind), &search_words(id), 50).await?;
     Ok(found.into_iter().find(|r| r.id == id))
 }
 
