@@ -4,7 +4,23 @@
 //!
 //! Each serializes exactly as the bare uuid (serde `transparent`): the JSON of the API
 //! and the event body the hash chain covers are byte-for-byte what a plain [`Uuid`]
-//! gives. Storage converts at its edge with [`From<Uuid>`] and `into_inner()`.
+//! gives. Storage converts at its edge with `From<Uuid>` and `into_inner()`.
+//!
+//! ```
+//! use casetrail_core::{AccountId, UserId};
+//! fn user(_account: AccountId, _id: UserId) {}
+//! let (account, id) = (AccountId::new_v7(), UserId::new_v7());
+//! user(account, id);
+//! ```
+//!
+//! The same call with its arguments swapped does not compile:
+//!
+//! ```compile_fail,E0308
+//! use casetrail_core::{AccountId, UserId};
+//! fn user(_account: AccountId, _id: UserId) {}
+//! let (account, id) = (AccountId::new_v7(), UserId::new_v7());
+//! user(id, account);
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
