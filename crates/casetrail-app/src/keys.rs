@@ -2,9 +2,8 @@
 //! `settings.updated` in the same transaction.
 
 use casetrail_core::{Actor, FieldError, OwnActivity, RecordType, Related};
-use casetrail_store::{AccountId, ApiKey, NewApiKey, Scope};
+use casetrail_store::{AccountId, ApiKey, KeyId, NewApiKey, Scope};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use crate::credentials::{new_key_secret, token_hash};
 use crate::{App, AppError, AppResult, AuditEvent};
@@ -76,7 +75,7 @@ pub async fn create_key(
 
 /// Revokes a key (it stops working at once) and records it; revoking a key that is
 /// already revoked changes and records nothing.
-pub async fn revoke_key(app: &App, actor: &Actor, account: AccountId, id: Uuid) -> AppResult<ApiKey> {
+pub async fn revoke_key(app: &App, actor: &Actor, account: AccountId, id: KeyId) -> AppResult<ApiKey> {
     let actor = actor.clone();
     let record = Box::new(move |k: &ApiKey| {
         let event = AuditEvent::new(actor, OwnActivity::SettingsUpdated, format!("Revoked API key \"{}\"", k.name))

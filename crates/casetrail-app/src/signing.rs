@@ -142,7 +142,7 @@ mod tests {
         // Something signed by the retired key still verifies.
         let cp = casetrail_core::integrity::Checkpoint::sign(
             &keys.current,
-            uuid::Uuid::nil(),
+            casetrail_store::AccountId::nil(),
             1,
             Default::default(),
             casetrail_core::Timestamp::EPOCH,

@@ -3,9 +3,8 @@
 //! demoted nor removed (decided by the store inside the same transaction).
 
 use casetrail_core::{Actor, Change, FieldError, OwnActivity, RecordType, Related};
-use casetrail_store::{AccountId, NewUser, Role, Transition, User};
+use casetrail_store::{AccountId, NewUser, Role, Transition, User, UserId};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use crate::credentials::hash_password_blocking;
 use crate::{App, AppError, AppResult, AuditEvent};
@@ -124,7 +123,7 @@ pub async fn invite(app: &App, actor: &Actor, account: AccountId, invitation: In
 
 /// Sets a user's role and records `team.user_role_changed`; the role it already
 /// has records nothing.
-pub async fn change_role(app: &App, actor: &Actor, account: AccountId, id: Uuid, role: Role) -> AppResult<User> {
+pub async fn change_role(app: &App, actor: &Actor, account: AccountId, id: UserId, role: Role) -> AppResult<User> {
     let actor = actor.clone();
     let record = Box::new(move |t: &Transition<User>| {
         if t.before.role == t.after.role {
@@ -143,7 +142,7 @@ pub async fn change_role(app: &App, actor: &Actor, account: AccountId, id: Uuid,
 }
 
 /// Removes a user (their sessions end at once) and records `team.user_removed`.
-pub async fn remove(app: &App, actor: &Actor, account: AccountId, id: Uuid) -> AppResult<User> {
+pub async fn remove(app: &App, actor: &Actor, account: AccountId, id: UserId) -> AppResult<User> {
     let actor = actor.clone();
     let record = Box::new(move |u: &User| {
         let event = AuditEvent::new(actor, OwnActivity::UserRemoved, format!("Removed {} ({})", u.name, u.email))

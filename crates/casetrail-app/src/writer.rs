@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use casetrail_core::NewEvent;
-use uuid::Uuid;
 
 use crate::signing::Keys;
 use casetrail_store::{AccountId, AppendBatch, Appended, EventStore, Store, StoreError};
@@ -67,7 +66,7 @@ impl Writer {
 
 async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, every: u64, mut rx: mpsc::Receiver<Job>) {
     // The seq of each account's newest checkpoint, learned lazily.
-    let mut checkpointed: HashMap<Uuid, u64> = HashMap::new();
+    let mut checkpointed: HashMap<AccountId, u64> = HashMap::new();
     while let Some(first) = rx.recv().await {
         let mut events = first.batch.events.len();
         let mut jobs = vec![first];
@@ -96,8 +95,8 @@ async fn checkpoint_if_due(
     store: &dyn Store,
     keys: &Keys,
     every: u64,
-    checkpointed: &mut HashMap<Uuid, u64>,
-    account: Uuid,
+    checkpointed: &mut HashMap<AccountId, u64>,
+    account: AccountId,
     head: u64,
 ) -> Result<(), StoreError> {
     let last = match checkpointed.get(&account) {
@@ -138,11 +137,11 @@ async fn append_when_free(store: &dyn EventStore, batches: Vec<AppendBatch>) -> 
 
 /// Commits a group and answers its requests; returns the highest seq it reached in
 /// each account (the chain heads, without asking the store again).
-async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<Uuid, u64> {
+async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<AccountId, u64> {
     let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
-    let accounts: Vec<Uuid> = batches.iter().map(|b| b.account_id).collect();
+    let accounts: Vec<AccountId> = batches.iter().map(|b| b.account_id).collect();
     let mut heads = HashMap::new();
-    let mut saw = |account: Uuid, answer: &[Appended]| {
+    let mut saw = |account: AccountId, answer: &[Appended]| {
         if let Some(seq) = answer.iter().map(|a| a.seq).max() {
             let head = heads.entry(account).or_insert(0);
             *head = seq.max(*head);
@@ -187,8 +186,7 @@ mod tests {
     use async_trait::async_trait;
     use casetrail_core::query::BrowseQuery;
     use casetrail_core::{ChainedEvent, RecordType};
-    use casetrail_store::{ActorSummary, ChainHead, Page, RecordSummary, StoreResult};
-    use uuid::Uuid;
+    use casetrail_store::{ActorSummary, ChainHead, EventId, Page, RecordSummary, StoreResult};
 
     use super::*;
 
@@ -206,13 +204,13 @@ mod tests {
             if call < self.busy {
                 return Err(StoreError::Busy(Box::new(std::io::Error::other("database is locked"))));
             }
-            let answer = |i| Appended { id: Uuid::nil(), seq: i as u64 + 1, duplicate: false };
+            let answer = |i| Appended { id: EventId::nil(), seq: i as u64 + 1, duplicate: false };
             Ok(batches.iter().map(|b| (0..b.events.len()).map(answer).collect()).collect())
         }
         async fn events(&self, _: AccountId, _: &BrowseQuery) -> StoreResult<Page> {
             unreachable!("the writer only appends")
         }
-        async fn event(&self, _: AccountId, _: Uuid) -> StoreResult<Option<ChainedEvent>> {
+        async fn event(&self, _: AccountId, _: EventId) -> StoreResult<Option<ChainedEvent>> {
             unreachable!("the writer only appends")
         }
         async fn chain(&self, _: AccountId, _: u64, _: u32) -> StoreResult<Vec<ChainedEvent>> {
@@ -236,7 +234,7 @@ mod tests {
     }
 
     fn one_batch() -> Vec<AppendBatch> {
-        vec![AppendBatch { account_id: Uuid::nil(), events: Vec::new() }]
+        vec![AppendBatch { account_id: AccountId::nil(), events: Vec::new() }]
     }
 
     #[tokio::test(start_paused = true)]

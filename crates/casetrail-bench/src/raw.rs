@@ -74,7 +74,7 @@ impl RawDb {
         casetrail_store_sqlite::create_schema(&mut conn).map_err(|e| anyhow::anyhow!("raw schema: {e}"))?;
         conn.execute(
             "INSERT INTO accounts (id, name, created_at) VALUES (?1, 'raw', 0)",
-            [uuid::Uuid::now_v7().as_bytes().as_slice()],
+            [casetrail_core::AccountId::new_v7().as_bytes().as_slice()],
         )?;
         let pk = conn.last_insert_rowid();
         Ok(RawDb { conn, dir, path, pk, head_seq: 0, head_hash: ChainHash::default(), keep: false })
@@ -86,12 +86,12 @@ impl RawDb {
         let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
         let parsed = parse_ingest(&json!({ "events": events }), &rules)
             .map_err(|e| anyhow::anyhow!("the generator made an invalid event: {e:?}"))?;
-        let account = uuid::Uuid::nil();
+        let account = casetrail_core::AccountId::nil();
         let recorded_at = Timestamp::now();
         let mut rows = Vec::with_capacity(parsed.len());
         for new in parsed {
             let seq = self.head_seq + 1;
-            let id = uuid::Uuid::now_v7();
+            let id = casetrail_core::EventId::new_v7();
             let event = new.into_event(id, account, seq, recorded_at);
             let sealed = ChainedEvent::seal(&event, self.head_hash);
             self.head_seq = seq;

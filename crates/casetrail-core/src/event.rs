@@ -1,9 +1,9 @@
 //! A stored event, exactly as docs/API.md §5 shows it (minus the chain members, which
 //! live beside it in [`crate::chain::ChainedEvent`]).
 
+use crate::ids::{AccountId, EventId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use crate::activity::{Activity, RecordType};
 use crate::time::Timestamp;
@@ -88,8 +88,8 @@ impl Context {
 /// member the API returns except `hash`, `prev_hash`, `category` and `activity_label`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    pub id: Uuid,
-    pub account_id: Uuid,
+    pub id: EventId,
+    pub account_id: AccountId,
     pub seq: u64,
     pub occurred_at: Timestamp,
     pub recorded_at: Timestamp,

@@ -10,13 +10,13 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::ids::{AccountId, EventId};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::canonical::to_canonical_string;
 use crate::chain::{ChainHash, ChainedEvent, link};
@@ -25,7 +25,7 @@ use crate::time::Timestamp;
 /// A signed statement that an account's chain had `hash` at `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
-    pub account_id: Uuid,
+    pub account_id: AccountId,
     pub seq: u64,
     pub hash: ChainHash,
     pub signed_at: Timestamp,
@@ -36,11 +36,11 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// The signed bytes: `JCS({"account_id", "seq", "hash", "signed_at"})`.
-    pub fn message(account_id: Uuid, seq: u64, hash: &ChainHash, signed_at: Timestamp) -> String {
+    pub fn message(account_id: AccountId, seq: u64, hash: &ChainHash, signed_at: Timestamp) -> String {
         to_canonical_string(&json!({"account_id": account_id, "seq": seq, "hash": hash, "signed_at": signed_at}))
     }
 
-    pub fn sign(key: &ChainKey, account_id: Uuid, seq: u64, hash: ChainHash, signed_at: Timestamp) -> Checkpoint {
+    pub fn sign(key: &ChainKey, account_id: AccountId, seq: u64, hash: ChainHash, signed_at: Timestamp) -> Checkpoint {
         let signature = key.sign(Checkpoint::message(account_id, seq, &hash, signed_at).as_bytes());
         Checkpoint { account_id, seq, hash, signed_at, key_id: key.key_id.clone(), signature }
     }
@@ -58,7 +58,7 @@ impl Checkpoint {
 /// chain verifiable across the gap, signed so a deletion cannot pose as a purge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tombstone {
-    pub account_id: Uuid,
+    pub account_id: AccountId,
     pub first_seq: u64,
     pub last_seq: u64,
     /// The `prev_hash` of the first purged event.
@@ -81,7 +81,7 @@ impl Tombstone {
     /// Signs a run of purged events.
     pub fn sign(
         key: &ChainKey,
-        account_id: Uuid,
+        account_id: AccountId,
         (first_seq, last_seq): (u64, u64),
         (first_prev_hash, last_hash): (ChainHash, ChainHash),
         purged_at: Timestamp,
@@ -187,8 +187,8 @@ impl KeyRing {
 /// must agree with the hashed body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Columns {
-    pub account_id: Uuid,
-    pub id: Uuid,
+    pub account_id: AccountId,
+    pub id: EventId,
     pub occurred_at: Timestamp,
     pub actor_id: String,
     pub activity: String,
@@ -197,8 +197,8 @@ pub struct Columns {
 
 #[derive(Deserialize)]
 struct BodyKeys<'a> {
-    account_id: Uuid,
-    id: Uuid,
+    account_id: AccountId,
+    id: EventId,
     seq: u64,
     occurred_at: Timestamp,
     #[serde(borrow)]
@@ -221,7 +221,7 @@ pub use tombstone::{MergedRun, PurgedRun};
 pub use verifier::{Problem, ProblemKind, Report, Verifier};
 
 /// Which indexed column disagrees with the hashed body, if any.
-fn column_mismatch(account_id: Uuid, event: &ChainedEvent, columns: Option<&Columns>) -> Option<&'static str> {
+fn column_mismatch(account_id: AccountId, event: &ChainedEvent, columns: Option<&Columns>) -> Option<&'static str> {
     let Ok(body) = serde_json::from_str::<BodyKeys<'_>>(&event.body) else { return Some("body") };
     if body.seq != event.seq {
         return Some("seq");

@@ -11,13 +11,15 @@
 //! - [`integrity`]: signed checkpoints and purge tombstones, and the streaming verifier
 //!   of a stored chain (docs/API.md §7).
 //! - [`time`]: millisecond UTC timestamps.
+//! - [`ids`]: typed ids ([`AccountId`], [`UserId`], [`KeyId`], [`EventId`]) that
+//!   serialize as bare uuids.
 //!
 //! ```
-//! use casetrail_core::{chain::{ChainHash, ChainedEvent}, validate::{parse_ingest, IngestRules}, time::Timestamp};
+//! use casetrail_core::{AccountId, EventId, chain::{ChainHash, ChainedEvent}, validate::{parse_ingest, IngestRules}, time::Timestamp};
 //! let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
 //! let body = serde_json::json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.created"});
 //! let new = parse_ingest(&body, &rules).unwrap().remove(0);
-//! let event = new.into_event(uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), 1, Timestamp::now());
+//! let event = new.into_event(EventId::new_v7(), AccountId::new_v7(), 1, Timestamp::now());
 //! let sealed = ChainedEvent::seal(&event, ChainHash::GENESIS);
 //! assert!(sealed.hash_is_consistent());
 //! ```
@@ -28,6 +30,7 @@ pub mod canonical;
 pub mod chain;
 pub mod diff;
 pub mod event;
+pub mod ids;
 pub mod integrity;
 pub mod query;
 pub mod time;
@@ -37,6 +40,7 @@ pub mod zone;
 pub use activity::{Activity, OwnActivity, RecordType};
 pub use chain::{ChainHash, ChainedEvent};
 pub use event::{Actor, ActorType, Change, Context, Event, Related};
+pub use ids::{AccountId, EventId, KeyId, UserId};
 pub use time::Timestamp;
 pub use validate::{FieldError, NewEvent};
 pub use zone::Zone;

@@ -53,7 +53,13 @@ pub struct NewEvent {
 
 impl NewEvent {
     /// The stored event, once the writer has given it a place in the chain.
-    pub fn into_event(self, id: uuid::Uuid, account_id: uuid::Uuid, seq: u64, recorded_at: Timestamp) -> Event {
+    pub fn into_event(
+        self,
+        id: crate::EventId,
+        account_id: crate::AccountId,
+        seq: u64,
+        recorded_at: Timestamp,
+    ) -> Event {
         Event {
             id,
             account_id,

@@ -55,7 +55,7 @@ fn pool() -> Vec<casetrail_core::Event> {
                 "context": {"ip": format!("203.0.113.{}", i % 250), "user_agent": "Mozilla/5.0"}
             });
             let new = parse_ingest(&body, &rules).expect("valid").remove(0);
-            new.into_event(uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), i + 1, now)
+            new.into_event(casetrail_core::EventId::new_v7(), casetrail_core::AccountId::new_v7(), i + 1, now)
         })
         .collect()
 }

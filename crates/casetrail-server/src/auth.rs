@@ -6,8 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum_extra::extract::CookieJar;
 use casetrail_core::{Actor, ActorType, Timestamp};
-use casetrail_store::{ApiKey, Role, Scope, Session, User};
-use uuid::Uuid;
+use casetrail_store::{AccountId, ApiKey, Role, Scope, Session, User};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -26,7 +25,7 @@ pub enum Credential {
 /// An authenticated caller, always of exactly one account.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub account_id: Uuid,
+    pub account_id: AccountId,
     pub credential: Credential,
 }
 

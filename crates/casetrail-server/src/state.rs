@@ -6,10 +6,9 @@ use std::sync::{Arc, Mutex};
 use casetrail_app::App;
 use casetrail_app::signing::Keys;
 use casetrail_core::{NewEvent, Timestamp};
-use casetrail_store::{Account, AccountId, Appended};
+use casetrail_store::{Account, AccountId, Appended, KeyId};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::limiter::LoginLimiter;
@@ -54,7 +53,7 @@ pub struct AppState {
     pub app: App,
     pub config: Arc<ServerConfig>,
     pub(crate) logins: Arc<LoginLimiter>,
-    key_use: Arc<Mutex<HashMap<Uuid, Timestamp>>>,
+    key_use: Arc<Mutex<HashMap<KeyId, Timestamp>>>,
     /// Work that outlives its request (exports being written, the periodic tasks);
     /// shutdown waits for it.
     pub(crate) background: TaskTracker,
@@ -101,7 +100,7 @@ impl AppState {
         Ok(self.app.record(account, event).await?)
     }
 
-    pub(crate) async fn note_key_use(&self, key: Uuid) {
+    pub(crate) async fn note_key_use(&self, key: KeyId) {
         let now = Timestamp::now();
         {
             let mut seen = self.key_use.lock().unwrap_or_else(|p| p.into_inner());

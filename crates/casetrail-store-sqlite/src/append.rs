@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::query::search_text;
 use casetrail_core::{Event, RecordType, Timestamp};
-use casetrail_store::{AppendBatch, Appended, StoreError, StoreResult};
+use casetrail_store::{AccountId, AppendBatch, Appended, EventId, StoreError, StoreResult};
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ struct Head {
 /// Appends every batch inside `tx`; the caller commits.
 pub(crate) fn append_all(tx: &Transaction<'_>, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
     let recorded_at = Timestamp::now();
-    let mut heads: HashMap<Uuid, Head> = HashMap::new();
+    let mut heads: HashMap<AccountId, Head> = HashMap::new();
     // Keys taken earlier in this same transaction, which the unique index would
     // also catch, but only as an error.
     let mut taken: HashMap<(i64, String), Appended> = HashMap::new();
@@ -42,7 +42,7 @@ pub(crate) fn append_all(tx: &Transaction<'_>, batches: Vec<AppendBatch>) -> Sto
                 continue;
             }
             let seq = head.seq + 1;
-            let id = Uuid::now_v7();
+            let id = EventId::new_v7();
             let event = new.into_event(id, batch.account_id, seq, recorded_at);
             let sealed = ChainedEvent::seal(&event, head.hash);
             insert_event(tx, head.pk, &event, &sealed)?;
@@ -66,7 +66,7 @@ pub(crate) fn append_all(tx: &Transaction<'_>, batches: Vec<AppendBatch>) -> Sto
     Ok(out)
 }
 
-fn load_head(tx: &Transaction<'_>, account: Uuid) -> StoreResult<Head> {
+fn load_head(tx: &Transaction<'_>, account: AccountId) -> StoreResult<Head> {
     let pk = account_pk(tx, account)?;
     let (seq, hash): (i64, Vec<u8>) = tx
         .prepare_cached("SELECT head_seq, head_hash FROM accounts WHERE pk = ?1")
@@ -90,7 +90,9 @@ fn find_duplicate(
         .and_then(|mut st| st.query_row(params![pk, key], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(db)?;
     row.map(|(id, seq)| {
-        let id = Uuid::from_slice(&id).map_err(|_| StoreError::Corrupt("event id is not a uuid".into()))?;
+        let id = Uuid::from_slice(&id)
+            .map(EventId::from)
+            .map_err(|_| StoreError::Corrupt("event id is not a uuid".into()))?;
         Ok(Appended { id, seq: seq as u64, duplicate: true })
     })
     .transpose()

@@ -4,10 +4,10 @@
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::query::{BrowseQuery, Cursor};
 use casetrail_core::{RecordType, Timestamp};
+use casetrail_store::EventId;
 use casetrail_store::{ActorSummary, ChainHead, Page, RecordSummary, StoreError, StoreResult};
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
-use uuid::Uuid;
 
 use crate::db;
 
@@ -163,7 +163,7 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
     Ok(Page { events: rows.into_iter().map(|(e, _)| e).collect(), next_cursor })
 }
 
-pub(crate) fn by_id(conn: &Connection, pk: i64, id: Uuid) -> StoreResult<Option<ChainedEvent>> {
+pub(crate) fn by_id(conn: &Connection, pk: i64, id: EventId) -> StoreResult<Option<ChainedEvent>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = ?1 AND e.acct = ?2");
     conn.prepare_cached(&sql)
         .and_then(|mut st| st.query_row(params![id.as_bytes().as_slice(), pk], chained).optional())

@@ -5,11 +5,10 @@
 
 use casetrail_core::{NewEvent, Timestamp};
 use casetrail_store::{
-    Account, AccountChange, AccountId, ApiKey, AppendBatch, Appended, ConflictCode, Hold, NewApiKey, NewUser, Recorded,
-    Recorder, Role, StoreError, StoreResult, Transition, User,
+    Account, AccountChange, AccountId, ApiKey, AppendBatch, Appended, ConflictCode, Hold, KeyId, NewApiKey, NewUser,
+    Recorded, Recorder, Role, StoreError, StoreResult, Transition, User, UserId,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
-use uuid::Uuid;
 
 use crate::records::*;
 use crate::{account_pk, account_pk_opt, append, credentials, db, retention};
@@ -64,7 +63,7 @@ pub(crate) fn change_account(
 
 pub(crate) fn create_user(tx: &Transaction<'_>, user: NewUser, record: Recorder<User>) -> StoreResult<Recorded<User>> {
     let pk = account_pk(tx, user.account_id)?;
-    let id = Uuid::now_v7();
+    let id = UserId::new_v7();
     let result = tx.execute(
         "INSERT INTO users (id, acct, email, email_norm, name, role, password_hash, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -104,7 +103,7 @@ fn ensure_another_admin(tx: &Transaction<'_>, pk: i64, user: &User) -> StoreResu
 pub(crate) fn set_user_role(
     tx: &Transaction<'_>,
     account: AccountId,
-    id: Uuid,
+    id: UserId,
     role: Role,
     record: Recorder<Transition<User>>,
 ) -> StoreResult<Option<Recorded<Transition<User>>>> {
@@ -125,7 +124,7 @@ pub(crate) fn set_user_role(
 pub(crate) fn delete_user(
     tx: &Transaction<'_>,
     account: AccountId,
-    id: Uuid,
+    id: UserId,
     record: Recorder<User>,
 ) -> StoreResult<Option<Recorded<User>>> {
     let Some(pk) = account_pk_opt(tx, account)? else { return Ok(None) };
@@ -149,7 +148,7 @@ pub(crate) fn create_api_key(
 pub(crate) fn revoke_api_key(
     tx: &Transaction<'_>,
     account: AccountId,
-    id: Uuid,
+    id: KeyId,
     record: Recorder<ApiKey>,
 ) -> StoreResult<Option<Recorded<ApiKey>>> {
     let Some(before) = key_by_id(tx, id)?.filter(|k| k.account_id == account) else { return Ok(None) };

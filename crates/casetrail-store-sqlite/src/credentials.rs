@@ -1,16 +1,15 @@
 //! API keys and sign-in sessions: their rows, looked up by hash, never by secret.
 
 use casetrail_core::Timestamp;
-use casetrail_store::{AccountId, ApiKey, NewApiKey, Session, StoreError, StoreResult};
+use casetrail_store::{AccountId, ApiKey, KeyId, NewApiKey, Session, StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
-use uuid::Uuid;
 
 use crate::records::*;
 use crate::{account_pk, account_pk_opt, db};
 
 pub(crate) fn create_api_key(conn: &Connection, key: &NewApiKey) -> StoreResult<ApiKey> {
     let pk = account_pk(conn, key.account_id)?;
-    let id = Uuid::now_v7();
+    let id = KeyId::new_v7();
     let scopes: Vec<&str> = key.scopes.iter().map(|s| s.key()).collect();
     conn.execute(
         "INSERT INTO api_keys (id, acct, name, scopes, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -40,7 +39,7 @@ pub(crate) fn api_key_by_hash(conn: &Connection, secret_hash: [u8; 32]) -> Store
     conn.prepare_cached(&sql).and_then(|mut st| st.query_row([secret_hash.as_slice()], key_row).optional()).map_err(db)
 }
 
-pub(crate) fn revoke_api_key(conn: &Connection, account: AccountId, id: Uuid) -> StoreResult<Option<ApiKey>> {
+pub(crate) fn revoke_api_key(conn: &Connection, account: AccountId, id: KeyId) -> StoreResult<Option<ApiKey>> {
     let Some(pk) = account_pk_opt(conn, account)? else { return Ok(None) };
     conn.execute(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?1) WHERE id = ?2 AND acct = ?3",
@@ -50,7 +49,7 @@ pub(crate) fn revoke_api_key(conn: &Connection, account: AccountId, id: Uuid) ->
     Ok(key_by_id(conn, id)?.filter(|k| k.account_id == account))
 }
 
-pub(crate) fn touch_api_key(conn: &Connection, id: Uuid, at: Timestamp) -> StoreResult<()> {
+pub(crate) fn touch_api_key(conn: &Connection, id: KeyId, at: Timestamp) -> StoreResult<()> {
     conn.execute(
         "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2",
         params![at.as_millis(), id.as_bytes().as_slice()],

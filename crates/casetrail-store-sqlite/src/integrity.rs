@@ -3,7 +3,7 @@
 use casetrail_core::Timestamp;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{Checkpoint, Columns, Tombstone};
-use casetrail_store::StoreResult;
+use casetrail_store::{AccountId, EventId, StoreResult};
 use rusqlite::{Connection, Row, params};
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ fn ts(ms: i64) -> Timestamp {
 pub(crate) fn chain_rows(
     conn: &Connection,
     pk: i64,
-    account: Uuid,
+    account: AccountId,
     after: u64,
     limit: u32,
 ) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
@@ -45,8 +45,8 @@ pub(crate) fn chain_rows(
                 },
                 Columns {
                     // The row was selected by account, so the account is this one.
-                    account_id: if acct == pk { account } else { Uuid::nil() },
-                    id: Uuid::from_slice(&id).unwrap_or_default(),
+                    account_id: if acct == pk { account } else { AccountId::nil() },
+                    id: Uuid::from_slice(&id).map(EventId::from).unwrap_or(EventId::nil()),
                     occurred_at: ts(r.get(5)?),
                     actor_id: r.get(6)?,
                     activity: r.get(7)?,
@@ -67,7 +67,7 @@ pub(crate) fn add_checkpoint(conn: &Connection, pk: i64, c: &Checkpoint) -> Stor
     Ok(())
 }
 
-pub(crate) fn checkpoints(conn: &Connection, pk: i64, account: Uuid, limit: u32) -> StoreResult<Vec<Checkpoint>> {
+pub(crate) fn checkpoints(conn: &Connection, pk: i64, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>> {
     let mut st = conn
         .prepare_cached(
             "SELECT seq, hash, signed_at, key_id, signature FROM checkpoints WHERE acct = ?1
@@ -91,7 +91,7 @@ pub(crate) fn checkpoints(conn: &Connection, pk: i64, account: Uuid, limit: u32)
 
 const TOMBSTONE_COLUMNS: &str = "first_seq, last_seq, first_prev_hash, last_hash, purged_at, key_id, signature";
 
-fn tombstone_row(account: Uuid) -> impl Fn(&Row<'_>) -> rusqlite::Result<Tombstone> {
+fn tombstone_row(account: AccountId) -> impl Fn(&Row<'_>) -> rusqlite::Result<Tombstone> {
     move |r| {
         Ok(Tombstone {
             account_id: account,
@@ -106,7 +106,7 @@ fn tombstone_row(account: Uuid) -> impl Fn(&Row<'_>) -> rusqlite::Result<Tombsto
     }
 }
 
-pub(crate) fn tombstones(conn: &Connection, pk: i64, account: Uuid) -> StoreResult<Vec<Tombstone>> {
+pub(crate) fn tombstones(conn: &Connection, pk: i64, account: AccountId) -> StoreResult<Vec<Tombstone>> {
     let sql = format!("SELECT {TOMBSTONE_COLUMNS} FROM tombstones WHERE acct = ?1 ORDER BY first_seq");
     let mut st = conn.prepare_cached(&sql).map_err(db)?;
     let rows = st.query_map([pk], tombstone_row(account)).map_err(db)?;
@@ -117,7 +117,7 @@ pub(crate) fn tombstones(conn: &Connection, pk: i64, account: Uuid) -> StoreResu
 pub(crate) fn tombstone_ending_at(
     conn: &Connection,
     pk: i64,
-    account: Uuid,
+    account: AccountId,
     seq: u64,
 ) -> StoreResult<Option<Tombstone>> {
     tombstone_where(conn, pk, account, "last_seq", seq)
@@ -127,7 +127,7 @@ pub(crate) fn tombstone_ending_at(
 pub(crate) fn tombstone_starting_at(
     conn: &Connection,
     pk: i64,
-    account: Uuid,
+    account: AccountId,
     seq: u64,
 ) -> StoreResult<Option<Tombstone>> {
     tombstone_where(conn, pk, account, "first_seq", seq)
@@ -136,7 +136,7 @@ pub(crate) fn tombstone_starting_at(
 fn tombstone_where(
     conn: &Connection,
     pk: i64,
-    account: Uuid,
+    account: AccountId,
     column: &str,
     seq: u64,
 ) -> StoreResult<Option<Tombstone>> {

@@ -41,7 +41,7 @@ mod store_impl;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use casetrail_store::{StoreError, StoreResult};
+use casetrail_store::{AccountId, StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 
 /// How many idle reader connections are kept. Each may cache up to
@@ -226,7 +226,7 @@ pub(crate) fn db(err: rusqlite::Error) -> StoreError {
 }
 
 /// The internal key of an account, or `UnknownAccount`.
-pub(crate) fn account_pk(conn: &Connection, id: uuid::Uuid) -> StoreResult<i64> {
+pub(crate) fn account_pk(conn: &Connection, id: AccountId) -> StoreResult<i64> {
     use rusqlite::OptionalExtension;
     conn.prepare_cached("SELECT pk FROM accounts WHERE id = ?1")
         .and_then(|mut st| st.query_row([id.as_bytes().as_slice()], |r| r.get(0)).optional())
@@ -235,7 +235,7 @@ pub(crate) fn account_pk(conn: &Connection, id: uuid::Uuid) -> StoreResult<i64> 
 }
 
 /// Like [`account_pk`], but an unknown account is simply empty for reads.
-pub(crate) fn account_pk_opt(conn: &Connection, id: uuid::Uuid) -> StoreResult<Option<i64>> {
+pub(crate) fn account_pk_opt(conn: &Connection, id: AccountId) -> StoreResult<Option<i64>> {
     match account_pk(conn, id) {
         Ok(pk) => Ok(Some(pk)),
         Err(StoreError::UnknownAccount) => Ok(None),

@@ -7,8 +7,9 @@ use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{
-    AccountId, ActorSummary, AppendBatch, Appended, ChainHead, EventStore, Hold, IntegrityStore, Page, PurgeBatch,
-    PurgePreview, PurgeRun, PurgeRunSummary, RecordSummary, Recorded, Recorder, RetentionStore, StoreResult,
+    AccountId, ActorSummary, AppendBatch, Appended, ChainHead, EventId, EventStore, Hold, IntegrityStore, Page,
+    PurgeBatch, PurgePreview, PurgeRun, PurgeRunSummary, RecordSummary, Recorded, Recorder, RetentionStore,
+    StoreResult,
 };
 use uuid::Uuid;
 
@@ -32,7 +33,7 @@ impl EventStore for SqliteStore {
         .await
     }
 
-    async fn event(&self, account: AccountId, id: Uuid) -> StoreResult<Option<ChainedEvent>> {
+    async fn event(&self, account: AccountId, id: EventId) -> StoreResult<Option<ChainedEvent>> {
         self.read(move |conn| match account_pk_opt(conn, account)? {
             Some(pk) => browse::by_id(conn, pk, id),
             None => Ok(None),

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use casetrail_core::Timestamp;
-use casetrail_store::{Account, ApiKey, Role, Scope, StoreResult, User};
+use casetrail_store::{Account, ApiKey, KeyId, Role, Scope, StoreResult, User};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use uuid::Uuid;
 
@@ -16,8 +16,10 @@ pub(crate) fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
 }
 
-pub(crate) fn uuid(bytes: Vec<u8>) -> rusqlite::Result<Uuid> {
+/// A stored 16-byte id, as whichever id type the column holds.
+pub(crate) fn uuid<Id: From<Uuid>>(bytes: Vec<u8>) -> rusqlite::Result<Id> {
     Uuid::from_slice(&bytes)
+        .map(Id::from)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e)))
 }
 
@@ -79,7 +81,7 @@ pub(crate) fn user_by(conn: &Connection, clause: &str, id: &[u8], pk: i64) -> St
     conn.query_row(&sql, params![id, pk], user_row).optional().map_err(db)
 }
 
-pub(crate) fn key_by_id(conn: &Connection, id: Uuid) -> StoreResult<Option<ApiKey>> {
+pub(crate) fn key_by_id(conn: &Connection, id: KeyId) -> StoreResult<Option<ApiKey>> {
     let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.pk = k.acct WHERE k.id = ?1");
     conn.query_row(&sql, [id.as_bytes().as_slice()], key_row).optional().map_err(db)
 }

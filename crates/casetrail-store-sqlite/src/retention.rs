@@ -4,9 +4,9 @@
 use casetrail_core::chain::ChainHash;
 use casetrail_core::integrity::{ChainKey, PurgedRun, Tombstone};
 use casetrail_core::{RecordType, Timestamp};
+use casetrail_store::AccountId;
 use casetrail_store::{Hold, PurgeBatch, PurgePreview, StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode, Transaction, params};
-use uuid::Uuid;
 
 use crate::{db, integrity};
 
@@ -14,7 +14,7 @@ fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
 }
 
-pub(crate) fn holds(conn: &Connection, pk: i64, account: Uuid) -> StoreResult<Vec<Hold>> {
+pub(crate) fn holds(conn: &Connection, pk: i64, account: AccountId) -> StoreResult<Vec<Hold>> {
     let mut st = conn
         .prepare_cached(
             "SELECT kind, record_id, reason, created_by, created_at FROM holds WHERE acct = ?1 ORDER BY created_at, kind, record_id",
@@ -47,7 +47,7 @@ pub(crate) fn add_hold(conn: &Connection, pk: i64, h: &Hold) -> StoreResult<()> 
 pub(crate) fn remove_hold(
     conn: &Connection,
     pk: i64,
-    account: Uuid,
+    account: AccountId,
     kind: RecordType,
     id: &str,
 ) -> StoreResult<Option<Hold>> {
@@ -90,7 +90,7 @@ struct Doomed {
 pub(crate) fn purge(
     tx: &Transaction<'_>,
     pk: i64,
-    account: Uuid,
+    account: AccountId,
     cutoff: Timestamp,
     max: u32,
     key: &ChainKey,
@@ -164,7 +164,7 @@ fn delete_event(tx: &Transaction<'_>, pk: i64, d: &Doomed) -> StoreResult<()> {
 fn record_run(
     tx: &Transaction<'_>,
     pk: i64,
-    account: Uuid,
+    account: AccountId,
     first: &Doomed,
     last: &Doomed,
     now: Timestamp,

@@ -5,11 +5,10 @@
 use async_trait::async_trait;
 use casetrail_core::Timestamp;
 use casetrail_store::{
-    Account, AccountChange, AccountId, AccountStore, ApiKey, CredentialStore, NewApiKey, NewUser, Recorded, Recorder,
-    Role, Session, StoreResult, Transition, User,
+    Account, AccountChange, AccountId, AccountStore, ApiKey, CredentialStore, KeyId, NewApiKey, NewUser, Recorded,
+    Recorder, Role, Session, StoreResult, Transition, User, UserId,
 };
 use rusqlite::{OptionalExtension, params};
-use uuid::Uuid;
 
 use crate::records::*;
 use crate::{SqliteStore, account_pk_opt, changes, credentials, db};
@@ -19,7 +18,7 @@ impl AccountStore for SqliteStore {
     async fn create_account(&self, name: &str) -> StoreResult<Account> {
         let name = name.to_string();
         self.write(move |conn| {
-            let id = Uuid::now_v7();
+            let id = AccountId::new_v7();
             let now = Timestamp::now().as_millis();
             conn.execute(
                 "INSERT INTO accounts (id, name, created_at) VALUES (?1, ?2, ?3)",
@@ -73,7 +72,7 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn user(&self, account: AccountId, id: Uuid) -> StoreResult<Option<User>> {
+    async fn user(&self, account: AccountId, id: UserId) -> StoreResult<Option<User>> {
         self.read(move |conn| {
             let Some(pk) = account_pk_opt(conn, account)? else {
                 return Ok(None);
@@ -97,7 +96,7 @@ impl AccountStore for SqliteStore {
     async fn set_user_role(
         &self,
         account: AccountId,
-        id: Uuid,
+        id: UserId,
         role: Role,
         record: Recorder<Transition<User>>,
     ) -> StoreResult<Option<Recorded<Transition<User>>>> {
@@ -107,7 +106,7 @@ impl AccountStore for SqliteStore {
     async fn delete_user(
         &self,
         account: AccountId,
-        id: Uuid,
+        id: UserId,
         record: Recorder<User>,
     ) -> StoreResult<Option<Recorded<User>>> {
         self.transact(move |tx| changes::delete_user(tx, account, id, record)).await
@@ -131,13 +130,13 @@ impl CredentialStore for SqliteStore {
     async fn revoke_api_key(
         &self,
         account: AccountId,
-        id: Uuid,
+        id: KeyId,
         record: Recorder<ApiKey>,
     ) -> StoreResult<Option<Recorded<ApiKey>>> {
         self.transact(move |tx| changes::revoke_api_key(tx, account, id, record)).await
     }
 
-    async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()> {
+    async fn touch_api_key(&self, id: KeyId, at: Timestamp) -> StoreResult<()> {
         self.write(move |conn| credentials::touch_api_key(conn, id, at)).await
     }
 

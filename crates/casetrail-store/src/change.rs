@@ -87,7 +87,7 @@ mod tests {
 
     fn account() -> Account {
         Account {
-            id: uuid::Uuid::nil(),
+            id: casetrail_core::AccountId::nil(),
             name: "Smith LLP".into(),
             timezone: Zone::utc(),
             record_urls: BTreeMap::new(),

@@ -26,6 +26,7 @@ use async_trait::async_trait;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_core::query::{BrowseQuery, Cursor};
+pub use casetrail_core::{AccountId, EventId, KeyId, UserId};
 use casetrail_core::{NewEvent, RecordType, Timestamp};
 use uuid::Uuid;
 
@@ -34,8 +35,6 @@ pub use records::*;
 
 #[cfg(feature = "testing")]
 pub mod testing;
-
-pub type AccountId = Uuid;
 
 /// A uniqueness or business rule that a change broke; the text is safe for clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +108,7 @@ pub struct AppendBatch {
 /// Where an appended (or duplicate) event stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
-    pub id: Uuid,
+    pub id: EventId,
     pub seq: u64,
     pub duplicate: bool,
 }
@@ -201,7 +200,7 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
     /// account is a `Conflict(EmailTaken)`.
     async fn create_user(&self, user: NewUser, record: Recorder<User>) -> StoreResult<Recorded<User>>;
     async fn users(&self, account: AccountId) -> StoreResult<Vec<User>>;
-    async fn user(&self, account: AccountId, id: Uuid) -> StoreResult<Option<User>>;
+    async fn user(&self, account: AccountId, id: UserId) -> StoreResult<Option<User>>;
     /// The user with this email (case-insensitive) and their password hash.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>>;
     /// Sets a user's role and appends its record; `None` when there is no such user.
@@ -210,7 +209,7 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
     async fn set_user_role(
         &self,
         account: AccountId,
-        id: Uuid,
+        id: UserId,
         role: Role,
         record: Recorder<Transition<User>>,
     ) -> StoreResult<Option<Recorded<Transition<User>>>>;
@@ -219,7 +218,7 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
     async fn delete_user(
         &self,
         account: AccountId,
-        id: Uuid,
+        id: UserId,
         record: Recorder<User>,
     ) -> StoreResult<Option<Recorded<User>>>;
 }
@@ -236,10 +235,10 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     async fn revoke_api_key(
         &self,
         account: AccountId,
-        id: Uuid,
+        id: KeyId,
         record: Recorder<ApiKey>,
     ) -> StoreResult<Option<Recorded<ApiKey>>>;
-    async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
+    async fn touch_api_key(&self, id: KeyId, at: Timestamp) -> StoreResult<()>;
 
     async fn create_session(&self, session: Session) -> StoreResult<()>;
     /// The session, if it exists and has not expired at `now`.
@@ -259,7 +258,7 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
     async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>>;
     /// One page, newest `occurred_at` first, ties by higher `seq`.
     async fn events(&self, account: AccountId, query: &BrowseQuery) -> StoreResult<Page>;
-    async fn event(&self, account: AccountId, id: Uuid) -> StoreResult<Option<ChainedEvent>>;
+    async fn event(&self, account: AccountId, id: EventId) -> StoreResult<Option<ChainedEvent>>;
     /// Up to `limit` events with `seq > after_seq`, in seq order: the chain as stored.
     async fn chain(&self, account: AccountId, after_seq: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>>;
     async fn head(&self, account: AccountId) -> StoreResult<Option<ChainHead>>;

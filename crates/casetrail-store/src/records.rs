@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use casetrail_core::{RecordType, Timestamp, Zone};
-use uuid::Uuid;
+use casetrail_core::{AccountId, KeyId, RecordType, Timestamp, UserId, Zone};
 
 /// One firm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Account {
-    pub id: Uuid,
+    pub id: AccountId,
     pub name: String,
     /// The IANA time zone in which dates are read and shown.
     pub timezone: Zone,
@@ -72,8 +71,8 @@ impl Role {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
-    pub id: Uuid,
-    pub account_id: Uuid,
+    pub id: UserId,
+    pub account_id: AccountId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -83,7 +82,7 @@ pub struct User {
 /// A user to create. The password arrives already hashed (argon2id PHC string).
 #[derive(Clone)]
 pub struct NewUser {
-    pub account_id: Uuid,
+    pub account_id: AccountId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -128,8 +127,8 @@ impl Scope {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiKey {
-    pub id: Uuid,
-    pub account_id: Uuid,
+    pub id: KeyId,
+    pub account_id: AccountId,
     pub name: String,
     pub scopes: Vec<Scope>,
     pub created_at: Timestamp,
@@ -140,7 +139,7 @@ pub struct ApiKey {
 /// A key to create; only the SHA-256 of its secret is stored.
 #[derive(Debug, Clone)]
 pub struct NewApiKey {
-    pub account_id: Uuid,
+    pub account_id: AccountId,
     pub name: String,
     pub scopes: Vec<Scope>,
     pub secret_hash: [u8; 32],
@@ -150,8 +149,8 @@ pub struct NewApiKey {
 #[derive(Clone, PartialEq)]
 pub struct Session {
     pub token_hash: [u8; 32],
-    pub account_id: Uuid,
-    pub user_id: Uuid,
+    pub account_id: AccountId,
+    pub user_id: UserId,
     pub csrf_token: String,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
@@ -186,7 +185,7 @@ pub struct RecordSummary {
 /// Events related to a held case or client are kept past the retention window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hold {
-    pub account_id: Uuid,
+    pub account_id: AccountId,
     /// `Case` or `Client`.
     pub kind: RecordType,
     pub id: String,

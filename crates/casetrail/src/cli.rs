@@ -56,7 +56,7 @@ enum Command {
         common: Common,
         /// Only this account.
         #[arg(long, value_name = "ID")]
-        account: Option<uuid::Uuid>,
+        account: Option<casetrail_store::AccountId>,
         /// Check a jsonl chain export offline instead of the data dir.
         #[arg(long, value_name = "EXPORT")]
         file: Option<PathBuf>,
@@ -69,7 +69,7 @@ enum Command {
         #[command(flatten)]
         common: Common,
         #[arg(long, value_name = "ID")]
-        account: uuid::Uuid,
+        account: casetrail_store::AccountId,
         /// csv, xlsx or jsonl.
         #[arg(long, default_value = "csv")]
         format: String,

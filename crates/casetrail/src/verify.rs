@@ -8,7 +8,11 @@ use std::io::IsTerminal as _;
 use casetrail_app::integrity::verify_account_with_progress;
 use casetrail_store::Store;
 
-pub async fn run(store: &dyn Store, ring: &KeyRing, only: Option<uuid::Uuid>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    store: &dyn Store,
+    ring: &KeyRing,
+    only: Option<casetrail_store::AccountId>,
+) -> anyhow::Result<ExitCode> {
     let accounts = store.accounts().await?;
     let accounts: Vec<_> = match only {
         Some(id) => {
@@ -80,7 +84,9 @@ pub fn run_file(path: &std::path::Path, pinned_key: Option<&str>) -> anyhow::Res
     for (n, line) in open()?.enumerate() {
         let line: Value = serde_json::from_str(&line?).with_context(|| format!("line {} is not JSON", n + 1))?;
         match line["record"].as_str() {
-            Some("export") => account = line["account_id"].as_str().and_then(|s| s.parse::<uuid::Uuid>().ok()),
+            Some("export") => {
+                account = line["account_id"].as_str().and_then(|s| s.parse::<casetrail_store::AccountId>().ok())
+            }
             Some("public_key") if pinned_key.is_none() => {
                 let key = line["public_key"].as_str().context("a public_key line without its key")?;
                 ring.add_base64(key).map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?;

@@ -5,7 +5,7 @@
 //! backend finds the stored tombstones that touch a purged run and stores what
 //! [`Tombstone::merge_run`] answers.
 
-use uuid::Uuid;
+use crate::ids::AccountId;
 
 use super::{ChainKey, KeyRing, Tombstone};
 use crate::chain::ChainHash;
@@ -42,7 +42,7 @@ impl Tombstone {
     /// is always safe; they just take two rows.
     pub fn merge_run(
         key: &ChainKey,
-        account_id: Uuid,
+        account_id: AccountId,
         before: Option<&Tombstone>,
         run: &PurgedRun,
         after: Option<&Tombstone>,

@@ -8,8 +8,8 @@ fn key(seed: u8) -> ChainKey {
     ChainKey::from_signing_key(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
 }
 
-fn account() -> Uuid {
-    Uuid::from_u128(0xacc0)
+fn account() -> AccountId {
+    AccountId::from(uuid::Uuid::from_u128(0xacc0))
 }
 
 /// The stand-in hash of seq `n` (seq 0 is the genesis).
@@ -100,7 +100,7 @@ fn a_neighbour_not_signed_by_this_key_is_never_re_signed() {
 #[test]
 fn another_accounts_neighbour_stays_apart() {
     let k = key(1);
-    let theirs = Tombstone::sign(&k, Uuid::from_u128(0xbeef), (1, 3), (h(0), h(3)), at(1_000));
+    let theirs = Tombstone::sign(&k, AccountId::from(uuid::Uuid::from_u128(0xbeef)), (1, 3), (h(0), h(3)), at(1_000));
     let merged = Tombstone::merge_run(&k, account(), Some(&theirs), &run(4, 6), None, at(5_000));
     assert_eq!(span(&merged.tombstone), (4, 6, h(3), h(6)));
     assert_eq!(merged.replaces, Vec::<u64>::new());

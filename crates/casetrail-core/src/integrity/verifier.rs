@@ -2,8 +2,8 @@
 
 use std::fmt;
 
+use crate::ids::AccountId;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::{Checkpoint, Columns, KeyRing, Tombstone, column_mismatch, hash_matches};
 use crate::chain::{ChainHash, ChainedEvent};
@@ -72,7 +72,7 @@ impl Report {
 /// Walks one account's chain in seq order.
 #[derive(Debug)]
 pub struct Verifier<'k> {
-    account_id: Uuid,
+    account_id: AccountId,
     keys: &'k KeyRing,
     /// Checkpoints with good signatures, oldest first, to compare against as the walk
     /// passes their seqs.
@@ -86,7 +86,7 @@ pub struct Verifier<'k> {
 
 impl<'k> Verifier<'k> {
     /// A full verification from seq 1. Every checkpoint's signature is checked now.
-    pub fn new(account_id: Uuid, keys: &'k KeyRing, checkpoints: &[Checkpoint]) -> Verifier<'k> {
+    pub fn new(account_id: AccountId, keys: &'k KeyRing, checkpoints: &[Checkpoint]) -> Verifier<'k> {
         let mut v = Verifier {
             account_id,
             keys,
@@ -122,7 +122,12 @@ impl<'k> Verifier<'k> {
 
     /// An incremental verification that trusts everything up to `from` (a checkpoint
     /// whose signature the caller has checked) and walks on from there.
-    pub fn resume(account_id: Uuid, keys: &'k KeyRing, from: &Checkpoint, checkpoints: &[Checkpoint]) -> Verifier<'k> {
+    pub fn resume(
+        account_id: AccountId,
+        keys: &'k KeyRing,
+        from: &Checkpoint,
+        checkpoints: &[Checkpoint],
+    ) -> Verifier<'k> {
         let later: Vec<Checkpoint> = checkpoints.iter().filter(|c| c.seq > from.seq).cloned().collect();
         let mut v = Verifier::new(account_id, keys, &later);
         v.expected_seq = from.seq + 1;

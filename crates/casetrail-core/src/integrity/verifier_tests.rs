@@ -2,6 +2,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
+use crate::ids::EventId;
 use crate::integrity::{ChainKey, Columns, KeyRing, Tombstone};
 use crate::time::Timestamp;
 use crate::validate::{IngestRules, parse_ingest};
@@ -10,8 +11,8 @@ fn key(seed: u8) -> ChainKey {
     ChainKey::from_signing_key(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
 }
 
-fn account() -> Uuid {
-    Uuid::from_u128(0xacc0)
+fn account() -> AccountId {
+    AccountId::from(uuid::Uuid::from_u128(0xacc0))
 }
 
 /// A valid chain of `n` events with their columns.
@@ -24,7 +25,7 @@ fn chain(n: u64) -> Vec<(ChainedEvent, Columns)> {
             let body = json!({"actor": {"id": format!("u{}", seq % 3), "name": "Jane"}, "activity": "case.updated",
                               "description": format!("event {seq}"), "idempotency_key": format!("k{seq}")});
             let new = parse_ingest(&body, &rules).unwrap().remove(0);
-            let event = new.into_event(Uuid::from_u128(seq as u128), account(), seq, now);
+            let event = new.into_event(EventId::from(uuid::Uuid::from_u128(seq as u128)), account(), seq, now);
             let sealed = ChainedEvent::seal(&event, prev);
             prev = sealed.hash;
             let columns = Columns {
@@ -176,7 +177,7 @@ proptest! {
             4 => c.actor_id.push('x'),
             5 => c.activity = "case.deleted".into(),
             6 => c.occurred_at = c.occurred_at.plus_millis(1 + i64::from(byte)),
-            7 => c.id = Uuid::from_u128(999),
+            7 => c.id = EventId::from(uuid::Uuid::from_u128(999)),
             _ => c.idempotency_key = None,
         }
         let report = verify(&events, &keys, &[]);

@@ -22,7 +22,7 @@ pub fn event(body: Value, seq: u64) -> Event {
     let new = parse_ingest(&body, &rules).unwrap_or_else(|e| panic!("invalid test event {body}: {e:?}")).remove(0);
     let id = Uuid::from_u128(0x0193_a5b2_0000_7000_8000_0000_0000_0000 + u128::from(seq));
     let account = Uuid::from_u128(0xacc0_0000_0000_4000_8000_0000_0000_0001);
-    new.into_event(id, account, seq, now())
+    new.into_event(id.into(), account.into(), seq, now())
 }
 
 /// A plain event, different for every `seq`.

@@ -7,11 +7,10 @@ use axum::response::Response;
 use casetrail_core::activity::CATEGORIES;
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::validate::{IngestError, IngestRules, parse_ingest};
-use casetrail_core::{ChainedEvent, Timestamp};
+use casetrail_core::{ChainedEvent, EventId, Timestamp};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::schema::{ErrorResponse, Event, EventPage, IngestRequest};
 use super::{JsonBody, QueryPairs, raw_json, typed_json};
@@ -33,7 +32,8 @@ pub struct IngestedEvent {
     /// `true` when an event with the same `idempotency_key` was stored before; `id`
     /// and `seq` are then that event's.
     pub duplicate: bool,
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: EventId,
     pub seq: u64,
 }
 
@@ -158,7 +158,7 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_admin()?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("event"))?;
+    let id = id.parse::<EventId>().map_err(|_| ApiError::not_found("event"))?;
     let event = state.store.event(principal.account_id, id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     Ok(raw_json(StatusCode::OK, api_json(&event)?))
 }

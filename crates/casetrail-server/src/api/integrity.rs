@@ -3,12 +3,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use casetrail_core::ChainHash;
 use casetrail_core::Timestamp;
 use casetrail_core::integrity::Checkpoint;
+use casetrail_core::{AccountId, ChainHash};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::schema::ErrorResponse;
 use super::{QueryPairs, typed_json};
@@ -24,7 +23,8 @@ use casetrail_app::integrity::{checkpoint_now, verify_account};
 /// `JCS({"account_id", "seq", "hash", "signed_at"})`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointBody<'a> {
-    pub account_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub account_id: AccountId,
     #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub hash: &'a ChainHash,
     /// The first 16 hex digits of SHA-256 of the raw public key.

@@ -5,10 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use casetrail_app::keys::{create_key, parse_new_key, revoke_key};
 use casetrail_core::Timestamp;
-use casetrail_store::ApiKey;
+use casetrail_store::{ApiKey, KeyId};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::schema::{ErrorResponse, NewApiKey};
 use super::{JsonBody, object_body, typed_json};
@@ -24,7 +23,8 @@ use crate::error::{ApiError, ApiResult};
 pub struct ApiKeyBody<'a> {
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: KeyId,
     #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub last_used_at: Option<Timestamp>,
     pub name: &'a str,
@@ -57,7 +57,8 @@ pub struct ApiKeyList<'a> {
 pub struct CreatedApiKey<'a> {
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: KeyId,
     /// The secret, starting with `ctk_`; send it as `Authorization: Bearer <key>`.
     pub key: &'a str,
     pub name: &'a str,
@@ -110,7 +111,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_admin_key()?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("API key"))?;
+    let id = id.parse::<KeyId>().map_err(|_| ApiError::not_found("API key"))?;
     revoke_key(&state, &principal.actor(), principal.account_id, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -13,10 +13,10 @@
 
 use std::collections::BTreeMap;
 
+use casetrail_core::{AccountId, EventId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// Every error answer, whatever the endpoint (docs/API.md §2 "Errors").
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -110,8 +110,10 @@ pub struct EventContext {
 /// An event as the API returns it (docs/API.md §5). Every member is always present.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Event {
-    pub id: Uuid,
-    pub account_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: EventId,
+    #[schema(value_type = Uuid)]
+    pub account_id: AccountId,
     /// The event's place in its account's chain, from 1.
     pub seq: u64,
     #[schema(format = DateTime)]

@@ -5,10 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use casetrail_app::team::{self, parse_invitation, parse_role};
 use casetrail_core::Timestamp;
-use casetrail_store::User;
+use casetrail_store::{User, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::schema::{ErrorResponse, NewUser, RoleChange, RoleName};
 use super::{JsonBody, object_body, typed_json};
@@ -25,7 +24,8 @@ pub struct UserBody<'a> {
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     pub email: &'a str,
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: UserId,
     pub name: &'a str,
     #[schema(value_type = RoleName)]
     pub role: &'static str,
@@ -70,8 +70,8 @@ pub async fn create(
     typed_json(StatusCode::CREATED, &UserBody::from(&user))
 }
 
-fn parse_user_id(id: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found("user"))
+fn parse_user_id(id: &str) -> ApiResult<UserId> {
+    id.parse::<UserId>().map_err(|_| ApiError::not_found("user"))
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "team",

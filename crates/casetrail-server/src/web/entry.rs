@@ -7,8 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use casetrail_core::{ChainHash, ChainedEvent, Event};
-use casetrail_store::Account;
-use uuid::Uuid;
+use casetrail_store::{Account, AccountId, EventId};
 
 use super::format::{RecordLink, Shown, actor_kind_label, avatar_class, initials, long_time, pretty, record_link};
 use super::{LOG_PATH, OrErrorPage, PageAdmin, PageError, Shell, not_found, render};
@@ -76,7 +75,7 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let (shell, account) = Shell::for_page(&state, &principal).await?;
     // Another firm's entry is as absent as one that never was.
-    let Ok(id) = Uuid::parse_str(&id) else {
+    let Ok(id) = id.parse::<EventId>() else {
         return Ok(not_found(Some(shell)));
     };
     let found = state.store.event(principal.account_id, id).await.or_error_page(Some(&shell), "read an entry")?;
@@ -143,7 +142,7 @@ async fn build(
 }
 
 /// Re-checks the entry's hash and its link to the entry before it.
-async fn check_link(state: &AppState, account: Uuid, chained: &ChainedEvent) -> ApiResult<Link> {
+async fn check_link(state: &AppState, account: AccountId, chained: &ChainedEvent) -> ApiResult<Link> {
     if !chained.hash_is_consistent() {
         return Ok(Link::Broken {
             reason: "Its hash does not match its contents: the entry was changed after it was recorded.",

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use casetrail_core::query::{BrowseQuery, ParamError, search_words};
 use casetrail_core::{ChainedEvent, RecordType};
-use casetrail_store::{Account, ActorSummary, RecordSummary};
+use casetrail_store::{Account, AccountId, ActorSummary, RecordSummary};
 use jiff::tz::TimeZone;
 
 use super::filters::{
@@ -199,14 +199,14 @@ fn describe(err: &ParamError) -> String {
     }
 }
 
-async fn find_actor(state: &AppState, account: uuid::Uuid, id: &str) -> ApiResult<Option<ActorSummary>> {
+async fn find_actor(state: &AppState, account: AccountId, id: &str) -> ApiResult<Option<ActorSummary>> {
     let found = state.store.actors(account, &search_words(id), 50).await?;
     Ok(found.into_iter().find(|a| a.id == id))
 }
 
 async fn find_record(
     state: &AppState,
-    account: uuid::Uuid,
+    account: AccountId,
     kind: RecordType,
     id: &str,
 ) -> ApiResult<Option<RecordSummary>> {

@@ -33,7 +33,7 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    pub fn account_id(&self) -> uuid::Uuid {
+    pub fn account_id(&self) -> casetrail_store::AccountId {
         self.firm.account.id
     }
 
@@ -121,7 +121,7 @@ impl TestApp {
 #[derive(Clone)]
 pub struct Tamperer {
     tamper: Tamper,
-    account: uuid::Uuid,
+    account: casetrail_store::AccountId,
 }
 
 impl Tamperer {

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::UserId;
 use casetrail_core::Timestamp;
-use uuid::Uuid;
 
 use super::support::*;
 use crate::{
@@ -44,12 +44,12 @@ async fn set_profile(store: &dyn Store, account: &Account) {
     assert_eq!(&recorded.value.after, account, "the change answers the account as it is after");
 }
 
-async fn set_role(store: &dyn Store, account: AccountId, id: Uuid, role: Role) -> StoreResult<Option<User>> {
+async fn set_role(store: &dyn Store, account: AccountId, id: UserId, role: Role) -> StoreResult<Option<User>> {
     let changed = store.set_user_role(account, id, role, unrecorded()).await?;
     Ok(changed.map(|r| r.value.after))
 }
 
-async fn delete(store: &dyn Store, account: AccountId, id: Uuid) -> bool {
+async fn delete(store: &dyn Store, account: AccountId, id: UserId) -> bool {
     store.delete_user(account, id, unrecorded()).await.expect("delete_user").is_some()
 }
 
@@ -148,12 +148,12 @@ pub async fn user_role_and_deletion(store: Arc<dyn Store>) {
     let promoted = set_role(store, account, ben.id, Role::Admin).await.unwrap().expect("set_user_role");
     assert_eq!(promoted.role, Role::Admin);
     assert_eq!(store.user_by_email("ben@roles.test").await.unwrap().map(|(u, _)| u.role), Some(Role::Admin));
-    assert_eq!(set_role(store, account, Uuid::now_v7(), Role::Admin).await.unwrap(), None, "unknown user");
+    assert_eq!(set_role(store, account, UserId::new_v7(), Role::Admin).await.unwrap(), None, "unknown user");
 
     assert!(delete(store, account, ann.id).await, "deleting an existing user answers it");
     assert_eq!(store.user(account, ann.id).await.unwrap(), None);
     assert_eq!(store.user_by_email("ann@roles.test").await.unwrap(), None);
-    let left: Vec<Uuid> = store.users(account).await.unwrap().into_iter().map(|u| u.id).collect();
+    let left: Vec<UserId> = store.users(account).await.unwrap().into_iter().map(|u| u.id).collect();
     assert_eq!(left, [ben.id, cox.id]);
     assert!(!delete(store, account, ann.id).await, "deleting again answers None");
     assert_eq!(set_role(store, account, ann.id, Role::Admin).await.unwrap(), None, "a deleted user has no role");

@@ -9,7 +9,7 @@ use casetrail_core::{Activity, Timestamp};
 use serde_json::json;
 
 use super::support::*;
-use crate::{AppendBatch, ChainHead, Store, StoreError};
+use crate::{AccountId, AppendBatch, ChainHead, Store, StoreError};
 
 /// Seqs start at 1 for each account and go on without gaps across calls.
 pub async fn append_assigns_gapless_seqs_from_one(store: Arc<dyn Store>) {
@@ -243,7 +243,7 @@ pub async fn group_commit_answers_in_input_order(store: Arc<dyn Store>) {
 /// Appending to an account that does not exist is `UnknownAccount`, and stores nothing.
 pub async fn append_to_unknown_account_is_refused(store: Arc<dyn Store>) {
     let store = &*store;
-    let ghost = unknown_id();
+    let ghost: AccountId = unknown_id();
     let result = store.append(vec![AppendBatch { account_id: ghost, events: vec![plain("lost")] }]).await;
     assert!(matches!(result, Err(StoreError::UnknownAccount)), "expected UnknownAccount, got {result:?}");
     assert_eq!(store.account(ghost).await.unwrap(), None);

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::KeyId;
 use casetrail_core::Timestamp;
-use uuid::Uuid;
 
 use super::accounts::create_user;
 use super::support::*;
@@ -120,7 +120,7 @@ pub async fn api_keys_by_hash_revoke_and_touch(store: Arc<dyn Store>) {
     assert_eq!(by_hash.revoked_at, Some(at));
     assert_eq!(by_hash.last_used_at, Some(used_again));
     assert_eq!(store.api_key_by_hash([2; 32]).await.unwrap().and_then(|k| k.revoked_at), None, "revoke is per key");
-    assert_eq!(store.revoke_api_key(account, Uuid::now_v7(), unrecorded()).await.unwrap(), None, "unknown key");
+    assert_eq!(store.revoke_api_key(account, KeyId::new_v7(), unrecorded()).await.unwrap(), None, "unknown key");
     let listed = store.api_keys(account).await.unwrap();
     assert_eq!(listed.iter().find(|k| k.id == ingest.id).and_then(|k| k.revoked_at), Some(at));
 }

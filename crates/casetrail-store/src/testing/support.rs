@@ -194,7 +194,7 @@ pub fn assert_at_time(what: &str, at: Timestamp, before: Timestamp, after: Times
     assert!(lo <= at && at <= hi, "{what} {at} is not the time of the call ({before} .. {after})");
 }
 
-/// A random id no store has handed out.
-pub fn unknown_id() -> Uuid {
-    Uuid::now_v7()
+/// A random id, of whichever kind the call needs, that no store has handed out.
+pub fn unknown_id<Id: From<Uuid>>() -> Id {
+    Id::from(Uuid::now_v7())
 }

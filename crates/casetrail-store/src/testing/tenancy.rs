@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::support::*;
-use crate::{AccountId, NewApiKey, NewUser, Role, Scope, Store, unrecorded};
+use crate::{AccountId, EventId, NewApiKey, NewUser, Role, Scope, Store, unrecorded};
 
 /// Account A's events: actor u_alice, case a-case-1, client a-client-1, keyword "alphaword".
-async fn events_of_a(store: &dyn Store, a: AccountId) -> Vec<uuid::Uuid> {
+async fn events_of_a(store: &dyn Store, a: AccountId) -> Vec<EventId> {
     let events = (0..5)
         .map(|i| {
             new_event(json!({
