@@ -79,6 +79,7 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).map_err(StoreError::backend)?;
+        owner_only(&path);
         schema::configure(&writer).map_err(StoreError::backend)?;
         schema::migrate(&mut writer).map_err(StoreError::backend)?;
         let stats = stats::Freshness::load(&writer).map_err(StoreError::backend)?;
@@ -204,6 +205,31 @@ pub fn browse_page(
     query: &casetrail_core::query::BrowseQuery,
 ) -> StoreResult<casetrail_store::Page> {
     browse::page(conn, account_pk, query)
+}
+
+/// The file holds the whole log, password hashes and token hashes: only its owner
+/// may read it. SQLite gives the `-wal` and `-shm` files the database's own mode, and
+/// existing ones (from before this rule) are restricted too. Someone who may open the
+/// file but does not own it (an auditor running `verify`) cannot change its mode:
+/// that is logged, not refused.
+fn owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(PathBuf::from(name));
+        }
+        for file in files.iter().filter(|f| f.exists()) {
+            if let Err(err) = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+                tracing::warn!(file = %file.display(), error = %err, "could not make the database file private");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 fn open_reader(path: &Path) -> StoreResult<Connection> {

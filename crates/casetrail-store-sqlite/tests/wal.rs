@@ -45,3 +45,32 @@ async fn the_log_is_checkpointed_soon_after_writes_and_folded_in_at_close() {
     let reopened = SqliteStore::open(&db).unwrap();
     assert_eq!(reopened.head(account.id).await.unwrap().map(|h| h.seq), Some(3000));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("casetrail.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let account = store.create_account("Private LLP").await.unwrap();
+    let events = casetrail_core::validate::parse_ingest(
+        &serde_json::json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.updated"}),
+        &casetrail_core::validate::IngestRules {
+            now: casetrail_core::Timestamp::now(),
+            window_start: None,
+            allow_reserved: false,
+        },
+    )
+    .unwrap();
+    store.append(vec![AppendBatch { account_id: account.id, events }]).await.unwrap();
+    for name in ["casetrail.db", "casetrail.db-wal", "casetrail.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+    }
+    // A file left world-readable by an older version is restricted at the next open.
+    drop(store);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _again = SqliteStore::open(&path).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}

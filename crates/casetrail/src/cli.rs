@@ -157,8 +157,18 @@ fn init_logging(config: &Config) {
 
 /// Opens the embedded store, creating the data dir when needed.
 pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
+    if !config.data_dir.exists() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
+        // It will hold the database and the signing keys: its owner's alone. (A dir
+        // that exists already is left as its owner set it.)
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot restrict the data dir {}", config.data_dir.display()))?;
+        }
+    }
     SqliteStore::open(config.database_path())
         .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))
 }

@@ -33,6 +33,12 @@ fn account_create_json_prints_exactly_the_contracts_object() {
     assert!(out["ingest_key"].as_str().unwrap().starts_with("ctk_"));
     assert_ne!(out["ingest_key"], out["admin_key"]);
     assert!(dir.path().join("data/casetrail.db").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| std::fs::metadata(dir.path().join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode("data"), mode("data/casetrail.db")), (0o700, 0o600), "the data is its owner's alone");
+    }
 }
 
 #[test]
