@@ -75,24 +75,25 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole application: API, UI and health check, with the common layers.
 pub fn router(state: AppState) -> axum::Router {
+    use axum::http::{HeaderValue, header};
     use axum::routing::get;
     use tower_http::catch_panic::CatchPanicLayer;
+    use tower_http::set_header::SetResponseHeaderLayer;
     use tower_http::trace::TraceLayer;
 
-    use axum::http::{HeaderValue, header};
-    use tower_http::set_header::SetResponseHeaderLayer;
-
+    let https_only = state.config.secure_cookies;
     // API answers carry log data: no cache may keep them, no browser may sniff them
     // into something else.
     let (api, _) = api::routes().split_for_parts();
     let api = api
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
-    axum::Router::new()
+    let mut router = axum::Router::new()
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .merge(api)
         .merge(web::routes())
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         // Forms (sign-in, the admin's pages) are read whole before anything checks
         // them, so they get a small cap; `JsonBody` reads the API's bodies with its
         // own 1 MiB cap and answers 413 in the API's error shape.
@@ -104,5 +105,12 @@ pub fn router(state: AppState) -> axum::Router {
             axum::http::header::COOKIE,
             axum::http::header::SET_COOKIE,
         ]))
-        .with_state(state)
+        .with_state(state);
+    if https_only {
+        // Served over TLS (that is what `secure_cookies` says): browsers must not
+        // try plain HTTP again, where a cookie or a log page could be read on the way.
+        let hsts = HeaderValue::from_static("max-age=31536000");
+        router = router.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, hsts));
+    }
+    router
 }

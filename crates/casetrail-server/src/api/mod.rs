@@ -79,6 +79,11 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("route")
 }
 
+/// A known path with a method it does not serve: a JSON 405 in the error shape.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
 /// A panic in a handler becomes a plain 500 without internals.
 pub fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
@@ -94,6 +99,14 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        // A body declared as something else (a form, text) is refused rather than
+        // guessed at; no type at all is read as JSON, as clients that omit it expect.
+        if let Some(kind) = req.headers().get(header::CONTENT_TYPE) {
+            let essence = kind.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(ApiError::unsupported_media_type("send the body as application/json"));
+            }
+        }
         let declared =
             req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {

@@ -76,3 +76,54 @@ async fn api_answers_are_neither_cached_nor_sniffed() {
     assert_eq!(refused.status(), 401);
     assert_eq!(refused.headers()["cache-control"], "no-store", "errors too");
 }
+
+#[tokio::test]
+async fn a_body_declared_as_something_else_than_json_is_refused_with_415() {
+    let app = spawn_app().await;
+    let event = r#"{"actor": {"id": "u1", "name": "Jane"}, "activity": "case.created"}"#;
+    for kind in ["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/events"))
+            .bearer_auth(&app.firm.ingest_key)
+            .header("content-type", kind)
+            .body(event)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{kind}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unsupported_media_type", "{kind}");
+    }
+    for kind in [Some("application/json"), Some("application/json; charset=utf-8"), None] {
+        let mut request = app.client.post(app.url("/api/v1/events")).bearer_auth(&app.firm.ingest_key).body(event);
+        if let Some(kind) = kind {
+            request = request.header("content-type", kind);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 201, "{kind:?}");
+    }
+    let (status, page) = app.admin_get("/api/v1/events").await;
+    assert_eq!((status, page["events"].as_array().unwrap().len()), (200, 3), "only the JSON bodies were stored");
+}
+
+#[tokio::test]
+async fn a_wrong_method_answers_405_in_the_error_shape() {
+    let app = spawn_app().await;
+    let response = app.client.delete(app.url("/api/v1/events")).bearer_auth(&app.firm.admin_key).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_served_over_tls() {
+    let plain = spawn_app().await;
+    let response = plain.client.get(plain.url("/healthz")).send().await.unwrap();
+    assert!(response.headers().get("strict-transport-security").is_none());
+    let config = casetrail_server::ServerConfig { secure_cookies: true, ..Default::default() };
+    let tls = crate::support::spawn_app_with(config).await;
+    for path in ["/healthz", "/login", "/api/v1/openapi.json"] {
+        let response = tls.client.get(tls.url(path)).send().await.unwrap();
+        assert_eq!(response.headers()["strict-transport-security"], "max-age=31536000", "{path}");
+    }
+}

@@ -141,13 +141,18 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ServerConfig::default()).await
+}
+
+/// [`spawn_app`] with the server configured otherwise.
+pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     let backend::TestStore { store, tamper } = open_test_store().await;
     let firm =
         create_account(store.as_ref(), "Smith & Jones LLP", "admin@smithjones.example", "Ada Admin").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(casetrail_server::serve(listener, store.clone(), ServerConfig::default(), async {
+    let server = tokio::spawn(casetrail_server::serve(listener, store.clone(), config, async {
         let _ = rx.await;
     }));
     TestApp {
