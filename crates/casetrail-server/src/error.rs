@@ -25,6 +25,23 @@ impl ApiError {
         ApiError { status, code, message: message.into(), details: Vec::new(), retry_after: None, source: None }
     }
 
+    /// The error shape for a refusal made below the handlers (the router, an axum
+    /// extractor), from its status alone.
+    pub fn from_status(status: StatusCode) -> ApiError {
+        let code = match status {
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            s if s.is_server_error() => "internal",
+            _ => "bad_request",
+        };
+        let message = status.canonical_reason().unwrap_or("the request was refused").to_lowercase();
+        ApiError::new(status, code, message)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }

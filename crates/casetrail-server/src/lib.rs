@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> axum::Router {
     // into something else.
     let (api, _) = api::routes().split_for_parts();
     let api = api
+        .layer(axum::middleware::map_response(api::errors_in_the_api_shape))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
     let mut router = axum::Router::new()

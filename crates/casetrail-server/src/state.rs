@@ -20,6 +20,9 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// How long a sign-in lasts.
     pub session_hours: i64,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for the
+    /// sign-in limits). Empty: the header is never believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Signs checkpoints and purge tombstones; verifies them.
     pub keys: Arc<Keys>,
     /// How often the retention task purges by itself.
@@ -38,6 +41,7 @@ impl Default for ServerConfig {
         ServerConfig {
             secure_cookies: false,
             session_hours: 12,
+            trusted_proxies: Vec::new(),
             keys: Arc::new(Keys::ephemeral()),
             retention_every: std::time::Duration::from_secs(3600),
             retention_first_after: std::time::Duration::from_secs(3600),

@@ -245,6 +245,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let server_config = ServerConfig {
         secure_cookies: config.secure_cookies,
         session_hours: config.session_hours,
+        trusted_proxies: config.trusted_proxies.clone(),
         keys,
         retention_every: std::time::Duration::from_secs(3600),
         // Soon after start, so a server restarted often still purges.

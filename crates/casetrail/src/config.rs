@@ -21,6 +21,8 @@ pub struct Config {
     pub session_hours: i64,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Config {
@@ -31,6 +33,7 @@ impl Default for Config {
             secure_cookies: false,
             session_hours: 12,
             log_format: "text".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

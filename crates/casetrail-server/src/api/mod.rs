@@ -79,6 +79,27 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("route")
 }
 
+/// Whatever the layers below the handlers refuse (a path segment that is not UTF-8,
+/// a rejected extractor) answers in the error shape too, not in axum's plain text.
+pub async fn errors_in_the_api_shape(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let mut shaped = ApiError::from_status(status).into_response();
+        for name in [header::RETRY_AFTER, header::ALLOW] {
+            if let Some(value) = response.headers().get(&name) {
+                shaped.headers_mut().insert(name, value.clone());
+            }
+        }
+        return shaped;
+    }
+    response
+}
+
 /// A known path with a method it does not serve: a JSON 405 in the error shape.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()

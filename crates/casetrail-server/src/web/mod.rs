@@ -82,15 +82,75 @@ pub fn routes() -> axum::Router<AppState> {
     pages.merge(assets::routes())
 }
 
-/// The client's address, when the server was started with connect info.
+/// The client's address, when the server was started with connect info: the peer
+/// of the connection, or behind a trusted proxy the client it names.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let trusted = &state.config.trusted_proxies;
+        Ok(ClientIp(peer.map(|peer| client_behind(peer, &parts.headers, trusted))))
+    }
+}
+
+/// The address a request comes from: `peer`, unless `peer` is a trusted proxy; then
+/// the nearest address of `X-Forwarded-For` (read from the right) that is not itself
+/// a trusted proxy. Anything a client wrote further left is never believed, and a hop
+/// that does not parse stops the walk at the proxy.
+pub fn client_behind(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => return client,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::*;
+
+    fn forwarded(values: &[&str]) -> axum::http::HeaderMap {
+        let mut headers = axum::http::HeaderMap::new();
+        for v in values {
+            headers.append("x-forwarded-for", v.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let (proxy, inner, client, liar): (IpAddr, IpAddr, IpAddr, IpAddr) = (
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            "203.0.113.7".parse().unwrap(),
+            "198.51.100.9".parse().unwrap(),
+        );
+        let headers = forwarded(&["198.51.100.9, 203.0.113.7"]);
+        assert_eq!(client_behind(client, &headers, &[]), client, "no trusted proxy: the peer");
+        assert_eq!(client_behind(liar, &headers, &[proxy]), liar, "an untrusted peer is the client");
+        assert_eq!(client_behind(proxy, &headers, &[proxy]), client, "the hop the proxy added");
+        let chained = forwarded(&["198.51.100.9", "203.0.113.7, 10.0.0.2"]);
+        assert_eq!(client_behind(proxy, &chained, &[proxy, inner]), client, "through two proxies");
+        assert_eq!(client_behind(proxy, &forwarded(&["junk"]), &[proxy]), proxy, "a bad hop stops at the proxy");
+        assert_eq!(client_behind(proxy, &forwarded(&[]), &[proxy]), proxy, "no header: the proxy");
     }
 }
 

@@ -127,3 +127,19 @@ async fn hsts_is_sent_only_when_served_over_tls() {
         assert_eq!(response.headers()["strict-transport-security"], "max-age=31536000", "{path}");
     }
 }
+
+#[tokio::test]
+async fn refusals_below_the_handlers_answer_in_the_error_shape() {
+    let app = spawn_app().await;
+    // A path segment that is not UTF-8 is refused by the router's extractor.
+    let response = app.get("/api/v1/events/%FF", &app.firm.admin_key).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert_eq!(body["error"]["details"], json!([]));
+    // The handlers' own errors keep their messages.
+    let (status, body) = app.admin_get("/api/v1/events?limit=0").await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("limit"), "{body}");
+}

@@ -248,3 +248,35 @@ async fn a_matching_token_pair_from_another_origin_is_refused() {
     assert!(response.text().await.unwrap().contains("Your sign-in form expired."));
     app.stop().await;
 }
+
+/// Wrong guesses for different users, all from one client address as `forwarded`.
+async fn failures_from(app: &TestApp, forwarded: &str, count: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in 0..count {
+        let (client, csrf) = opened_form(app).await;
+        let email = format!("nobody{i}@{}.example", forwarded.replace('.', "-"));
+        let fields = [("email", email.as_str()), ("password", "wrong-password-1"), ("csrf", csrf.as_str())];
+        let response =
+            client.post(app.url("/login")).header("x-forwarded-for", forwarded).form(&fields).send().await.unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_address_limit_keys_on_the_forwarded_client() {
+    let localhost: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let config = casetrail_server::ServerConfig { trusted_proxies: vec![localhost], ..Default::default() };
+    let app = crate::support::spawn_app_with(config).await;
+    let first = failures_from(&app, "203.0.113.1", 21).await;
+    assert_eq!(first[..20], [401; 20], "twenty failures per address are allowed");
+    assert_eq!(first[20], 429, "the twenty-first from that client is refused");
+    assert_eq!(failures_from(&app, "203.0.113.2", 1).await, [401], "another client behind the proxy is not");
+
+    // Without trusted proxies the header is never believed: every attempt is the
+    // peer's, whatever it claims.
+    let plain = spawn_app().await;
+    let mut statuses = failures_from(&plain, "203.0.113.1", 20).await;
+    statuses.extend(failures_from(&plain, "203.0.113.2", 1).await);
+    assert_eq!(statuses[20], 429, "a forged header does not buy more guesses");
+}
