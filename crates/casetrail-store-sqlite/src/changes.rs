@@ -6,7 +6,7 @@
 use casetrail_core::{NewEvent, Timestamp};
 use casetrail_store::{
     Account, AccountChange, AccountId, ApiKey, AppendBatch, Appended, ConflictCode, Hold, KeyId, NewApiKey, NewUser,
-    Recorded, Recorder, Role, StoreError, StoreResult, Transition, User, UserId,
+    Recorded, Recorder, Role, Session, StoreError, StoreResult, Transition, User, UserId,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -158,6 +158,16 @@ pub(crate) fn revoke_api_key(
     }
     let Some(revoked) = credentials::revoke_api_key(tx, account, id)? else { return Ok(None) };
     recorded(tx, account, revoked, record).map(Some)
+}
+
+pub(crate) fn create_session(
+    tx: &Transaction<'_>,
+    session: Session,
+    record: Recorder<Session>,
+) -> StoreResult<Recorded<Session>> {
+    credentials::create_session(tx, &session)?;
+    let account = session.account_id;
+    recorded(tx, account, session, record)
 }
 
 pub(crate) fn add_hold(tx: &Transaction<'_>, hold: &Hold, record: Recorder<Hold>) -> StoreResult<Recorded<Hold>> {

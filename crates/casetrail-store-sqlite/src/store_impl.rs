@@ -140,8 +140,8 @@ impl CredentialStore for SqliteStore {
         self.write(move |conn| credentials::touch_api_key(conn, id, at)).await
     }
 
-    async fn create_session(&self, s: Session) -> StoreResult<()> {
-        self.write(move |conn| credentials::create_session(conn, &s)).await
+    async fn create_session(&self, s: Session, record: Recorder<Session>) -> StoreResult<Recorded<Session>> {
+        self.transact(move |tx| changes::create_session(tx, s, record)).await
     }
 
     async fn session(&self, token_hash: [u8; 32], now: Timestamp) -> StoreResult<Option<Session>> {

@@ -240,7 +240,8 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<Recorded<ApiKey>>>;
     async fn touch_api_key(&self, id: KeyId, at: Timestamp) -> StoreResult<()>;
 
-    async fn create_session(&self, session: Session) -> StoreResult<()>;
+    /// Starts a session and appends its record (the sign-in) in one transaction.
+    async fn create_session(&self, session: Session, record: Recorder<Session>) -> StoreResult<Recorded<Session>>;
     /// The session, if it exists and has not expired at `now`.
     async fn session(&self, token_hash: [u8; 32], now: Timestamp) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, token_hash: [u8; 32]) -> StoreResult<()>;

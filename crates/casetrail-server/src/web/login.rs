@@ -239,13 +239,9 @@ async fn start_session(state: &AppState, user: &User, context: Context, now: Tim
     )
     .context(context)
     .build();
-    let stored = async {
-        state.store.create_session(session).await?;
-        state.record(user.account_id, event).await?;
-        Ok::<_, ApiError>(())
-    };
-    if let Err(err) = stored.await {
-        return err.into_response();
+    // The session and its sign-in record commit together: no session nobody can see.
+    if let Err(err) = state.store.create_session(session, Box::new(move |_| Some(event))).await {
+        return ApiError::from(err).into_response();
     }
     let secure = state.config.secure_cookies;
     let jar = CookieJar::new()

@@ -112,6 +112,17 @@ pub async fn a_failed_record_leaves_neither_change_nor_event(store: Arc<dyn Stor
     let another = hold(account, RecordType::Client, "k_new", Timestamp::now());
     failed("add hold", store.add_hold(&another, failing()).await.map(drop));
     failed("remove hold", store.remove_hold(account, RecordType::Case, "c_held", failing()).await.map(drop));
+    let now = Timestamp::now();
+    let sign_in = crate::Session {
+        token_hash: [9; 32],
+        account_id: account,
+        user_id: admin.id,
+        csrf_token: "csrf".into(),
+        created_at: now,
+        expires_at: now.plus_millis(3_600_000),
+    };
+    failed("create session", store.create_session(sign_in, failing()).await.map(drop));
+    assert_eq!(store.session([9; 32], now).await.unwrap(), None, "a sign-in without its record leaves no session");
 
     assert_eq!(store.account(account).await.unwrap().as_ref(), Some(&before), "the account is as it was");
     let users = store.users(account).await.unwrap();
@@ -206,7 +217,7 @@ pub async fn expired_sessions_are_deleted(store: Arc<dyn Store>) {
             created_at: now.plus_millis(-90_000_000),
             expires_at,
         };
-        store.create_session(session).await.unwrap();
+        store.create_session(session, crate::unrecorded()).await.unwrap();
     }
     assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 2);
     assert!(store.session([3; 32], now).await.unwrap().is_some(), "a live session stays");

@@ -38,7 +38,7 @@ pub async fn delete_user_ends_their_sessions(store: Arc<dyn Store>) {
     let later = now.plus_millis(3_600_000);
     let kept = session(&stays, 3, later);
     for s in [session(&gone, 1, later), session(&gone, 2, later), kept.clone()] {
-        store.create_session(s).await.expect("create_session");
+        store.create_session(s, crate::unrecorded()).await.expect("create_session");
     }
     for token in [1, 2, 3] {
         assert!(store.session([token; 32], now).await.unwrap().is_some(), "session {token} exists");
@@ -133,9 +133,9 @@ pub async fn sessions_expire(store: Arc<dyn Store>) {
     let now = Timestamp::now();
     let expires = now.plus_millis(3_600_000);
     let s = session(&user, 9, expires);
-    store.create_session(s.clone()).await.expect("create_session");
+    store.create_session(s.clone(), crate::unrecorded()).await.expect("create_session");
     let other = session(&user, 10, expires);
-    store.create_session(other.clone()).await.expect("create_session");
+    store.create_session(other.clone(), crate::unrecorded()).await.expect("create_session");
 
     assert_eq!(store.session([9; 32], now).await.unwrap().as_ref(), Some(&s), "read back whole");
     assert_eq!(
