@@ -35,6 +35,7 @@ mod purge_runs;
 mod records;
 mod retention;
 mod schema;
+mod service;
 mod stats;
 mod store_impl;
 

@@ -181,6 +181,31 @@ const MIGRATIONS: &[&str] = &[
         last_batch_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 5: what several processes on one file must agree on (casetrail_store::service):
+    // the public keys that verify signatures, failed sign-ins, background leases.
+    r#"
+    CREATE TABLE signing_keys (
+        key_id TEXT PRIMARY KEY,
+        public_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER
+    ) WITHOUT ROWID;
+
+    CREATE TABLE login_attempts (
+        subject BLOB NOT NULL,
+        at INTEGER NOT NULL,
+        attempt BLOB NOT NULL,
+        PRIMARY KEY (subject, at, attempt)
+    ) WITHOUT ROWID;
+    CREATE INDEX login_attempts_attempt ON login_attempts(attempt);
+    CREATE INDEX login_attempts_at ON login_attempts(at);
+
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder BLOB NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step. The version is

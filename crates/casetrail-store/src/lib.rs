@@ -21,6 +21,7 @@
 
 mod change;
 mod records;
+mod service;
 
 use async_trait::async_trait;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
@@ -32,6 +33,7 @@ use uuid::Uuid;
 
 pub use change::*;
 pub use records::*;
+pub use service::*;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -176,9 +178,9 @@ pub struct ChainHead {
 /// account's rows. Several handles (in several processes or servers) may use one
 /// database at once: every guarantee below must hold across them, not only within one
 /// handle.
-pub trait Store: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore {}
+pub trait Store: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore {}
 
-impl<T: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore> Store for T {}
+impl<T: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore> Store for T {}
 
 /// Accounts and their users. Every change here records itself (see the `change` types: [`Recorder`], [`Recorded`], [`Transition`]).
 #[async_trait]

@@ -57,6 +57,7 @@ mod pickers;
 mod purge;
 mod purge_runs;
 mod search;
+mod service;
 mod tenancy;
 
 pub use accounts::*;
@@ -73,6 +74,7 @@ pub use pickers::*;
 pub use purge::*;
 pub use purge_runs::*;
 pub use search::*;
+pub use service::*;
 pub use tenancy::*;
 
 /// What a backend gives the suite: fresh databases, and more handles on one of them.
@@ -220,12 +222,18 @@ macro_rules! store_conformance {
             checkpoints_newest_first_within_limit,
             checkpoints_are_checked_against_the_chain,
             chain_rows_agree_with_chain_and_bodies,
+            // what several servers share
+            the_key_ring_registers_and_retires_keys,
+            login_attempts_are_limited_refunded_and_forgotten,
+            a_lease_has_one_holder_until_it_expires_or_is_released,
         );
         $crate::store_conformance!(@two $backend;
             // two independent handles on one database
             two_handles_append_concurrently_without_fork_or_gap,
             same_key_through_two_handles_is_stored_once,
             purge_on_one_handle_while_the_other_appends,
+            simultaneous_login_attempts_through_two_handles_pass_the_limit_exactly,
+            a_lease_raced_through_two_handles_has_one_holder,
         );
     };
 }
