@@ -54,6 +54,7 @@ mod records;
 mod retention;
 mod schema;
 mod search;
+mod service;
 mod store_impl;
 #[cfg(feature = "testing")]
 mod testing;

@@ -176,6 +176,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (acct, run_id)
     );
     "#,
+    // 3: what several servers agree on besides the log (casetrail_store::ServiceStore).
+    r#"
+    CREATE TABLE signing_keys (
+        key_id TEXT PRIMARY KEY,
+        public_key BYTEA NOT NULL,
+        created_at BIGINT NOT NULL,
+        retired_at BIGINT
+    );
+    CREATE TABLE login_attempts (
+        subject BYTEA NOT NULL,
+        at BIGINT NOT NULL,
+        attempt UUID NOT NULL,
+        PRIMARY KEY (subject, at, attempt)
+    );
+    CREATE INDEX login_attempts_attempt ON login_attempts (attempt);
+    CREATE INDEX login_attempts_at ON login_attempts (at);
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder UUID NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// The first key of the migrations' advisory lock (the second is the schema's).
