@@ -2,13 +2,15 @@
 //! `CASETRAIL_TEST_DATABASE_URL`, and the one backend-specific thing tests may do:
 //! alter a stored event behind the store's back.
 //!
-//! A new backend is one arm in [`open_test_store`] and a function beside
-//! [`sqlite`] that opens a fresh store and implements [`TamperWith`] for it; no test
-//! names a backend.
+//! Unset (or `sqlite`): a fresh temporary SQLite file per test. A `postgres://` URL
+//! names a database for tests: each test gets a schema of its own in it, dropped when
+//! the test's store goes (`scripts/test` creates a throwaway database per run and runs
+//! every server test a second time on it). No test names a backend.
 
 use std::sync::Arc;
 
 use casetrail_store::{AccountId, Store};
+use casetrail_store_postgres::PostgresStore;
 use casetrail_store_sqlite::SqliteStore;
 
 /// The variable that picks the backend: unset, empty or `sqlite` for a fresh
@@ -26,6 +28,7 @@ pub async fn open_test_store() -> TestStore {
     let url = std::env::var(DATABASE_URL_VAR).unwrap_or_default();
     match url.trim() {
         "" | "sqlite" => sqlite(),
+        pg if pg.starts_with("postgres://") || pg.starts_with("postgresql://") => postgres(pg).await,
         other => {
             // The scheme only: a database URL may carry a password.
             let scheme = other.split_once("://").map_or(other, |(scheme, _)| scheme);
@@ -34,6 +37,33 @@ pub async fn open_test_store() -> TestStore {
                  leave {DATABASE_URL_VAR} unset (or set it to `sqlite`) to test on a temporary SQLite file"
             )
         }
+    }
+}
+
+/// A fresh schema in the test database; the tamper hook connects on its own, as
+/// someone with access to the database would.
+async fn postgres(url: &str) -> TestStore {
+    let store = PostgresStore::open_temporary(url).await.expect("a temporary PostgreSQL schema");
+    TestStore { store: Arc::new(store.clone()), tamper: Tamper(Arc::new(PostgresTamper(store))) }
+}
+
+struct PostgresTamper(PostgresStore);
+
+#[async_trait::async_trait]
+impl TamperWith for PostgresTamper {
+    async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) -> usize {
+        let (client, connection) =
+            tokio_postgres::connect(self.0.url(), tokio_postgres::NoTls).await.expect("the test database");
+        tokio::spawn(connection);
+        let changed = client
+            .execute(
+                "UPDATE events SET body = replace(body, $1, $2)
+                 WHERE seq = $3 AND strpos(body, $1) > 0 AND acct = (SELECT pk FROM accounts WHERE id = $4)",
+                &[&from, &to, &(seq as i64), &uuid::Uuid::from(account)],
+            )
+            .await
+            .expect("tampering with an event body");
+        changed as usize
     }
 }
 
