@@ -190,18 +190,16 @@ impl EventRows {
         if self.links.is_empty() {
             return Ok(());
         }
-        let mut cols: (Vec<i64>, Vec<&str>, Vec<&str>, Vec<i64>, Vec<i64>) = Default::default();
-        for (pk, kind, id, occurred, seq) in &self.links {
-            cols.0.push(*pk);
-            cols.1.push(kind);
-            cols.2.push(id);
-            cols.3.push(*occurred);
-            cols.4.push(*seq);
-        }
+        let links: Vec<_> = self.links.iter().collect();
+        let acct: Vec<i64> = links.iter().map(|l| l.0).collect();
+        let kind: Vec<&str> = links.iter().map(|l| l.1).collect();
+        let record_id: Vec<&str> = links.iter().map(|l| l.2.as_str()).collect();
+        let occurred_at: Vec<i64> = links.iter().map(|l| l.3).collect();
+        let seq: Vec<i64> = links.iter().map(|l| l.4).collect();
         db.execute(
             "INSERT INTO event_records (acct, kind, record_id, occurred_at, seq)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])",
-            &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4],
+            &[&acct, &kind, &record_id, &occurred_at, &seq],
         )
         .await?;
         Ok(())
@@ -250,37 +248,35 @@ impl Pickers {
     /// seen without a name keeps the name it had).
     async fn flush(self, db: Db<'_>) -> StoreResult<()> {
         if !self.actors.is_empty() {
-            let mut c: (Vec<i64>, Vec<String>, Vec<String>, Vec<Option<String>>, Vec<String>, Vec<i64>) =
-                Default::default();
-            for ((pk, id), (name, email, at)) in self.actors {
-                c.4.push(picker_search(&[Some(&name), email.as_ref(), Some(&id)]));
-                c.0.push(pk);
-                c.1.push(id);
-                c.2.push(name);
-                c.3.push(email);
-                c.5.push(at);
-            }
+            let rows: Vec<_> = self.actors.into_iter().collect();
+            let acct: Vec<i64> = rows.iter().map(|((pk, _), _)| *pk).collect();
+            let id: Vec<&str> = rows.iter().map(|((_, id), _)| id.as_str()).collect();
+            let name: Vec<&str> = rows.iter().map(|(_, (name, _, _))| name.as_str()).collect();
+            let email: Vec<Option<&str>> = rows.iter().map(|(_, (_, email, _))| email.as_deref()).collect();
+            let search: Vec<String> = rows
+                .iter()
+                .map(|((_, id), (name, email, _))| picker_search(&[Some(name), email.as_ref(), Some(id)]))
+                .collect();
+            let seen: Vec<i64> = rows.iter().map(|(_, (_, _, at))| *at).collect();
             db.execute(
                 "INSERT INTO actors (acct, actor_id, name, email, search, last_seen)
                  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
                  ON CONFLICT (acct, actor_id) DO UPDATE SET name = excluded.name, email = excluded.email,
                     search = excluded.search, last_seen = excluded.last_seen
                  WHERE excluded.last_seen >= actors.last_seen",
-                &[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5],
+                &[&acct, &id, &name, &email, &search, &seen],
             )
             .await?;
         }
         if !self.records.is_empty() {
-            let mut c: (Vec<i64>, Vec<&str>, Vec<String>, Vec<Option<String>>, Vec<String>, Vec<i64>) =
-                Default::default();
-            for ((pk, kind, id), (name, at)) in self.records {
-                c.4.push(picker_search(&[name.as_ref(), Some(&id)]));
-                c.0.push(pk);
-                c.1.push(kind);
-                c.2.push(id);
-                c.3.push(name);
-                c.5.push(at);
-            }
+            let rows: Vec<_> = self.records.into_iter().collect();
+            let acct: Vec<i64> = rows.iter().map(|((pk, _, _), _)| *pk).collect();
+            let kind: Vec<&str> = rows.iter().map(|((_, kind, _), _)| *kind).collect();
+            let id: Vec<&str> = rows.iter().map(|((_, _, id), _)| id.as_str()).collect();
+            let name: Vec<Option<&str>> = rows.iter().map(|(_, (name, _))| name.as_deref()).collect();
+            let search: Vec<String> =
+                rows.iter().map(|((_, _, id), (name, _))| picker_search(&[name.as_ref(), Some(id)])).collect();
+            let seen: Vec<i64> = rows.iter().map(|(_, (_, at))| *at).collect();
             db.execute(
                 "INSERT INTO records (acct, kind, record_id, name, search, last_seen)
                  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
@@ -288,7 +284,7 @@ impl Pickers {
                     search = CASE WHEN excluded.name IS NULL THEN records.search ELSE excluded.search END,
                     last_seen = excluded.last_seen
                  WHERE excluded.last_seen >= records.last_seen",
-                &[&c.0, &c.1, &c.2, &c.3, &c.4, &c.5],
+                &[&acct, &kind, &id, &name, &search, &seen],
             )
             .await?;
         }

@@ -62,7 +62,11 @@ impl Target {
         let mut text = cause.to_string();
         let mut next = cause.source();
         while let Some(err) = next {
-            text = format!("{text}: {err}");
+            // A wrapper often repeats its source's text in its own (the pool does).
+            let more = err.to_string();
+            if !text.ends_with(&more) {
+                text = format!("{text}: {more}");
+            }
             next = err.source();
         }
         self.message(what, text)

@@ -24,11 +24,12 @@
 //! - **Keyword search** (`search.rs`) uses a stored `tsvector` fed with the words of
 //!   casetrail-core's tokenizer, never PostgreSQL's parser (which would stem, drop
 //!   stop words and split differently from the other backends), and a `tsquery` of
-//!   quoted prefix terms. `browse.rs` counts the matches up to a bound: few matches are
-//!   fetched through the GIN index and sorted; many are found by walking the
-//!   `(acct, occurred_at, seq)` index newest first with the match as a plain filter
-//!   (`ts_match_vq`, which the planner cannot turn into a bitmap scan), so the page
-//!   stops early.
+//!   quoted prefix terms. `page.rs` first walks a bounded number of the newest
+//!   candidates with the match as a plain filter (`ts_match_vq`, which the planner
+//!   cannot turn into a bitmap scan): a dense word's page is full there. Else it counts
+//!   the matches through the GIN index up to a bound: few are fetched through the index
+//!   and sorted; many are found by walking the `(acct, occurred_at, seq)` index newest
+//!   first with the match as a filter, so the page stops early.
 //! - **Connections** come from a small `deadpool-postgres` pool; each gets a
 //!   `lock_timeout` (a lock not granted in time is `Busy`) and a `statement_timeout`
 //!   that appends lift. TLS follows the URL's `sslmode` (`connect.rs`). No error or
@@ -49,6 +50,7 @@ mod credentials;
 mod db;
 mod integrity;
 mod log_impl;
+mod page;
 mod purge_runs;
 mod records;
 mod retention;
@@ -190,7 +192,7 @@ pub async fn browse_page(
     account_pk: i64,
     query: &casetrail_core::query::BrowseQuery,
 ) -> StoreResult<casetrail_store::Page> {
-    browse::page(Db::plain(client), account_pk, query).await
+    page::page(Db::plain(client), account_pk, query).await
 }
 
 /// An error of our own making, for logs.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::records::lock_known_account;
-use crate::{PostgresStore, append, browse, changes, integrity, purge_runs, retention, transact};
+use crate::{PostgresStore, append, browse, changes, integrity, page, purge_runs, retention, transact};
 
 /// Runs `$read` (using `$pk` and the [`Db`] named `$db`, already awaited) on a
 /// pooled connection when the account exists, else answers `$none`.
@@ -43,7 +43,7 @@ impl EventStore for PostgresStore {
     }
 
     async fn events(&self, account: AccountId, query: &BrowseQuery) -> StoreResult<Page> {
-        for_account!(self, account, |db, pk| browse::page(db, pk, query).await, Page::default())
+        for_account!(self, account, |db, pk| page::page(db, pk, query).await, Page::default())
     }
 
     async fn event(&self, account: AccountId, id: EventId) -> StoreResult<Option<ChainedEvent>> {
