@@ -49,6 +49,14 @@ impl<'a> Db<'a> {
         self.client.query(&st, params).await.map_err(pg)
     }
 
+    /// Like [`Db::query`], but prepared afresh (not from the cache), so PostgreSQL
+    /// plans it for these parameters. A cached statement may be given one generic plan
+    /// for all parameters after five runs; for a statement whose best plan depends on
+    /// them (a rare or a common search word), that plan can be a sequential scan.
+    pub(crate) async fn query_planned(&self, sql: &str, params: &Params<'_>) -> StoreResult<Vec<Row>> {
+        self.client.query(sql, params).await.map_err(pg)
+    }
+
     pub(crate) async fn query_opt(&self, sql: &str, params: &Params<'_>) -> StoreResult<Option<Row>> {
         let st = self.statement(sql).await?;
         self.client.query_opt(&st, params).await.map_err(pg)

@@ -30,10 +30,19 @@
 //!   the matches through the GIN index up to a bound: few are fetched through the index
 //!   and sorted; many are found by walking the `(acct, occurred_at, seq)` index newest
 //!   first with the match as a filter, so the page stops early.
+//!   Plans measured on 100k events are in `page.rs`.
+//! - **Migrations** (`schema.rs`) run step by step, each in its own transaction after
+//!   an advisory lock keyed by the schema, so servers starting together on a new
+//!   database apply each step once.
 //! - **Connections** come from a small `deadpool-postgres` pool; each gets a
-//!   `lock_timeout` (a lock not granted in time is `Busy`) and a `statement_timeout`
-//!   that appends lift. TLS follows the URL's `sslmode` (`connect.rs`). No error or
-//!   `Debug` output ever holds the URL's password.
+//!   `lock_timeout` (a lock not granted in time is `Busy`, as are deadlocks,
+//!   serialization failures and a pool that hands out no connection in time) and a
+//!   `statement_timeout` that appends lift. TLS follows the URL's `sslmode`
+//!   (`tls.rs`). No error or `Debug` output ever holds the URL's password
+//!   (`connect.rs`).
+//! - PostgreSQL's `text` cannot hold U+0000. Ingest must refuse it in every string
+//!   stored in a column of its own (actor id and name, record ids and names,
+//!   idempotency keys): here such an event fails its whole append.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), casetrail_store::StoreError> {

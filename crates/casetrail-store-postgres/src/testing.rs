@@ -107,11 +107,18 @@ impl Drop for TemporarySchema {
         let spawned = std::thread::Builder::new().name("casetrail-drop-schema".into()).spawn(move || {
             if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 runtime.block_on(async {
-                    if let Ok(client) = plain_client(&server).await {
-                        let sql = format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
-                        if let Err(err) = client.batch_execute(&sql).await {
-                            tracing::warn!(%schema, error = %err, "could not drop a test schema");
+                    let sql = format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    for attempt in 1..=3 {
+                        let dropped = match plain_client(&server).await {
+                            Ok(client) => client.batch_execute(&sql).await.map_err(|e| server_error(&server, e)),
+                            Err(err) => Err(err),
+                        };
+                        match dropped {
+                            Ok(()) => break,
+                            // Test-only code: said where a test shows it, as no log may be set up.
+                            Err(err) => eprintln!("could not drop test schema {schema} (attempt {attempt}): {err:?}"),
                         }
+                        tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 });
             }
@@ -121,7 +128,7 @@ impl Drop for TemporarySchema {
             return;
         }
         let wait = || {
-            let _ = finished.recv_timeout(Duration::from_secs(15));
+            let _ = finished.recv_timeout(Duration::from_secs(25));
         };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
