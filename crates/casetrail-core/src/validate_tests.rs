@@ -170,7 +170,7 @@ fn before_after_snapshots() {
 #[test]
 fn hostile_strings_are_kept_verbatim() {
     let mut body = minimal();
-    let nasty = "<script>alert(1)</script>'; DROP TABLE events;-- =cmd|' 🚀 \u{0}";
+    let nasty = "<script>alert(1)</script>'; DROP TABLE events;-- =cmd|' 🚀 \u{1}\u{7f}";
     body["description"] = json!(nasty);
     body["actor"]["name"] = json!(nasty);
     let e = parse_ingest(&body, &rules()).unwrap().remove(0);
@@ -206,4 +206,34 @@ fn members_nested_too_deep_are_refused_by_name() {
         let errors = event(member, value).expect_err("too deep");
         assert!(errors.iter().any(|e| e.field == member && e.message.contains("nested")), "{member}: {errors:?}");
     }
+}
+
+#[test]
+fn a_nul_character_in_a_text_member_is_refused_by_name() {
+    let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
+    let base = json!({"actor": {"id": "u1", "name": "Jane", "email": "j@x.example"}, "activity": "case.updated",
+                      "description": "ok", "idempotency_key": "k1",
+                      "related": [{"type": "case", "id": "c1", "name": "Smith"}]});
+    let cases: [(&[&str], &str); 6] = [
+        (&["actor", "id"], "actor.id"),
+        (&["actor", "name"], "actor.name"),
+        (&["actor", "email"], "actor.email"),
+        (&["description"], "description"),
+        (&["idempotency_key"], "idempotency_key"),
+        (&["related", "0", "id"], "related[0].id"),
+    ];
+    for (path, field) in cases {
+        let mut e = base.clone();
+        let slot = path.iter().fold(&mut e, |v, k| match k.parse::<usize>() {
+            Ok(i) => &mut v[i],
+            Err(_) => &mut v[*k],
+        });
+        *slot = json!("bad\u{0}value");
+        let errors = parse_event(&e, "", &rules).expect_err("a NUL is refused");
+        assert!(errors.iter().any(|x| x.field == field && x.message.contains("NUL")), "{field}: {errors:?}");
+    }
+    // Inside metadata the value stays JSON (escaped), which every store holds.
+    let mut e = base.clone();
+    e["metadata"] = json!({"note": "a\u{0}b"});
+    assert!(parse_event(&e, "", &rules).is_ok());
 }

@@ -44,6 +44,12 @@ impl<'a> Checker<'a> {
                 } else if s.chars().count() > max {
                     self.fail(field, format!("must be at most {max} characters"));
                     None
+                } else if s.contains('\0') {
+                    // These members are also stored as plain text columns, and
+                    // PostgreSQL's text cannot hold U+0000: accepted, one such event
+                    // would fail the whole group commit it shares with others.
+                    self.fail(field, "must not contain the NUL character (U+0000)");
+                    None
                 } else {
                     Some(s.clone())
                 }
