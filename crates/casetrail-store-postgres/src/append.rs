@@ -5,7 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::{Event, RecordType, Timestamp};
-use casetrail_store::{AccountId, AppendBatch, Appended, EventId, StoreError, StoreResult};
+use casetrail_store::{
+    AccountId, AppendBatch, Appended, EventId, PickerUpdates, StoreError, StoreResult, picker_search,
+};
 use uuid::Uuid;
 
 use crate::db::{Db, get, pg, violates};
@@ -26,7 +28,7 @@ pub(crate) async fn append_all(db: Db<'_>, batches: Vec<AppendBatch>) -> StoreRe
     // unique index would catch both, but only as an error.
     let mut taken = stored_keys(db, &batches, &heads).await?;
     let mut rows = EventRows::default();
-    let mut pickers = Pickers::default();
+    let mut pickers = PickerUpdates::default();
     let mut out = Vec::with_capacity(batches.len());
 
     for batch in batches {
@@ -55,7 +57,7 @@ pub(crate) async fn append_all(db: Db<'_>, batches: Vec<AppendBatch>) -> StoreRe
     }
 
     rows.insert(db).await?;
-    pickers.flush(db).await?;
+    flush_pickers(pickers, db).await?;
     move_heads(db, &heads).await?;
     Ok(out)
 }
@@ -221,84 +223,50 @@ async fn move_heads(db: Db<'_>, heads: &HashMap<AccountId, Head>) -> StoreResult
     Ok(())
 }
 
-/// The newest name of every actor and record a transaction saw, written once each.
-#[derive(Default)]
-struct Pickers {
-    actors: HashMap<(i64, String), (String, Option<String>, i64)>,
-    records: HashMap<(i64, &'static str, String), (Option<String>, i64)>,
-}
-
-impl Pickers {
-    fn saw(&mut self, pk: i64, event: &Event) {
-        let at = event.occurred_at.as_millis();
-        let actor = &event.actor;
-        let entry = self.actors.entry((pk, actor.id.clone())).or_insert((String::new(), None, i64::MIN));
-        if at >= entry.2 {
-            *entry = (actor.name.clone(), actor.email.clone(), at);
-        }
-        for r in &event.related {
-            let entry = self.records.entry((pk, r.kind.key(), r.id.clone())).or_insert((None, i64::MIN));
-            if at >= entry.1 {
-                *entry = (r.name.clone(), at);
-            }
-        }
-    }
-
-    /// Upserts, keeping whichever name was seen at the later `occurred_at` (a record
-    /// seen without a name keeps the name it had).
-    async fn flush(self, db: Db<'_>) -> StoreResult<()> {
-        if !self.actors.is_empty() {
-            let rows: Vec<_> = self.actors.into_iter().collect();
-            let acct: Vec<i64> = rows.iter().map(|((pk, _), _)| *pk).collect();
-            let id: Vec<&str> = rows.iter().map(|((_, id), _)| id.as_str()).collect();
-            let name: Vec<&str> = rows.iter().map(|(_, (name, _, _))| name.as_str()).collect();
-            let email: Vec<Option<&str>> = rows.iter().map(|(_, (_, email, _))| email.as_deref()).collect();
-            let search: Vec<String> = rows
-                .iter()
-                .map(|((_, id), (name, email, _))| picker_search(&[Some(name), email.as_ref(), Some(id)]))
-                .collect();
-            let seen: Vec<i64> = rows.iter().map(|(_, (_, _, at))| *at).collect();
-            db.execute(
-                "INSERT INTO actors (acct, actor_id, name, email, search, last_seen)
+/// Writes what the transaction taught the pickers: upserts, keeping whichever name
+/// was seen at the later `occurred_at` (a record seen without a name keeps the name it
+/// had).
+async fn flush_pickers(pickers: PickerUpdates, db: Db<'_>) -> StoreResult<()> {
+    if !pickers.actors.is_empty() {
+        let rows: Vec<_> = pickers.actors.into_iter().collect();
+        let acct: Vec<i64> = rows.iter().map(|((pk, _), _)| *pk).collect();
+        let id: Vec<&str> = rows.iter().map(|((_, id), _)| id.as_str()).collect();
+        let name: Vec<&str> = rows.iter().map(|(_, (name, _, _))| name.as_str()).collect();
+        let email: Vec<Option<&str>> = rows.iter().map(|(_, (_, email, _))| email.as_deref()).collect();
+        let search: Vec<String> = rows
+            .iter()
+            .map(|((_, id), (name, email, _))| picker_search(&[Some(name), email.as_ref(), Some(id)]))
+            .collect();
+        let seen: Vec<i64> = rows.iter().map(|(_, (_, _, at))| *at).collect();
+        db.execute(
+            "INSERT INTO actors (acct, actor_id, name, email, search, last_seen)
                  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
                  ON CONFLICT (acct, actor_id) DO UPDATE SET name = excluded.name, email = excluded.email,
                     search = excluded.search, last_seen = excluded.last_seen
                  WHERE excluded.last_seen >= actors.last_seen",
-                &[&acct, &id, &name, &email, &search, &seen],
-            )
-            .await?;
-        }
-        if !self.records.is_empty() {
-            let rows: Vec<_> = self.records.into_iter().collect();
-            let acct: Vec<i64> = rows.iter().map(|((pk, _, _), _)| *pk).collect();
-            let kind: Vec<&str> = rows.iter().map(|((_, kind, _), _)| *kind).collect();
-            let id: Vec<&str> = rows.iter().map(|((_, _, id), _)| id.as_str()).collect();
-            let name: Vec<Option<&str>> = rows.iter().map(|(_, (name, _))| name.as_deref()).collect();
-            let search: Vec<String> =
-                rows.iter().map(|((_, _, id), (name, _))| picker_search(&[name.as_ref(), Some(id)])).collect();
-            let seen: Vec<i64> = rows.iter().map(|(_, (_, at))| *at).collect();
-            db.execute(
-                "INSERT INTO records (acct, kind, record_id, name, search, last_seen)
+            &[&acct, &id, &name, &email, &search, &seen],
+        )
+        .await?;
+    }
+    if !pickers.records.is_empty() {
+        let rows: Vec<_> = pickers.records.into_iter().collect();
+        let acct: Vec<i64> = rows.iter().map(|((pk, _, _), _)| *pk).collect();
+        let kind: Vec<&str> = rows.iter().map(|((_, kind, _), _)| *kind).collect();
+        let id: Vec<&str> = rows.iter().map(|((_, _, id), _)| id.as_str()).collect();
+        let name: Vec<Option<&str>> = rows.iter().map(|(_, (name, _))| name.as_deref()).collect();
+        let search: Vec<String> =
+            rows.iter().map(|((_, _, id), (name, _))| picker_search(&[name.as_ref(), Some(id)])).collect();
+        let seen: Vec<i64> = rows.iter().map(|(_, (_, at))| *at).collect();
+        db.execute(
+            "INSERT INTO records (acct, kind, record_id, name, search, last_seen)
                  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
                  ON CONFLICT (acct, kind, record_id) DO UPDATE SET name = coalesce(excluded.name, records.name),
                     search = CASE WHEN excluded.name IS NULL THEN records.search ELSE excluded.search END,
                     last_seen = excluded.last_seen
                  WHERE excluded.last_seen >= records.last_seen",
-                &[&acct, &kind, &id, &name, &search, &seen],
-            )
-            .await?;
-        }
-        Ok(())
+            &[&acct, &kind, &id, &name, &search, &seen],
+        )
+        .await?;
     }
-}
-
-/// `" word word ..."`: each normalized word after a space, so `LIKE '% pre%'` is a
-/// word-prefix match.
-fn picker_search(parts: &[Option<&String>]) -> String {
-    let mut out = String::new();
-    for word in parts.iter().flatten().flat_map(|p| casetrail_core::query::keywords(p)) {
-        out.push(' ');
-        out.push_str(&word);
-    }
-    out
+    Ok(())
 }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::query::search_text;
 use casetrail_core::{Event, RecordType, Timestamp};
-use casetrail_store::{AccountId, AppendBatch, Appended, EventId, StoreError, StoreResult};
+use casetrail_store::{
+    AccountId, AppendBatch, Appended, EventId, PickerUpdates, StoreError, StoreResult, picker_search,
+};
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -25,7 +27,7 @@ pub(crate) fn append_all(tx: &Transaction<'_>, batches: Vec<AppendBatch>) -> Sto
     // Keys taken earlier in this same transaction, which the unique index would
     // also catch, but only as an error.
     let mut taken: HashMap<(i64, String), Appended> = HashMap::new();
-    let mut pickers = Pickers::default();
+    let mut pickers = PickerUpdates::default();
     let mut out = Vec::with_capacity(batches.len());
 
     for batch in batches {
@@ -62,7 +64,7 @@ pub(crate) fn append_all(tx: &Transaction<'_>, batches: Vec<AppendBatch>) -> Sto
     for head in heads.values() {
         st.execute(params![head.seq as i64, head.hash.0.as_slice(), head.pk]).map_err(db)?;
     }
-    pickers.flush(tx)?;
+    flush_pickers(pickers, tx)?;
     Ok(out)
 }
 
@@ -136,66 +138,32 @@ fn insert_event(tx: &Transaction<'_>, pk: i64, event: &Event, sealed: &ChainedEv
     Ok(())
 }
 
-/// The newest name of every actor and record a transaction saw, written once each.
-#[derive(Default)]
-struct Pickers {
-    actors: HashMap<(i64, String), (String, Option<String>, i64)>,
-    records: HashMap<(i64, &'static str, String), (Option<String>, i64)>,
-}
-
-impl Pickers {
-    fn saw(&mut self, pk: i64, event: &Event) {
-        let at = event.occurred_at.as_millis();
-        let actor = &event.actor;
-        let entry = self.actors.entry((pk, actor.id.clone())).or_insert((String::new(), None, i64::MIN));
-        if at >= entry.2 {
-            *entry = (actor.name.clone(), actor.email.clone(), at);
-        }
-        for r in &event.related {
-            let entry = self.records.entry((pk, r.kind.key(), r.id.clone())).or_insert((None, i64::MIN));
-            if at >= entry.1 {
-                *entry = (r.name.clone(), at);
-            }
-        }
-    }
-
-    /// Upserts, keeping whichever name was seen at the later `occurred_at`.
-    fn flush(self, tx: &Transaction<'_>) -> StoreResult<()> {
-        let mut st = tx
-            .prepare_cached(
-                "INSERT INTO actors (acct, actor_id, name, email, search, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+/// Writes what the transaction taught the pickers: upserts, keeping whichever name
+/// was seen at the later `occurred_at`.
+fn flush_pickers(pickers: PickerUpdates, tx: &Transaction<'_>) -> StoreResult<()> {
+    let mut st = tx
+        .prepare_cached(
+            "INSERT INTO actors (acct, actor_id, name, email, search, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (acct, actor_id) DO UPDATE SET name = excluded.name, email = excluded.email,
                  search = excluded.search, last_seen = excluded.last_seen
                  WHERE excluded.last_seen >= actors.last_seen",
-            )
-            .map_err(db)?;
-        for ((pk, id), (name, email, at)) in self.actors {
-            let search = picker_search(&[Some(&name), email.as_ref(), Some(&id)]);
-            st.execute(params![pk, id, name, email, search, at]).map_err(db)?;
-        }
-        let mut st = tx
-            .prepare_cached(
-                "INSERT INTO records (acct, kind, record_id, name, search, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        )
+        .map_err(db)?;
+    for ((pk, id), (name, email, at)) in pickers.actors {
+        let search = picker_search(&[Some(&name), email.as_ref(), Some(&id)]);
+        st.execute(params![pk, id, name, email, search, at]).map_err(db)?;
+    }
+    let mut st = tx
+        .prepare_cached(
+            "INSERT INTO records (acct, kind, record_id, name, search, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (acct, kind, record_id) DO UPDATE SET name = coalesce(excluded.name, records.name),
                  search = CASE WHEN excluded.name IS NULL THEN records.search ELSE excluded.search END,
                  last_seen = excluded.last_seen WHERE excluded.last_seen >= records.last_seen",
-            )
-            .map_err(db)?;
-        for ((pk, kind, id), (name, at)) in self.records {
-            let search = picker_search(&[name.as_ref(), Some(&id)]);
-            st.execute(params![pk, kind, id, name, search, at]).map_err(db)?;
-        }
-        Ok(())
+        )
+        .map_err(db)?;
+    for ((pk, kind, id), (name, at)) in pickers.records {
+        let search = picker_search(&[name.as_ref(), Some(&id)]);
+        st.execute(params![pk, kind, id, name, search, at]).map_err(db)?;
     }
-}
-
-/// `" word word ..."`: each normalized word after a space, so `LIKE '% pre%'` is a
-/// word-prefix match.
-pub(crate) fn picker_search(parts: &[Option<&String>]) -> String {
-    let mut out = String::new();
-    for word in parts.iter().flatten().flat_map(|p| casetrail_core::query::keywords(p)) {
-        out.push(' ');
-        out.push_str(&word);
-    }
-    out
+    Ok(())
 }

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod change;
+mod pickers;
 mod records;
 mod service;
 
@@ -32,6 +33,7 @@ use casetrail_core::{NewEvent, RecordType, Timestamp};
 use uuid::Uuid;
 
 pub use change::*;
+pub use pickers::*;
 pub use records::*;
 pub use service::*;
 
