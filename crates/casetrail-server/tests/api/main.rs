@@ -15,5 +15,6 @@ mod login;
 mod openapi;
 mod reading;
 mod retention;
+mod servers;
 mod settings_race;
 mod smoke;
