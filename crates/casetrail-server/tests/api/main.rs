@@ -17,4 +17,5 @@ mod reading;
 mod retention;
 mod servers;
 mod settings_race;
+mod signing;
 mod smoke;
