@@ -176,6 +176,27 @@ pub async fn register(store: &dyn Store, keys: &Keys) -> StoreResult<KeyStanding
     Ok(standing)
 }
 
+/// Makes the keys of a one-off signer (`casetrail retention run`) known to the
+/// database without taking the current key's place from the servers: a key the ring
+/// lacks joins it retired while another key is current, and becomes current only in
+/// a ring that has none. What it signs verifies everywhere either way.
+pub async fn make_known(store: &dyn Store, keys: &Keys) -> StoreResult<()> {
+    let ring = store.public_keys().await?;
+    let current = keys.current();
+    if !ring.iter().any(|e| e.key_id == current.key_id) {
+        if ring.iter().any(|e| e.retired_at.is_none()) {
+            store.add_retired_key(&current.key_id, current.verifying_key().to_bytes(), Timestamp::now()).await?;
+        } else {
+            register_key(store, &current, Timestamp::now()).await?;
+        }
+    }
+    let now = Timestamp::now();
+    for other in keys.known().into_iter().filter(|k| *k != current.verifying_key()) {
+        store.add_retired_key(&casetrail_core::integrity::key_id(&other), other.to_bytes(), now).await?;
+    }
+    Ok(())
+}
+
 /// Registers one key as current, logging when the database had retired it.
 pub async fn register_key(store: &dyn Store, key: &ChainKey, now: Timestamp) -> StoreResult<KeyStanding> {
     let standing = store.register_signing_key(&key.key_id, key.verifying_key().to_bytes(), now).await?;

@@ -121,7 +121,10 @@ impl Holder {
 pub async fn run(app: App, schedule: Schedule, stop: CancellationToken) {
     let tick_every = schedule.tick.max(Duration::from_millis(1));
     let holder = Holder { id: Uuid::now_v7(), ttl_ms: (tick_every * LEASE_TICKS).as_millis() as i64 };
-    let mut tick = tokio::time::interval(tick_every);
+    // The first round comes one tick after start, not at once: a server that has just
+    // started has nothing due yet, and the requests of its first seconds do not race
+    // a checkpoint of whatever they are writing.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + tick_every, tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = tokio::time::Instant::now();
     let mut last_purge: Option<tokio::time::Instant> = None;

@@ -211,9 +211,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config(&common, None)?;
             let store = open_store(&config).await?;
             // Purges sign tombstones: with the configured key, known to the database
-            // first, so they verify on every server.
+            // first, so they verify on every server (without taking the current key's
+            // place from the servers when it is another).
             let (keys, _) = crate::keys::signing_keys(&config)?;
-            casetrail_app::signing::register(store.as_ref(), &keys).await?;
+            casetrail_app::signing::make_known(store.as_ref(), &keys).await?;
             // A run that an earlier crash cut short is recorded before this one starts.
             casetrail_app::retention::recover_unfinished(store.as_ref(), casetrail_core::Timestamp::now()).await?;
             let stop = tokio_util::sync::CancellationToken::new();

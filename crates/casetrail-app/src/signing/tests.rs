@@ -161,3 +161,25 @@ async fn registering_makes_a_key_current_retires_the_last_and_the_ring_joins_the
     assert!(cp.verify(&ring).is_ok());
     assert_eq!(ring.public_keys().len(), 3);
 }
+
+#[tokio::test]
+async fn a_one_off_signer_joins_the_ring_without_displacing_the_current_key() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_temporary().unwrap());
+    let first = Keys::ephemeral();
+    make_known(store.as_ref(), &first).await.unwrap();
+    let id = |k: &Keys| k.current().key_id.clone();
+    let standing = |entries: Vec<casetrail_store::PublicKeyEntry>| {
+        entries.into_iter().map(|e| (e.key_id, e.retired_at.is_none())).collect::<Vec<_>>()
+    };
+    assert_eq!(standing(store.public_keys().await.unwrap()), [(id(&first), true)], "an empty ring: it becomes current");
+    let server = Keys::ephemeral();
+    register(store.as_ref(), &server).await.unwrap();
+    let workstation = Keys::ephemeral();
+    make_known(store.as_ref(), &workstation).await.unwrap();
+    make_known(store.as_ref(), &server).await.unwrap();
+    let mut got = standing(store.public_keys().await.unwrap());
+    got.sort();
+    let mut expected = vec![(id(&first), false), (id(&server), true), (id(&workstation), false)];
+    expected.sort();
+    assert_eq!(got, expected, "the server's key stays current");
+}

@@ -78,9 +78,10 @@ async fn signers(store: &dyn Store, account: AccountId, after: u64) -> Vec<Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_holder_signs_periodic_checkpoints_and_another_takes_over_when_it_dies() {
     let (a, b, account) = two_handles().await;
-    let one = Server::start(a.clone(), quick(100));
-    let two = Server::start(b.clone(), quick(100));
-    keep_writing(&one.app, account, 10, Duration::from_millis(150)).await;
+    // Leases live 600 ms: a stall of the holder shorter than that keeps its lease.
+    let one = Server::start(a.clone(), quick(200));
+    let two = Server::start(b.clone(), quick(200));
+    keep_writing(&one.app, account, 10, Duration::from_millis(250)).await;
     let signed = signers(a.as_ref(), account, 0).await;
     let by: BTreeSet<&String> = signed.iter().collect();
     assert_eq!(by.len(), 1, "one loop signs the periodic checkpoints: {signed:?}");
@@ -93,7 +94,7 @@ async fn only_the_holder_signs_periodic_checkpoints_and_another_takes_over_when_
     let head = a.head(account).await.unwrap().unwrap().seq;
     holder.tasks.abort();
     let _ = holder.tasks.await;
-    keep_writing(&other.app, account, 10, Duration::from_millis(150)).await;
+    keep_writing(&other.app, account, 10, Duration::from_millis(250)).await;
     let after = signers(a.as_ref(), account, head).await;
     assert!(after.len() >= 3, "the other loop took over: {after:?}");
     assert!(after.iter().all(|k| *k == other.key_id()), "only the new holder signs: {after:?}");
@@ -107,8 +108,8 @@ async fn a_loop_that_stops_lets_its_leases_go_at_once() {
     keep_writing(&writing, account, 1, Duration::ZERO).await;
     drop(writing);
     writer.await.unwrap();
-    // Leases taken at the first tick live three ticks (half a minute) unless released.
-    let server = Server::start(store.clone(), quick(10_000));
+    // Leases taken at the first tick (after a second) live three ticks unless released.
+    let server = Server::start(store.clone(), quick(1_000));
     // The first tick takes every lease, then signs the account's first checkpoint.
     for _ in 0..1000 {
         if !signers(store.as_ref(), account, 0).await.is_empty() {
