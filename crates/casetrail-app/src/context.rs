@@ -1,11 +1,17 @@
 //! [`App`]: what every operation of the application works with — the store, the
 //! ingest writer and the signing keys. The HTTP server wraps it; the command line
 //! builds one of its own.
+//!
+//! The signing key can change while the app runs (a rotated key file, see
+//! [`crate::signing::watch`]): everything that signs asks `keys.current()` at the
+//! moment it signs, and everything that verifies asks [`App::ring`], which reads the
+//! database's ring of public keys each time.
 
 use std::sync::Arc;
 
 use casetrail_core::NewEvent;
-use casetrail_store::{Account, AccountId, Appended, Store};
+use casetrail_core::integrity::KeyRing;
+use casetrail_store::{Account, AccountId, Appended, Store, StoreResult};
 use tokio::task::JoinHandle;
 
 use crate::error::{AppError, AppResult};
@@ -26,6 +32,12 @@ impl App {
     pub fn start(store: Arc<dyn Store>, keys: Arc<Keys>, checkpoint_every: u64) -> (App, JoinHandle<()>) {
         let (writer, task) = Writer::start(store.clone(), keys.clone(), checkpoint_every);
         (App { store, writer, keys }, task)
+    }
+
+    /// Every public key that verifies: the database's ring and this process's own
+    /// keys.
+    pub async fn ring(&self) -> StoreResult<KeyRing> {
+        crate::signing::ring(self.store.as_ref(), &self.keys.local_ring()).await
     }
 
     /// The account; it exists for any valid credential.

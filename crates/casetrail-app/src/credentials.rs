@@ -46,3 +46,7 @@ pub async fn hash_password_blocking(password: String) -> anyhow::Result<String> 
 pub fn verify_password(password: &str, phc: &str) -> bool {
     Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
 }
+
+/// Failed sign-ins count for this long (docs/API.md §3: 15 minutes); older ones are
+/// forgotten by the periodic sweep.
+pub const LOGIN_WINDOW_MS: i64 = 15 * 60 * 1000;

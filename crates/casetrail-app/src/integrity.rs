@@ -24,13 +24,19 @@ pub struct Verification {
 
 /// Re-verifies `account`'s chain now. `incremental` starts from the newest checkpoint
 /// whose signature verifies and whose hash the stored chain still has at its seq.
+///
+/// Signatures are checked against the keys in the database and the `local` ones
+/// (what this process knows by itself: its own keys, a data dir's). The database's
+/// ring is read after the checkpoints and tombstones it will check: a server
+/// registers a key before it signs with it, so every key that signed them is in
+/// the ring read after them, whichever server signed.
 pub async fn verify_account(
     store: &dyn Store,
     account: AccountId,
-    ring: &KeyRing,
+    local: &KeyRing,
     incremental: bool,
 ) -> StoreResult<Verification> {
-    verify_account_with_progress(store, account, ring, incremental, &mut |_| {}).await
+    verify_account_with_progress(store, account, local, incremental, &mut |_| {}).await
 }
 
 /// [`verify_account`], calling `progress` with the events checked so far after each
@@ -38,13 +44,14 @@ pub async fn verify_account(
 pub async fn verify_account_with_progress(
     store: &dyn Store,
     account: AccountId,
-    ring: &KeyRing,
+    local: &KeyRing,
     incremental: bool,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> StoreResult<Verification> {
     let checkpoints = store.checkpoints(account, CHECKPOINTS).await?;
     let newest = checkpoints.first().cloned();
     let tombstones = store.tombstones(account).await?;
+    let ring = &crate::signing::ring(store, local).await?;
 
     let mut start = None;
     if incremental {
@@ -116,7 +123,7 @@ fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
 pub async fn checkpoint_now(store: &dyn Store, keys: &Keys, account: AccountId) -> StoreResult<Checkpoint> {
     let head = store.head(account).await?;
     let (seq, hash) = head.map_or((0, ChainHash::GENESIS), |h| (h.seq, h.hash));
-    let checkpoint = Checkpoint::sign(&keys.current, account, seq, hash, Timestamp::now());
+    let checkpoint = Checkpoint::sign(&keys.current(), account, seq, hash, Timestamp::now());
     store.add_checkpoint(&checkpoint).await?;
     Ok(checkpoint)
 }

@@ -80,7 +80,7 @@ pub async fn run_account(
     let mut total = 0u64;
     let outcome: anyhow::Result<()> = async {
         loop {
-            let batch = store.purge(&run, PURGE_BATCH, &keys.current).await?;
+            let batch = store.purge(&run, PURGE_BATCH, &keys.current()).await?;
             total += batch.purged;
             if batch.purged < u64::from(PURGE_BATCH) || stop.is_cancelled() {
                 return Ok(());

@@ -99,10 +99,13 @@ async fn checkpoint_if_due(
     account: AccountId,
     head: u64,
 ) -> Result<(), StoreError> {
-    let last = match checkpointed.get(&account) {
-        Some(seq) => *seq,
-        None => store.checkpoints(account, 1).await?.first().map_or(0, |c| c.seq),
-    };
+    // The note is re-read from the store whenever it says a checkpoint is due:
+    // another server on the same database may have signed one since.
+    let mut last = checkpointed.get(&account).copied();
+    if last.is_none_or(|seq| head >= seq.saturating_add(every)) {
+        last = Some(store.checkpoints(account, 1).await?.first().map_or(0, |c| c.seq));
+    }
+    let last = last.unwrap_or(0);
     if head >= last.saturating_add(every) {
         let checkpoint = crate::integrity::checkpoint_now(store, keys, account).await?;
         checkpointed.insert(account, checkpoint.seq);

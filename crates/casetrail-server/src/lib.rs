@@ -15,9 +15,10 @@
 //! Modules: [`api`] (the `/api/v1` handlers and the OpenAPI document), [`auth`] (keys,
 //! sessions, roles), [`web`] (sign-in and pages), [`error`] (the one error type). What
 //! the handlers *do* lives in `casetrail-app`; they parse, authorize and answer.
-//! [`serve`] also runs the application's background tasks (`casetrail_app::tasks`) and,
-//! on shutdown, lets them and any export being written finish before the ingest writer
-//! drains.
+//! [`serve`] registers the server's signing key in the database, runs the
+//! application's background tasks (`casetrail_app::tasks`, and the watch on the key
+//! file) and, on shutdown, lets them and any export being written finish before the
+//! ingest writer drains.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -44,14 +45,22 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The key is in the database's ring before it signs anything, so whatever this
+    // server signs verifies on every server.
+    casetrail_app::signing::register(store.as_ref(), &config.keys).await.map_err(std::io::Error::other)?;
     let (app, writer_task) = casetrail_app::App::start(store, config.keys.clone(), config.checkpoint_every);
     let schedule = casetrail_app::tasks::Schedule {
         retention_every: config.retention_every,
         retention_first_after: config.retention_first_after,
+        ..casetrail_app::tasks::Schedule::default()
     };
+    let key_source = config.key_source.clone().map(|source| (source, config.key_poll));
     let state = AppState::new(app.clone(), config);
     let background = state.background.clone();
     let stop = state.stop.clone();
+    if let Some((source, every)) = key_source {
+        background.spawn(casetrail_app::signing::watch::follow(app.clone(), source, every, stop.clone()));
+    }
     background.spawn(casetrail_app::tasks::run(app, schedule, stop.clone()));
     let router = router(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use casetrail_app::App;
-use casetrail_app::signing::Keys;
+use casetrail_app::signing::{KeySource, Keys};
 use casetrail_core::{NewEvent, Timestamp};
 use casetrail_store::{Account, AccountId, Appended, KeyId};
 use tokio_util::sync::CancellationToken;
@@ -23,8 +23,14 @@ pub struct ServerConfig {
     /// Reverse proxies whose `X-Forwarded-For` names the real client (for the
     /// sign-in limits). Empty: the header is never believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// Signs checkpoints and purge tombstones; verifies them.
+    /// Signs checkpoints and purge tombstones (the key can change while the server
+    /// runs, see `key_source`); with the database's ring, verifies them.
     pub keys: Arc<Keys>,
+    /// Where `keys` came from, watched so that a rotated key is taken up without a
+    /// restart; `None`: never changes (tests, an ephemeral key).
+    pub key_source: Option<KeySource>,
+    /// How often `key_source` is looked at.
+    pub key_poll: std::time::Duration,
     /// How often the retention task purges by itself.
     pub retention_every: std::time::Duration,
     /// How long after start the first purge runs.
@@ -43,6 +49,8 @@ impl Default for ServerConfig {
             session_hours: 12,
             trusted_proxies: Vec::new(),
             keys: Arc::new(Keys::ephemeral()),
+            key_source: None,
+            key_poll: casetrail_app::signing::watch::KEY_POLL,
             retention_every: std::time::Duration::from_secs(3600),
             retention_first_after: std::time::Duration::from_secs(3600),
             checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,

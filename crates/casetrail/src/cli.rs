@@ -6,13 +6,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use casetrail_app::signing::Keys;
 use casetrail_server::ServerConfig;
-use casetrail_store::Store;
-use casetrail_store_sqlite::SqliteStore;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
+use crate::database::{Database, open_store};
 
 #[derive(Debug, Parser)]
 #[command(name = "casetrail", version, about = "The System Log of a law firm's account: a tamper-evident audit trail")]
@@ -30,6 +28,10 @@ struct Common {
     /// A TOML configuration file.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The database: sqlite://PATH or postgres://… (default: the SQLite file in the
+    /// data dir). Prefer CASETRAIL_DATABASE_URL for a URL with a password.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,10 +117,19 @@ enum RetentionCommand {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Start signing with a new key; old checkpoints stay verifiable.
+    /// Start signing with a new key (in the key file, or the data dir); running
+    /// servers switch to it within a minute; old checkpoints stay verifiable.
     Rotate {
         #[command(flatten)]
         common: Common,
+    },
+    /// Write a new private key (PKCS#8 PEM, mode 0600) for signing_key_file; print its key_id.
+    Generate {
+        #[command(flatten)]
+        common: Common,
+        /// The file to create; an existing one is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
     },
 }
 
@@ -141,7 +152,8 @@ enum AccountCommand {
 }
 
 fn config(common: &Common, listen: Option<SocketAddr>) -> anyhow::Result<Config> {
-    Config::load(common.config.as_deref(), Overrides { data_dir: common.data_dir.clone(), listen })
+    let overrides = Overrides { data_dir: common.data_dir.clone(), listen, database_url: common.database_url.clone() };
+    Config::load(common.config.as_deref(), overrides)
 }
 
 fn init_logging(config: &Config) {
@@ -153,24 +165,6 @@ fn init_logging(config: &Config) {
     } else {
         builder.init();
     }
-}
-
-/// Opens the embedded store, creating the data dir when needed.
-pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    if !config.data_dir.exists() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
-        // It will hold the database and the signing keys: its owner's alone. (A dir
-        // that exists already is left as its owner set it.)
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
-                .with_context(|| format!("cannot restrict the data dir {}", config.data_dir.display()))?;
-        }
-    }
-    SqliteStore::open(config.database_path())
-        .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -189,14 +183,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { file: Some(file), public_key, .. } => crate::verify::run_file(&file, public_key.as_deref()),
         Command::Verify { common, account, .. } => {
             let config = config(&common, None)?;
-            let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
-            let keys = Keys::load_or_create(&config.keys_dir())?;
-            crate::verify::run(store.as_ref(), &keys.ring, account).await
+            let store = open_store(&config).await?;
+            // The ring comes from the database; keys already in the data dir are
+            // read beside it. Verifying never creates a key.
+            let local = crate::keys::data_dir_ring(&config)?;
+            crate::verify::run(store.as_ref(), &local, account).await
         }
         Command::Export { common, account, format, from, to, actor, activity, case, client, q, output } => {
             let config = config(&common, None)?;
-            let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
-            let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
+            let store = open_store(&config).await?;
+            let local = crate::keys::data_dir_ring(&config)?;
             let mut params = Vec::new();
             let single = [("from", from), ("to", to), ("case", case), ("client", client), ("q", q)];
             for (name, value) in single {
@@ -207,14 +203,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             params.extend(actor.into_iter().map(|v| ("actor".to_string(), v)));
             params.extend(activity.into_iter().map(|v| ("activity".to_string(), v)));
             let args = crate::export::ExportArgs { account, format: &format, params, output: &output };
-            let rows = crate::export::run(store, keys, args).await?;
+            let rows = crate::export::run(store, local, args).await?;
             eprintln!("exported {rows} events to {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention { command: RetentionCommand::Run { common } } => {
             let config = config(&common, None)?;
-            let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
-            let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
+            let store = open_store(&config).await?;
+            // Purges sign tombstones: with the configured key, known to the database
+            // first, so they verify on every server (without taking the current key's
+            // place from the servers when it is another).
+            let (keys, _) = crate::keys::signing_keys(&config)?;
+            casetrail_app::signing::make_known(store.as_ref(), &keys).await?;
             // A run that an earlier crash cut short is recorded before this one starts.
             casetrail_app::retention::recover_unfinished(store.as_ref(), casetrail_core::Timestamp::now()).await?;
             let stop = tokio_util::sync::CancellationToken::new();
@@ -224,15 +224,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Keys { command: KeysCommand::Rotate { common } } => {
             let config = config(&common, None)?;
-            let id = Keys::rotate(&config.keys_dir())?;
-            println!("now signing with key {id}; restart casetrail serve to use it");
+            println!("{}", crate::keys::rotate(&config).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { command: KeysCommand::Generate { common, output } } => {
+            // The configuration is read (a bad one is still an error) but no database
+            // is needed: the key only becomes known once a server or `keys rotate`
+            // uses it.
+            config(&common, None)?;
+            let key_id = crate::keys::generate(&output)?;
+            eprintln!("casetrail: wrote a new signing key to {} (owner-only); its key_id:", output.display());
+            println!("{key_id}");
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> = Arc::new(open_store(&config)?);
+    let database = Database::of(&config)?;
+    let store = open_store(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -240,13 +250,20 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         crate::demo::load_if_empty(store.as_ref(), &format!("http://{addr}")).await?;
     }
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "casetrail is serving");
-    let keys = Arc::new(Keys::load_or_create(&config.keys_dir())?);
+    let (keys, key_source) = crate::keys::signing_keys(&config)?;
+    tracing::info!(
+        %addr,
+        database = %database.describe(),
+        key_id = %keys.current().key_id,
+        "casetrail is serving"
+    );
     let server_config = ServerConfig {
         secure_cookies: config.secure_cookies,
         session_hours: config.session_hours,
         trusted_proxies: config.trusted_proxies.clone(),
-        keys,
+        keys: Arc::new(keys),
+        key_source: Some(key_source),
+        key_poll: casetrail_app::signing::watch::KEY_POLL,
         retention_every: std::time::Duration::from_secs(3600),
         // Soon after start, so a server restarted often still purges.
         retention_first_after: std::time::Duration::from_secs(60),
@@ -285,9 +302,9 @@ async fn create_account(
 ) -> anyhow::Result<()> {
     anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
     anyhow::ensure!(casetrail_app::team::valid_email(email), "--admin-email {email:?} is not an email address");
-    let store = open_store(config)?;
+    let store = open_store(config).await?;
     let admin_name = admin_name.unwrap_or("Administrator");
-    let p = casetrail_app::provision::create_account(&store, name.trim(), email, admin_name).await?;
+    let p = casetrail_app::provision::create_account(store.as_ref(), name.trim(), email, admin_name).await?;
     if json {
         let out = serde_json::json!({
             "account_id": p.account.id,

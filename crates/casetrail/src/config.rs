@@ -9,10 +9,15 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Config {
     /// Where the embedded database and the signing key live.
     pub data_dir: PathBuf,
+    /// The database (`sqlite://PATH`, `postgres://…`); unset: the SQLite file in the
+    /// data dir. May carry a password: never logged, never in `Debug`.
+    pub database_url: Option<String>,
+    /// The signing key, a PKCS#8 PEM file; unset: the key in the data dir.
+    pub signing_key_file: Option<PathBuf>,
     /// The address `serve` listens on.
     pub listen: SocketAddr,
     /// Mark cookies `Secure`: set when users reach the server over TLS.
@@ -29,6 +34,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             data_dir: PathBuf::from("./casetrail-data"),
+            database_url: None,
+            signing_key_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             secure_cookies: false,
             session_hours: 12,
@@ -39,12 +46,40 @@ impl Default for Config {
 }
 
 /// What flags override; `None` leaves the layer below in force.
-#[derive(Debug, Default, Serialize)]
+#[derive(Default, Serialize)]
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("database_url", &self.database_url.as_deref().map(crate::database::redacted))
+            .finish()
+    }
+}
+
+/// By hand, so that a password in the database URL never reaches a log.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(crate::database::redacted))
+            .field("signing_key_file", &self.signing_key_file)
+            .field("listen", &self.listen)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session_hours", &self.session_hours)
+            .field("log_format", &self.log_format)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish()
+    }
 }
 
 impl Config {

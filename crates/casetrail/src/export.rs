@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use casetrail_app::export::{ExportOutcome, filters_json, record_export, write_chain, write_filtered};
 use casetrail_app::signing::Keys;
+use casetrail_core::integrity::KeyRing;
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::{Actor, ActorType};
 use casetrail_export::Format;
@@ -20,7 +21,9 @@ pub struct ExportArgs<'a> {
     pub output: &'a Path,
 }
 
-pub async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, args: ExportArgs<'_>) -> anyhow::Result<u64> {
+/// `local`: the keys known beside the database's ring (the data dir's), listed in a
+/// jsonl export with the database's.
+pub async fn run(store: Arc<dyn Store>, local: KeyRing, args: ExportArgs<'_>) -> anyhow::Result<u64> {
     let account = store.account(args.account).await?.with_context(|| format!("no account {}", args.account))?;
     let tz = account.time_zone();
     let query = BrowseQuery::from_params(&args.params, tz, &[]).map_err(|e| anyhow::anyhow!("--{e}"))?;
@@ -31,7 +34,7 @@ pub async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, args: ExportArgs<'_>) -
     let (format_key, outcome) = if args.format == "jsonl" {
         anyhow::ensure!(query.filter.is_empty(), "a jsonl export holds the whole chain; filters do not apply");
         let store = store.clone();
-        let keys_list = keys.ring.public_keys();
+        let keys_list = casetrail_app::signing::ring(store.as_ref(), &local).await?.public_keys();
         let id = account.id;
         ("jsonl", tokio::task::spawn_blocking(move || write_chain(&rt, store.as_ref(), &keys_list, id, sink)).await?)
     } else {
@@ -54,7 +57,7 @@ pub async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, args: ExportArgs<'_>) -
         }
         (format.key(), outcome)
     };
-    record(store.clone(), keys, account.id, format_key, &args.params, &outcome).await?;
+    record(store.clone(), account.id, format_key, &args.params, &outcome).await?;
     match outcome.error {
         Some(err) => Err(err.context(format!("the export stopped after {} events", outcome.rows))),
         None => Ok(outcome.rows),
@@ -72,10 +75,11 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// Records the export as `system_log.exported`, through a writer of its own.
+/// Records the export as `system_log.exported`, through a writer of its own. That
+/// writer signs no checkpoints (the servers do), so it needs no key of the
+/// deployment's: it is given a throwaway one that never signs.
 async fn record(
     store: Arc<dyn Store>,
-    keys: Arc<Keys>,
     account: AccountId,
     format: &str,
     params: &[(String, String)],
@@ -88,7 +92,7 @@ async fn record(
         email: None,
         kind: ActorType::System,
     };
-    let (app, task) = casetrail_app::App::start(store, keys, casetrail_app::writer::CHECKPOINT_EVERY);
+    let (app, task) = casetrail_app::App::start(store, Arc::new(Keys::ephemeral()), u64::MAX);
     let filters = filters_json(params);
     record_export(&app, actor, account, format, filters, outcome, " from the command line").await?;
     drop(app);

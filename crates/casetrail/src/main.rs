@@ -1,16 +1,19 @@
 //! `casetrail`: the System Log server and its command-line tools (docs/API.md §10).
 //!
-//! The one crate that names a storage backend: it opens the SQLite file in the data
-//! dir and hands it on as `Arc<dyn Store>` — to `casetrail-server` for `serve`, and to
-//! the operations of `casetrail-app` for every other command (accounts, verify,
-//! export, retention, keys), so the command line does what the API does, without HTTP.
+//! The one crate that names a storage backend: it opens the database that
+//! `database_url` names (`database`: SQLite, PostgreSQL) and hands it on as
+//! `Arc<dyn Store>` — to `casetrail-server` for `serve`, and to the operations of
+//! `casetrail-app` for every other command (accounts, verify, export, retention,
+//! keys), so the command line does what the API does, without HTTP.
 
 #![forbid(unsafe_code)]
 
 mod cli;
 mod config;
+mod database;
 mod demo;
 mod export;
+mod keys;
 mod verify;
 
 use std::process::ExitCode;

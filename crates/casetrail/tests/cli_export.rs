@@ -9,7 +9,10 @@ use serde_json::Value;
 
 fn casetrail(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("casetrail").unwrap();
-    cmd.env_remove("CASETRAIL_CONFIG").current_dir(dir);
+    cmd.env_remove("CASETRAIL_CONFIG")
+        .env_remove("CASETRAIL_DATABASE_URL")
+        .env_remove("CASETRAIL_SIGNING_KEY_FILE")
+        .current_dir(dir);
     cmd
 }
 

@@ -11,7 +11,11 @@ const OLD_EVENTS: usize = 20_000;
 
 fn casetrail(dir: &std::path::Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("casetrail"));
-    cmd.env_remove("CASETRAIL_CONFIG").current_dir(dir).stdin(Stdio::null());
+    cmd.env_remove("CASETRAIL_CONFIG")
+        .env_remove("CASETRAIL_DATABASE_URL")
+        .env_remove("CASETRAIL_SIGNING_KEY_FILE")
+        .current_dir(dir)
+        .stdin(Stdio::null());
     cmd
 }
 

@@ -97,7 +97,8 @@ pub async fn export(
                     "format: a jsonl export holds the whole chain; filters do not apply",
                 ));
             }
-            let keys = state.keys.ring.public_keys();
+            // Every key that verifies: the database's ring, whichever server signed.
+            let keys = state.ring().await?.public_keys();
             let name = Format::Csv.file_name(now).replace(".csv", ".jsonl");
             ("application/x-ndjson", name, Box::new(move || write_chain(&rt, store.as_ref(), &keys, account, sink)))
         }

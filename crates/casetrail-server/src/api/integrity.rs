@@ -1,4 +1,4 @@
-//! `GET /api/v1/integrity`, checkpoints and the public key (docs/API.md §7).
+//! `GET /api/v1/integrity`, checkpoints and the public keys (docs/API.md §7).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -95,6 +95,27 @@ pub struct PublicKey<'a> {
     pub public_key: String,
 }
 
+/// One key of the ring that verifies checkpoints and tombstones.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicKeyEntryBody<'a> {
+    /// Always `ed25519`.
+    pub algorithm: &'static str,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    pub key_id: &'a str,
+    /// Standard base64 of the 32-byte raw public key.
+    pub public_key: String,
+    /// When another key became current; null for the current key.
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub retired_at: Option<Timestamp>,
+}
+
+/// Every key that signed or signs, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicKeyList<'a> {
+    pub keys: Vec<PublicKeyEntryBody<'a>>,
+}
+
 /// Re-verifies the whole chain now (`?since=checkpoint`: from the newest good checkpoint).
 #[utoipa::path(get, path = "/api/v1/integrity", tag = "integrity",
     params(("since" = Option<String>, Query, description = "`checkpoint` for an incremental check from the newest good checkpoint")),
@@ -117,7 +138,7 @@ pub async fn verify(
             (other, _) => return Err(ApiError::bad_request(format!("{other}: unknown query parameter"))),
         }
     }
-    let v = verify_account(state.store.as_ref(), principal.account_id, &state.config.keys.ring, incremental).await?;
+    let v = verify_account(state.store.as_ref(), principal.account_id, &state.keys.local_ring(), incremental).await?;
     let r = &v.report;
     let report = IntegrityReport {
         checkpoint: v.checkpoint.as_ref().map(CheckpointBody::from),
@@ -142,7 +163,7 @@ pub async fn verify(
     responses((status = 201, description = "The new checkpoint", body = CheckpointBody)))]
 pub async fn create_checkpoint(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin_key()?;
-    let c = checkpoint_now(state.store.as_ref(), &state.config.keys, principal.account_id).await?;
+    let c = checkpoint_now(state.store.as_ref(), &state.keys, principal.account_id).await?;
     typed_json(StatusCode::CREATED, &CheckpointBody::from(&c))
 }
 
@@ -160,9 +181,30 @@ pub async fn list_checkpoints(State(state): State<AppState>, principal: Principa
     responses((status = 200, description = "The current signing key", body = PublicKey)))]
 pub async fn public_key(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin()?;
-    let k = &state.config.keys.current;
+    let k = state.keys.current();
     typed_json(
         StatusCode::OK,
         &PublicKey { algorithm: "ed25519", key_id: &k.key_id, public_key: k.public_key_base64() },
     )
+}
+
+/// Every public key that signs or signed checkpoints and tombstones, current and
+/// retired, as every server on the database knows them.
+#[utoipa::path(get, path = "/api/v1/integrity/public-keys", tag = "integrity",
+    responses((status = 200, description = "The current key and every retired one, oldest first", body = PublicKeyList)))]
+pub async fn public_keys(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
+    use base64::Engine as _;
+    principal.require_admin()?;
+    let entries = state.store.public_keys().await?;
+    let keys = entries
+        .iter()
+        .map(|e| PublicKeyEntryBody {
+            algorithm: "ed25519",
+            created_at: e.created_at,
+            key_id: &e.key_id,
+            public_key: base64::engine::general_purpose::STANDARD.encode(e.public_key),
+            retired_at: e.retired_at,
+        })
+        .collect();
+    typed_json(StatusCode::OK, &PublicKeyList { keys })
 }

@@ -57,6 +57,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(integrity::verify))
         .routes(routes!(integrity::create_checkpoint, integrity::list_checkpoints))
         .routes(routes!(integrity::public_key))
+        .routes(routes!(integrity::public_keys))
         .routes(routes!(retention::get, retention::put))
         .routes(routes!(retention::put_legal_hold))
         .routes(routes!(retention::add_hold))

@@ -57,7 +57,7 @@ pub async fn verify(
     CsrfForm { principal, .. }: CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let (shell, account) = Shell::for_page(&state, &principal).await?;
-    let v = verify_account(state.store.as_ref(), principal.account_id, &state.config.keys.ring, false)
+    let v = verify_account(state.store.as_ref(), principal.account_id, &state.keys.local_ring(), false)
         .await
         .or_error_page(Some(&shell), "verify the chain")?;
     let tz = account.time_zone().clone();

@@ -101,6 +101,17 @@ fn hashing_full(state: &AppState, next: &str, email: &str) -> Response {
     wait_page(state, next, email, HASHING_WAIT.as_secs().max(1), message)
 }
 
+/// The store could not count the attempt: 503, try again shortly.
+fn unavailable(state: &AppState, next: &str, email: &str) -> Response {
+    let message = "Sign-in is unavailable right now. Please try again in a moment.";
+    let mut response = login_page(state, StatusCode::SERVICE_UNAVAILABLE, next, email, Some(message));
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_SECS));
+    response
+}
+
+/// How long a client is asked to wait when sign-in is unavailable.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 fn failed(state: &AppState, next: &str, email: &str) -> Response {
     let message = "That email and password do not match an account.";
     login_page(state, StatusCode::UNAUTHORIZED, next, email, Some(message))
@@ -191,13 +202,18 @@ pub async fn submit(
         return failed(&state, next, "");
     }
     let now = Timestamp::now();
-    let attempt = match state.logins.reserve(email, ip.0, now.as_millis()) {
-        Ok(attempt) => attempt,
-        Err(wait) => return too_many_failures(&state, next, email, wait),
+    let attempt = match state.logins.reserve(state.store.as_ref(), email, ip.0, now).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(wait)) => return too_many_failures(&state, next, email, wait),
+        // Not counted means not checked: no sign-in passes a limit nobody could read.
+        Err(err) => {
+            tracing::error!(error = ?err, "could not count a sign-in attempt");
+            return unavailable(&state, next, email);
+        }
     };
     let Some(permit) = state.logins.hashing_permit().await else {
         // Never checked, so not a failure.
-        state.logins.refund(attempt);
+        state.logins.refund(state.store.as_ref(), attempt).await;
         return hashing_full(&state, next, email);
     };
     let found = match state.store.user_by_email(email).await {
@@ -209,7 +225,7 @@ pub async fn submit(
     let context = request_context(&headers, ip);
     match found {
         Some((user, _)) if right => {
-            state.logins.refund(attempt);
+            state.logins.refund(state.store.as_ref(), attempt).await;
             start_session(&state, &user, context, now, next).await
         }
         Some((user, _)) => {
@@ -306,6 +322,43 @@ mod tests {
             assert_eq!(safe_next(Some(next)), LOG_PATH, "{next:?}");
         }
         assert_eq!(safe_next(None), LOG_PATH);
+    }
+
+    /// A store that cannot count the attempt refuses the sign-in with a 503, even
+    /// with the right password: a limit nobody could read lets nobody through.
+    #[tokio::test]
+    async fn a_sign_in_the_store_cannot_count_is_refused_with_503() {
+        let store = casetrail_store_sqlite::SqliteStore::open_temporary().unwrap();
+        let firm = casetrail_app::provision::create_account(&store, "Firm", "ada@firm.example", "Ada").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared: std::sync::Arc<dyn casetrail_store::Store> = std::sync::Arc::new(store.clone());
+        let server = tokio::spawn(crate::serve(listener, shared, crate::ServerConfig::default(), async {
+            let _ = stopped.await;
+        }));
+        let client =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let sign_in = async |password: &str| {
+            let form = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+            let at = form.find("name=\"csrf\"").unwrap();
+            let value = &form[at..][form[at..].find("value=\"").unwrap() + 7..];
+            let csrf = value[..value.find('"').unwrap()].to_string();
+            let fields = [("email", "ada@firm.example"), ("password", password), ("csrf", csrf.as_str())];
+            client.post(format!("{base}/login")).form(&fields).send().await.unwrap()
+        };
+        assert_eq!(sign_in(&firm.admin_password).await.status(), 303, "signs in while the store counts");
+
+        rusqlite::Connection::open(store.path()).unwrap().execute_batch("DROP TABLE login_attempts").unwrap();
+        let refused = sign_in(&firm.admin_password).await;
+        assert_eq!(refused.status(), 503);
+        assert_eq!(refused.headers()["retry-after"], "5");
+        let cookies: Vec<String> =
+            refused.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).collect();
+        assert!(cookies.iter().all(|c| !c.starts_with(SESSION_COOKIE)), "no session: {cookies:?}");
+        assert!(refused.text().await.unwrap().contains("Sign-in is unavailable right now."));
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
     }
 
     #[test]

@@ -15,5 +15,7 @@ mod login;
 mod openapi;
 mod reading;
 mod retention;
+mod servers;
 mod settings_race;
+mod signing;
 mod smoke;

@@ -99,6 +99,7 @@ async fn the_openapi_document_lists_every_route() {
         "POST /api/v1/integrity/checkpoints",
         "GET /api/v1/integrity/checkpoints",
         "GET /api/v1/integrity/public-key",
+        "GET /api/v1/integrity/public-keys",
         "GET /api/v1/settings/retention",
         "PUT /api/v1/settings/retention",
         "PUT /api/v1/settings/legal-hold",

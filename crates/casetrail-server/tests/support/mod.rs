@@ -149,12 +149,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     let backend::TestStore { store, tamper } = open_test_store().await;
     let firm =
         create_account(store.as_ref(), "Smith & Jones LLP", "admin@smithjones.example", "Ada Admin").await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(casetrail_server::serve(listener, store.clone(), config, async {
-        let _ = rx.await;
-    }));
+    let (addr, tx, server) = serve_on(store.clone(), config).await;
     TestApp {
         addr,
         base: format!("http://{addr}"),
@@ -165,6 +160,43 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
         shutdown: Some(tx),
         server: Some(server),
     }
+}
+
+impl TestApp {
+    /// A second server on this app's store — another process on the same database —
+    /// serving the same firm, with a signing key of its own.
+    pub async fn another_server(&self) -> TestApp {
+        self.another_server_with(ServerConfig::default()).await
+    }
+
+    /// [`TestApp::another_server`], configured otherwise.
+    pub async fn another_server_with(&self, config: ServerConfig) -> TestApp {
+        let (addr, shutdown, server) = serve_on(self.store.clone(), config).await;
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            store: self.store.clone(),
+            tamper: self.tamper.clone(),
+            firm: self.firm.clone(),
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
+    }
+}
+
+/// Starts a server over `store` on a free port.
+async fn serve_on(
+    store: Arc<dyn Store>,
+    config: ServerConfig,
+) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(casetrail_server::serve(listener, store, config, async {
+        let _ = rx.await;
+    }));
+    (addr, tx, server)
 }
 
 /// A valid event with the given activity and description.
