@@ -103,11 +103,13 @@ fn open_sqlite(path: &Path) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-/// Opens a PostgreSQL database; the one function to change when the backend is
-/// built in.
+/// Opens a PostgreSQL database: a pool, with the schema migrated under an advisory
+/// lock so servers starting together apply each migration once.
 async fn open_postgres(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let _ = url;
-    anyhow::bail!("PostgreSQL support is not in this build yet")
+    let store = casetrail_store_postgres::PostgresStore::connect(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redacted(url)))?;
+    Ok(Arc::new(store))
 }
 
 /// Creates the data dir when missing, owner-only: it holds the database and the
