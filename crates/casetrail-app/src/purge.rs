@@ -26,10 +26,14 @@ pub const PURGE_BATCH: u32 = 500;
 /// The pause between purge batches (about 5 % of a batch's time).
 const PURGE_PAUSE: Duration = Duration::from_millis(3);
 
+/// How often a run that waits behind another run of its account asks again.
+const BEHIND_PAUSE: Duration = Duration::from_millis(50);
+
 /// A run whose newest batch is this old is taken for dead: a live run commits a batch
 /// every few milliseconds. Finishing a live run early would only split its record in
-/// two (each event is still counted once), so this errs on the short side.
-pub const ABANDONED_AFTER: Duration = Duration::from_secs(120);
+/// two (each event is still counted once), so this errs on the short side. The store
+/// uses the same figure to decide which runs a new run waits behind.
+pub const ABANDONED_AFTER: Duration = Duration::from_millis(casetrail_store::PURGE_RUN_LIVE_MS as u64);
 
 /// The actor of purges that casetrail runs by itself.
 pub fn retention_actor() -> Actor {
@@ -81,6 +85,20 @@ pub async fn run_account(
     let outcome: anyhow::Result<()> = async {
         loop {
             let batch = store.purge(&run, PURGE_BATCH, &keys.current()).await?;
+            if let Some(other) = batch.behind {
+                // Another run of this account is live (another server, or the CLI):
+                // wait for it to finish, then purge what it left. It commits a batch
+                // every few milliseconds; one that stops counts as dead after
+                // PURGE_RUN_LIVE_MS, so this wait ends by itself.
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
+                tracing::debug!(account = %account.id, %other, "retention purge waits for another run");
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(BEHIND_PAUSE) => continue,
+                }
+            }
             total += batch.purged;
             if batch.purged < u64::from(PURGE_BATCH) || stop.is_cancelled() {
                 return Ok(());

@@ -129,6 +129,9 @@ impl RetentionStore for PostgresStore {
             // The account's row first: batches of two runs (on two servers) queue here,
             // so the second reads what the first left and never purges an event twice.
             let pk = lock_known_account(db, run.account_id).await?;
+            if let Some(other) = purge_runs::live_other_run(db, pk, run.id).await? {
+                return Ok(PurgeBatch { behind: Some(other), ..PurgeBatch::default() });
+            }
             let batch = retention::purge(db, pk, run.account_id, run.cutoff, max_events, key).await?;
             purge_runs::note_batch(db, pk, run, &batch).await?;
             Ok::<_, StoreError>(batch)

@@ -3,7 +3,9 @@
 //! transaction. A run cut short by a crash keeps its tally until it is found.
 
 use casetrail_core::Timestamp;
-use casetrail_store::{AccountId, PurgeBatch, PurgeRun, PurgeRunSummary, Recorded, Recorder, StoreError, StoreResult};
+use casetrail_store::{
+    AccountId, PURGE_RUN_LIVE_MS, PurgeBatch, PurgeRun, PurgeRunSummary, Recorded, Recorder, StoreError, StoreResult,
+};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -41,6 +43,19 @@ pub(crate) async fn note_batch(db: Db<'_>, pk: i64, run: &PurgeRun, batch: &Purg
     )
     .await?;
     Ok(())
+}
+
+/// Another run of the account that committed a batch within [`PURGE_RUN_LIVE_MS`],
+/// read after the account's row is locked (so two runs' batches see each other).
+pub(crate) async fn live_other_run(db: Db<'_>, pk: i64, run: Uuid) -> StoreResult<Option<Uuid>> {
+    let live_since = Timestamp::now().as_millis() - PURGE_RUN_LIVE_MS;
+    let row = db
+        .query_opt(
+            "SELECT run_id FROM purge_runs WHERE acct = $1 AND run_id <> $2 AND last_batch_at >= $3 LIMIT 1",
+            &[&pk, &run, &live_since],
+        )
+        .await?;
+    row.map(|r| get(&r, 0)).transpose()
 }
 
 fn summary_row(r: &Row) -> StoreResult<PurgeRunSummary> {

@@ -163,6 +163,9 @@ impl RetentionStore for SqliteStore {
         let batch = self
             .transact(move |tx| {
                 let pk = account_pk(tx, run.account_id)?;
+                if let Some(other) = purge_runs::live_other_run(tx, pk, run.id)? {
+                    return Ok(PurgeBatch { behind: Some(other), ..PurgeBatch::default() });
+                }
                 let batch = retention::purge(tx, pk, run.account_id, run.cutoff, max_events, &key)?;
                 purge_runs::note_batch(tx, pk, &run, &batch)?;
                 Ok(batch)

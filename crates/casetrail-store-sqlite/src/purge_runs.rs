@@ -4,7 +4,8 @@
 
 use casetrail_core::Timestamp;
 use casetrail_store::{
-    AccountId, AppendBatch, PurgeBatch, PurgeRun, PurgeRunSummary, Recorded, Recorder, StoreError, StoreResult,
+    AccountId, AppendBatch, PURGE_RUN_LIVE_MS, PurgeBatch, PurgeRun, PurgeRunSummary, Recorded, Recorder, StoreError,
+    StoreResult,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use uuid::Uuid;
@@ -44,6 +45,17 @@ pub(crate) fn note_batch(tx: &Transaction<'_>, pk: i64, run: &PurgeRun, batch: &
     })
     .map_err(db)?;
     Ok(())
+}
+
+/// Another run of the account that committed a batch within [`PURGE_RUN_LIVE_MS`]
+/// (read inside the batch's write transaction, so two runs' batches see each other).
+pub(crate) fn live_other_run(tx: &Transaction<'_>, pk: i64, run: Uuid) -> StoreResult<Option<Uuid>> {
+    let live_since = Timestamp::now().as_millis() - PURGE_RUN_LIVE_MS;
+    let found: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT run_id FROM purge_runs WHERE acct = ?1 AND run_id <> ?2 AND last_batch_at >= ?3 LIMIT 1")
+        .and_then(|mut st| st.query_row(params![pk, run.as_bytes().as_slice(), live_since], |r| r.get(0)).optional())
+        .map_err(db)?;
+    found.map(|bytes| uuid(bytes).map_err(db)).transpose()
 }
 
 fn summary_row(r: &Row<'_>) -> rusqlite::Result<PurgeRunSummary> {

@@ -135,6 +135,7 @@ pub(crate) fn purge(
         purged: doomed.len() as u64,
         first_seq: doomed.first().map(|d| d.seq),
         last_seq: doomed.last().map(|d| d.seq),
+        behind: None,
     })
 }
 

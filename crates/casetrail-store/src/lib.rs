@@ -130,7 +130,16 @@ pub struct PurgeBatch {
     pub purged: u64,
     pub first_seq: Option<u64>,
     pub last_seq: Option<u64>,
+    /// Another run of the same account is live (it committed a batch within
+    /// [`PURGE_RUN_LIVE_MS`]): this batch removed nothing, and the caller waits for
+    /// that run to finish before asking again. One run at a time per account keeps
+    /// each run's `first_seq..last_seq` free of events that another run removed.
+    pub behind: Option<Uuid>,
 }
+
+/// A purge run whose newest batch committed within this many milliseconds is live;
+/// an older one was cut short (a crash, a kill) and is recorded as interrupted.
+pub const PURGE_RUN_LIVE_MS: i64 = 120_000;
 
 /// One retention run over one account. The store keeps what the run has removed so
 /// far in the database, in each batch's own transaction, until the run's record is
@@ -320,7 +329,8 @@ pub trait RetentionStore: Send + Sync + std::fmt::Debug {
     /// seqs and adding what it removed to the run's tally. The holds (the
     /// account-wide legal hold included) are read inside that transaction, so a hold
     /// placed during a long purge stops it at the next batch. Callers loop until
-    /// `purged < max_events`, then finish the run.
+    /// `purged < max_events`, then finish the run. While another run of the account
+    /// is live, a batch removes nothing and answers [`PurgeBatch::behind`].
     async fn purge(&self, run: &PurgeRun, max_events: u32, key: &ChainKey) -> StoreResult<PurgeBatch>;
     /// Ends a run: appends its record, built by `record` from the run's tally, and
     /// forgets the tally, in one transaction. `None` when the run removed nothing (or

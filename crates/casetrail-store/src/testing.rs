@@ -212,6 +212,7 @@ macro_rules! store_conformance {
             // purges and tombstones
             a_purge_run_is_tallied_and_recorded_once,
             a_purge_run_that_removes_nothing_records_nothing,
+            a_second_purge_run_waits_behind_a_live_one,
             purge_removes_only_events_older_than_the_cutoff,
             case_and_client_holds_keep_their_events,
             purge_batches_are_bounded_and_loop_to_the_purgeable_set,

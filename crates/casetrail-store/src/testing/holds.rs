@@ -103,7 +103,7 @@ pub async fn account_legal_hold_stops_purge_and_preview(store: Arc<dyn Store>) {
     // Lifted: purging starts; placed again between two batches: the next batch stops.
     set_legal_hold(store, account, false).await;
     let first = purge_batch(store, account, cutoff, 2).await;
-    assert_eq!(first, PurgeBatch { purged: 2, first_seq: Some(1), last_seq: Some(2) });
+    assert_eq!(first, PurgeBatch { purged: 2, first_seq: Some(1), last_seq: Some(2), behind: None });
     set_legal_hold(store, account, true).await;
     assert_eq!(purge_batch(store, account, cutoff, 2).await, PurgeBatch::default(), "the hold is read by every batch");
     assert_eq!(store.purge_preview(account, cutoff).await.unwrap(), PurgePreview::default());

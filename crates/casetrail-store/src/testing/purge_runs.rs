@@ -80,3 +80,32 @@ pub async fn a_purge_run_that_removes_nothing_records_nothing(store: Arc<dyn Sto
     assert_eq!(finished.unwrap(), None);
     assert_eq!(whole_chain(store, account).await.len(), 1);
 }
+
+/// While one run of an account is live, another run's batch removes nothing and
+/// names the live run; once that run is finished the other goes ahead. So two runs
+/// (two servers, or the CLI beside a server) never interleave their batches, and each
+/// run's `first_seq..last_seq` holds only what it removed itself.
+pub async fn a_second_purge_run_waits_behind_a_live_one(store: Arc<dyn Store>) {
+    let store = &*store;
+    // Dated in seq order, so that the oldest-first purge takes them in seq order too.
+    let account = new_account(store, "Two Runs LLP").await;
+    let events = (1..=10).map(|d| at("u_1", "case.updated", &format!("2025-01-{d:02}T10:00:00Z"), &format!("old {d}")));
+    append(store, account, events.collect()).await;
+    let first = purge_run(account, Timestamp::now());
+    let second = purge_run(account, Timestamp::now());
+    assert_eq!(store.purge(&first, 4, &test_key()).await.unwrap().purged, 4);
+
+    let waiting = store.purge(&second, 4, &test_key()).await.unwrap();
+    assert_eq!(waiting, crate::PurgeBatch { behind: Some(first.id), ..Default::default() });
+    let elsewhere = old_account(store, "Elsewhere LLP").await;
+    let other_account = purge_run(elsewhere, Timestamp::now());
+    assert_eq!(store.purge(&other_account, 4, &test_key()).await.unwrap().purged, 4, "other accounts are not held up");
+    assert_eq!(store.purge(&first, 4, &test_key()).await.unwrap().purged, 4, "the live run goes on");
+
+    let finished = store.finish_purge_run(account, first.id, crate::unrecorded()).await.unwrap().expect("finished");
+    assert_eq!((finished.value.purged, finished.value.first_seq, finished.value.last_seq), (8, 1, 8));
+    let after = store.purge(&second, 4, &test_key()).await.unwrap();
+    assert_eq!((after.purged, after.first_seq, after.last_seq, after.behind), (2, Some(9), Some(10), None));
+    let finished = store.finish_purge_run(account, second.id, crate::unrecorded()).await.unwrap().expect("finished");
+    assert_eq!((finished.value.purged, finished.value.first_seq, finished.value.last_seq), (2, 9, 10));
+}
