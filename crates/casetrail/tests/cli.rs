@@ -3,7 +3,6 @@
 
 mod cli_support;
 
-use casetrail_store::AccountStore;
 use cli_support::TestDb;
 
 #[test]

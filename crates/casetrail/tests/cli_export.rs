@@ -6,7 +6,6 @@ mod cli_support;
 use std::path::Path;
 use std::process::Command as Std;
 
-use casetrail_store::EventStore;
 use cli_support::{TestDb, casetrail};
 use serde_json::Value;
 
