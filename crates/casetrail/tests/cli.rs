@@ -1,33 +1,14 @@
 //! The command line (docs/API.md §10): exit codes, messages, and `verify` on intact and
-//! tampered stores.
+//! tampered stores, on the backend `CASETRAIL_TEST_DATABASE_URL` picks.
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod cli_support;
 
-fn casetrail(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("casetrail").unwrap();
-    cmd.env_remove("CASETRAIL_CONFIG")
-        .env_remove("CASETRAIL_DATABASE_URL")
-        .env_remove("CASETRAIL_SIGNING_KEY_FILE")
-        .current_dir(dir);
-    cmd
-}
-
-fn create(dir: &std::path::Path, name: &str, email: &str) -> Value {
-    let out = casetrail(dir)
-        .args(["account", "create", "--data-dir", "data", "--name", name, "--admin-email", email, "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.trim_end().lines().count(), 1, "exactly one JSON object: {text}");
-    serde_json::from_str(&text).unwrap()
-}
+use cli_support::TestDb;
 
 #[test]
 fn account_create_json_prints_exactly_the_contracts_object() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = create(dir.path(), "Smith & Jones LLP", "admin@smithjones.example");
+    let db = TestDb::new();
+    let out = db.create_account("Smith & Jones LLP", "admin@smithjones.example");
     let mut keys: Vec<&str> = out.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
     assert_eq!(keys, ["account_id", "admin_email", "admin_key", "admin_password", "ingest_key"]);
@@ -35,60 +16,64 @@ fn account_create_json_prints_exactly_the_contracts_object() {
     assert!(out["admin_password"].as_str().unwrap().len() >= 12);
     assert!(out["ingest_key"].as_str().unwrap().starts_with("ctk_"));
     assert_ne!(out["ingest_key"], out["admin_key"]);
-    assert!(dir.path().join("data/casetrail.db").exists());
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = |p: &str| std::fs::metadata(dir.path().join(p)).unwrap().permissions().mode() & 0o777;
-        assert_eq!((mode("data"), mode("data/casetrail.db")), (0o700, 0o600), "the data is its owner's alone");
+    let accounts = db.block_on(db.store().accounts()).unwrap();
+    let stored: Vec<(String, &str)> = accounts.iter().map(|a| (a.id.to_string(), a.name.as_str())).collect();
+    assert_eq!(stored, [(out["account_id"].as_str().unwrap().to_string(), "Smith & Jones LLP")]);
+    match db.sqlite_file() {
+        // Only the default SQLite database is a file that the command creates, in a
+        // data dir it creates; both must be the owner's alone.
+        Some(file) => {
+            assert!(file.exists());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+                let modes = (mode(&db.dir().join("data")), mode(&file));
+                assert_eq!(modes, (0o700, 0o600), "the data is its owner's alone");
+            }
+        }
+        // With a database URL, the data dir holds no database of its own.
+        None => assert!(!db.dir().join("data/casetrail.db").exists()),
     }
 }
 
 #[test]
 fn errors_are_one_line_on_stderr_with_a_nonzero_exit() {
-    let dir = tempfile::tempdir().unwrap();
-    create(dir.path(), "First", "taken@firm.example");
-    let cases: &[&[&str]] = &[
-        &["account", "create", "--data-dir", "data", "--name", "Second", "--admin-email", "taken@firm.example"],
-        &["account", "create", "--data-dir", "data", "--name", "X", "--admin-email", "not-an-email"],
-        &["account", "create", "--data-dir", "data", "--name", " ", "--admin-email", "a@b.example"],
-        &["verify", "--data-dir", "data", "--account", "00000000-0000-0000-0000-000000000000"],
-        &["serve", "--data-dir", "data", "--listen", "256.0.0.1:1"],
+    let db = TestDb::new();
+    db.create_account("First", "taken@firm.example");
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["account", "create"], &["--name", "Second", "--admin-email", "taken@firm.example"]),
+        (&["account", "create"], &["--name", "X", "--admin-email", "not-an-email"]),
+        (&["account", "create"], &["--name", " ", "--admin-email", "a@b.example"]),
+        (&["verify"], &["--account", "00000000-0000-0000-0000-000000000000"]),
+        (&["serve"], &["--listen", "256.0.0.1:1"]),
     ];
-    for args in cases {
-        let out = casetrail(dir.path()).args(*args).output().unwrap();
-        assert!(!out.status.success(), "{args:?}");
+    for (name, args) in cases {
+        let out = db.run(name, args);
+        assert!(!out.status.success(), "{name:?} {args:?}");
         let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{name:?} {args:?}: {stderr}");
+        assert!(stderr.starts_with("casetrail: error: "), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
-    let out = casetrail(dir.path()).args(cases[0]).output().unwrap();
+    let out = db.run(cases[0].0, cases[0].1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("email already used"));
 }
 
-fn seed_events(dir: &std::path::Path, account: &str) {
-    // Appends through the library, as the server would.
-    let db = dir.join("data/casetrail.db");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        use casetrail_core::validate::{IngestRules, parse_ingest};
-        use casetrail_store::{AppendBatch, EventStore};
-        let store = casetrail_store_sqlite::SqliteStore::open(&db).unwrap();
-        let rules = IngestRules { now: casetrail_core::Timestamp::now(), window_start: None, allow_reserved: false };
-        let body = serde_json::json!({"events": (0..5).map(|i| serde_json::json!({
-            "actor": {"id": "u1", "name": "Jane"}, "activity": "case.updated", "description": format!("event {i}")
-        })).collect::<Vec<_>>()});
-        let events = parse_ingest(&body, &rules).unwrap();
-        store.append(vec![AppendBatch { account_id: account.parse().unwrap(), events }]).await.unwrap();
+fn seed_events(db: &TestDb, account: &str) {
+    let events = (0..5).map(|i| {
+        serde_json::json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.updated",
+            "description": format!("event {i}")})
     });
+    db.append(account, events.collect());
 }
 
 #[test]
 fn verify_passes_an_intact_store_and_names_each_tampered_event() {
-    let dir = tempfile::tempdir().unwrap();
-    let account = create(dir.path(), "Firm", "a@firm.example")["account_id"].as_str().unwrap().to_string();
-    seed_events(dir.path(), &account);
-    let out = casetrail(dir.path()).args(["verify", "--data-dir", "data"]).output().unwrap();
+    let db = TestDb::new();
+    let account = db.create_account_id("Firm", "a@firm.example");
+    seed_events(&db, &account);
+    let out = db.run(&["verify"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty());
     // A summary per account on stderr; no progress bar when stderr is not a terminal.
@@ -99,10 +84,11 @@ fn verify_passes_an_intact_store_and_names_each_tampered_event() {
     );
     assert!(!stderr.contains("verifying"), "{stderr}");
 
-    // Behind the server's back: edit a description in event 3's body.
-    let conn = rusqlite::Connection::open(dir.path().join("data/casetrail.db")).unwrap();
-    conn.execute("UPDATE events SET body = replace(body, 'event 2', 'event X') WHERE seq = 3", []).unwrap();
-    let out = casetrail(dir.path()).args(["verify", "--data-dir", "data"]).output().unwrap();
+    // Behind the server's back: edit a description in event 3's body (the test's
+    // database holds this one account).
+    let sql = db.sql();
+    assert_eq!(sql.execute("UPDATE events SET body = replace(body, 'event 2', 'event X') WHERE seq = 3"), 1);
+    let out = db.run(&["verify"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
@@ -111,8 +97,8 @@ fn verify_passes_an_intact_store_and_names_each_tampered_event() {
     );
 
     // Delete event 4 as well.
-    conn.execute("DELETE FROM events WHERE seq = 4", []).unwrap();
-    let out = casetrail(dir.path()).args(["verify", "--data-dir", "data", "--account", &account]).output().unwrap();
+    assert_eq!(sql.execute("DELETE FROM events WHERE seq = 4"), 1);
+    let out = db.run(&["verify"], &["--account", &account]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let kinds: Vec<&str> = stdout.lines().map(|l| l.split(": ").nth(1).unwrap()).collect();

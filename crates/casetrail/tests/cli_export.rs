@@ -1,60 +1,29 @@
 //! `casetrail export` and `verify --file`, and the independent Python verifier of
 //! docs/VERIFYING.md run against real exports, intact and tampered.
 
+mod cli_support;
+
 use std::path::Path;
 use std::process::Command as Std;
 
-use assert_cmd::Command;
+use cli_support::{TestDb, casetrail};
 use serde_json::Value;
 
-fn casetrail(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("casetrail").unwrap();
-    cmd.env_remove("CASETRAIL_CONFIG")
-        .env_remove("CASETRAIL_DATABASE_URL")
-        .env_remove("CASETRAIL_SIGNING_KEY_FILE")
-        .current_dir(dir);
-    cmd
-}
-
-/// An account with 30 events, 10 of them old enough to purge, and a checkpoint.
-fn firm(dir: &Path) -> String {
-    let out = casetrail(dir)
-        .args([
-            "account",
-            "create",
-            "--data-dir",
-            "data",
-            "--name",
-            "Firm",
-            "--admin-email",
-            "a@firm.example",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let account = account["account_id"].as_str().unwrap().to_string();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        use casetrail_core::validate::{IngestRules, parse_ingest};
-        use casetrail_store::{AppendBatch, EventStore};
-        let store = casetrail_store_sqlite::SqliteStore::open(dir.join("data/casetrail.db")).unwrap();
-        let now = casetrail_core::Timestamp::now();
-        let rules = IngestRules { now, window_start: None, allow_reserved: false };
-        let events: Vec<Value> = (0..30)
-            .map(|i| {
-                let age_days = if i < 10 { 200 } else { 1 };
-                let at = now.minus_days(age_days).plus_millis(i * 1000);
-                serde_json::json!({"actor": {"id": "u1", "name": "Jane Doe"}, "activity": "client.updated",
-                    "description": format!("=cmd event {i}"), "occurred_at": at.to_string(),
-                    "related": [{"type": "client", "id": format!("cl_{}", i % 4), "name": "José Álvarez"}],
-                    "changes": [{"field": "phone", "before": "555", "after": i}]})
-            })
-            .collect();
-        let events = parse_ingest(&serde_json::json!({ "events": events }), &rules).unwrap();
-        store.append(vec![AppendBatch { account_id: account.parse().unwrap(), events }]).await.unwrap();
-    });
+/// An account with 30 events, 10 of them old enough to purge.
+fn firm(db: &TestDb) -> String {
+    let account = db.create_account_id("Firm", "a@firm.example");
+    let now = casetrail_core::Timestamp::now();
+    let events: Vec<Value> = (0..30)
+        .map(|i| {
+            let age_days = if i < 10 { 200 } else { 1 };
+            let at = now.minus_days(age_days).plus_millis(i * 1000);
+            serde_json::json!({"actor": {"id": "u1", "name": "Jane Doe"}, "activity": "client.updated",
+                "description": format!("=cmd event {i}"), "occurred_at": at.to_string(),
+                "related": [{"type": "client", "id": format!("cl_{}", i % 4), "name": "José Álvarez"}],
+                "changes": [{"field": "phone", "before": "555", "after": i}]})
+        })
+        .collect();
+    db.append(&account, events);
     account
 }
 
@@ -72,32 +41,30 @@ fn python_verify(file: &Path, key: Option<&str>) -> (i32, String) {
 
 #[test]
 fn a_chain_export_verifies_with_casetrail_and_with_the_python_script() {
-    let dir = tempfile::tempdir().unwrap();
-    let account = firm(dir.path());
+    let db = TestDb::new();
+    let dir = db.dir();
+    let account = firm(&db);
     // Purge the old ones so the export has a tombstone, then export.
-    let out = casetrail(dir.path()).args(["retention", "run", "--data-dir", "data"]).output().unwrap();
+    let out = db.run(&["retention", "run"], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "purged 10 events");
-    let out = casetrail(dir.path())
-        .args(["export", "--data-dir", "data", "--account", &account, "--format", "jsonl", "--output", "chain.jsonl"])
-        .output()
-        .unwrap();
+    let out = db.run(&["export"], &["--account", &account, "--format", "jsonl", "--output", "chain.jsonl"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let file = dir.path().join("chain.jsonl");
+    let file = dir.join("chain.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
     let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let kinds = |k: &str| records.iter().filter(|r| r["record"] == k).count();
     assert_eq!((kinds("export"), kinds("public_key"), kinds("tombstone"), kinds("event")), (1, 1, 1, 21));
     let key = records.iter().find(|r| r["record"] == "public_key").unwrap()["public_key"].as_str().unwrap().to_string();
 
-    let out = casetrail(dir.path()).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
+    let out = casetrail(dir).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(python_verify(&file, Some(&key)), (0, String::new()));
 
     // Tamper: change one event's description in the file.
     let tampered = text.replacen("=cmd event 15", "=cmd event XV", 1);
     std::fs::write(&file, tampered).unwrap();
-    let out = casetrail(dir.path()).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
+    let out = casetrail(dir).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let line = format!("account {account} seq 16: hash_mismatch:");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(&line), "{}", String::from_utf8_lossy(&out.stdout));
@@ -112,41 +79,26 @@ fn a_chain_export_verifies_with_casetrail_and_with_the_python_script() {
         .map(|l| l.replace("\"last_seq\":10,", "\"last_seq\":11,"))
         .collect();
     std::fs::write(&file, forged.join("\n")).unwrap();
-    let out = casetrail(dir.path()).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
+    let out = casetrail(dir).args(["verify", "--file", "chain.jsonl", "--public-key", &key]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("bad_signature"));
     let (code, stdout) = python_verify(&file, Some(&key));
     assert_eq!(code, 1);
     assert!(stdout.contains("bad_signature"), "{stdout}");
 
-    // The data dir itself still verifies, tombstone and all.
-    let out = casetrail(dir.path()).args(["verify", "--data-dir", "data"]).output().unwrap();
+    // The database itself still verifies, tombstone and all.
+    let out = db.run(&["verify"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 #[test]
 fn csv_export_with_filters_guards_formulas_and_is_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let account = firm(dir.path());
-    let out = casetrail(dir.path())
-        .args([
-            "export",
-            "--data-dir",
-            "data",
-            "--account",
-            &account,
-            "--format",
-            "csv",
-            "--client",
-            "cl_1",
-            "--q",
-            "jose",
-        ])
-        .args(["--output", "out.csv"])
-        .output()
-        .unwrap();
+    let db = TestDb::new();
+    let account = firm(&db);
+    let filters = ["--format", "csv", "--client", "cl_1", "--q", "jose", "--output", "out.csv"];
+    let out = db.cmd(&["export"]).args(["--account", &account]).args(filters).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let bytes = std::fs::read(dir.path().join("out.csv")).unwrap();
+    let bytes = std::fs::read(db.dir().join("out.csv")).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -155,16 +107,19 @@ fn csv_export_with_filters_guards_formulas_and_is_recorded() {
     assert_eq!(&rows[0][5], "'=cmd event 29");
     assert_eq!(&rows[0][7], "phone: 555 → 29");
     assert!(rows.iter().all(|r| &r[6] == "Client: José Álvarez"));
+    // Recorded after its rows, as the next event of the chain.
+    let after = db.block_on(db.store().chain(account.parse().unwrap(), 30, 10)).unwrap();
+    let recorded: Vec<Value> = after.iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["activity"], "system_log.exported");
+    assert_eq!(
+        (&recorded[0]["metadata"]["format"], &recorded[0]["metadata"]["rows"], &recorded[0]["metadata"]["complete"]),
+        (&Value::from("csv"), &Value::from(8), &Value::from(true))
+    );
 
-    let out = casetrail(dir.path())
-        .args(["export", "--data-dir", "data", "--account", &account, "--format", "pdf", "--output", "x"])
-        .output()
-        .unwrap();
+    let out = db.run(&["export"], &["--account", &account, "--format", "pdf", "--output", "x"]);
     assert!(!out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr).trim().lines().count(), 1);
-    let out = casetrail(dir.path())
-        .args(["export", "--data-dir", "data", "--account", &account, "--activity", "case.opened", "--output", "x"])
-        .output()
-        .unwrap();
+    let out = db.run(&["export"], &["--account", &account, "--activity", "case.opened", "--output", "x"]);
     assert!(!out.status.success());
 }

@@ -1,25 +1,15 @@
 //! The signing key on the command line (docs/API.md §12): `keys generate`, `keys
 //! rotate` with a key file or the data dir, and `verify`, which never creates a key
-//! and takes the ring from the database.
+//! and takes the ring from the database — whichever backend `CASETRAIL_TEST_DATABASE_URL` picks.
+
+mod cli_support;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use casetrail_app::signing::Keys;
 use casetrail_app::signing::file::read_key_file;
 use casetrail_core::integrity::{ChainKey, Checkpoint};
-use casetrail_store::{IntegrityStore, ServiceStore};
-use casetrail_store_sqlite::SqliteStore;
-use serde_json::Value;
-
-fn casetrail(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("casetrail").unwrap();
-    cmd.env_remove("CASETRAIL_CONFIG")
-        .env_remove("CASETRAIL_DATABASE_URL")
-        .env_remove("CASETRAIL_SIGNING_KEY_FILE")
-        .current_dir(dir);
-    cmd
-}
+use cli_support::{TestDb, casetrail};
 
 fn stdout(out: &std::process::Output) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -32,31 +22,17 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-fn account(dir: &Path) -> String {
-    let out = casetrail(dir)
-        .args([
-            "account",
-            "create",
-            "--data-dir",
-            "data",
-            "--name",
-            "Firm",
-            "--admin-email",
-            "a@firm.example",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    serde_json::from_str::<Value>(&stdout(&out)).unwrap()["account_id"].as_str().unwrap().to_string()
+/// A fresh database with one account in it.
+fn with_account() -> (TestDb, String) {
+    let db = TestDb::new();
+    let account = db.create_account_id("Firm", "a@firm.example");
+    (db, account)
 }
 
 /// `(key_id, current)` of the database's ring, oldest first.
-fn ring(db: &Path) -> Vec<(String, bool)> {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = SqliteStore::open(db).unwrap();
-        store.public_keys().await.unwrap().into_iter().map(|k| (k.key_id, k.retired_at.is_none())).collect()
-    })
+fn ring(db: &TestDb) -> Vec<(String, bool)> {
+    let keys = db.block_on(db.store().public_keys()).unwrap();
+    keys.into_iter().map(|k| (k.key_id, k.retired_at.is_none())).collect()
 }
 
 #[test]
@@ -83,16 +59,12 @@ fn keys_generate_writes_an_owner_only_key_prints_its_id_and_never_overwrites() {
 
 #[test]
 fn keys_rotate_with_a_key_file_writes_a_new_key_and_makes_it_current() {
-    let dir = tempfile::tempdir().unwrap();
-    account(dir.path());
-    let file = dir.path().join("signing.pem");
-    stdout(&casetrail(dir.path()).args(["keys", "generate", "--output"]).arg(&file).output().unwrap());
+    let (db, _) = with_account();
+    let dir = db.dir();
+    let file = dir.join("signing.pem");
+    stdout(&casetrail(dir).args(["keys", "generate", "--output"]).arg(&file).output().unwrap());
     let rotate = || {
-        let out = casetrail(dir.path())
-            .args(["keys", "rotate", "--data-dir", "data"])
-            .env("CASETRAIL_SIGNING_KEY_FILE", &file)
-            .output()
-            .unwrap();
+        let out = db.cmd(&["keys", "rotate"]).env("CASETRAIL_SIGNING_KEY_FILE", &file).output().unwrap();
         let said = stdout(&out);
         let key = read_key_file(&file).unwrap();
         assert!(said.contains(&format!("now signing with key {}", key.key_id)), "{said}");
@@ -103,41 +75,36 @@ fn keys_rotate_with_a_key_file_writes_a_new_key_and_makes_it_current() {
     let first = rotate();
     let second = rotate();
     assert_ne!(first, second);
-    assert_eq!(ring(&dir.path().join("data/casetrail.db")), [(first, false), (second, true)]);
-    assert!(!dir.path().join("data/keys").exists(), "with a key file, the data dir holds no key");
+    assert_eq!(ring(&db), [(first, false), (second, true)]);
+    assert!(!dir.join("data/keys").exists(), "with a key file, the data dir holds no key");
     let names: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().all(|n| !n.contains(".tmp")), "no temporary file is left: {names:?}");
 }
 
 #[test]
 fn keys_rotate_without_a_key_file_rotates_the_data_dir_and_records_it() {
-    let dir = tempfile::tempdir().unwrap();
-    account(dir.path());
-    let out = casetrail(dir.path()).args(["keys", "rotate", "--data-dir", "data"]).output().unwrap();
-    let said = stdout(&out);
-    let current = std::fs::read_to_string(dir.path().join("data/keys/current")).unwrap();
+    let (db, _) = with_account();
+    let said = stdout(&db.run(&["keys", "rotate"], &[]));
+    let current = std::fs::read_to_string(db.dir().join("data/keys/current")).unwrap();
     assert!(said.contains(&format!("now signing with key {current}")), "{said}");
-    assert_eq!(ring(&dir.path().join("data/casetrail.db")), [(current, true)]);
+    assert_eq!(ring(&db), [(current, true)]);
 }
 
 #[test]
 fn verify_creates_no_key_and_checks_signatures_with_the_databases_ring() {
-    let dir = tempfile::tempdir().unwrap();
-    let account = account(dir.path());
-    let db = dir.path().join("data/casetrail.db");
-    let verify = || casetrail(dir.path()).args(["verify", "--data-dir", "data"]).output().unwrap();
+    let (db, account) = with_account();
+    let verify = || db.run(&["verify"], &[]);
     assert_eq!(verify().status.code(), Some(0));
-    assert!(!dir.path().join("data/keys").exists(), "verify created no key directory");
+    assert!(!db.dir().join("data/keys").exists(), "verify created no key directory");
 
     // A checkpoint signed by a key that only the database knows (a server's key
     // file, elsewhere) verifies; one signed by a key nobody registered does not.
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let known = Keys::ephemeral().current();
     let unknown = Keys::ephemeral().current();
     let sign = |key: &ChainKey, register: bool| {
-        rt.block_on(async {
-            let store = SqliteStore::open(&db).unwrap();
+        db.block_on(async {
+            let store = db.store();
             if register {
                 store
                     .register_signing_key(&key.key_id, key.verifying_key().to_bytes(), casetrail_core::Timestamp::now())
@@ -162,21 +129,16 @@ fn verify_creates_no_key_and_checks_signatures_with_the_databases_ring() {
     assert_eq!(out.status.code(), Some(1));
     let said = String::from_utf8(out.stdout).unwrap();
     assert!(said.contains("bad_signature") && said.contains(&unknown.key_id), "{said}");
-    assert!(!dir.path().join("data/keys").exists(), "still no key directory");
+    assert!(!db.dir().join("data/keys").exists(), "still no key directory");
 }
 
 #[test]
 fn retention_run_signs_with_the_key_file_and_registers_it() {
-    let dir = tempfile::tempdir().unwrap();
-    account(dir.path());
-    let file = dir.path().join("signing.pem");
-    let id = stdout(&casetrail(dir.path()).args(["keys", "generate", "--output"]).arg(&file).output().unwrap());
-    let out = casetrail(dir.path())
-        .args(["retention", "run", "--data-dir", "data"])
-        .env("CASETRAIL_SIGNING_KEY_FILE", &file)
-        .output()
-        .unwrap();
+    let (db, _) = with_account();
+    let file = db.dir().join("signing.pem");
+    let id = stdout(&casetrail(db.dir()).args(["keys", "generate", "--output"]).arg(&file).output().unwrap());
+    let out = db.cmd(&["retention", "run"]).env("CASETRAIL_SIGNING_KEY_FILE", &file).output().unwrap();
     assert_eq!(stdout(&out), "purged 0 events\n");
-    assert_eq!(ring(&dir.path().join("data/casetrail.db")), [(id.trim().to_string(), true)]);
-    assert!(!dir.path().join("data/keys").exists());
+    assert_eq!(ring(&db), [(id.trim().to_string(), true)]);
+    assert!(!db.dir().join("data/keys").exists());
 }
