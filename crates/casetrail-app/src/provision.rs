@@ -43,6 +43,13 @@ pub async fn create_account_with_password(
     admin_name: &str,
     admin_password: String,
 ) -> anyhow::Result<Provisioned> {
+    // The account and its admin are two writes: an email in use would leave a firm
+    // with no admin behind, so it is refused before anything is written. (Two
+    // provisionings racing for one email can still leave one such firm; the CLI
+    // and the demo are the only callers.)
+    if store.user_by_email(admin_email).await?.is_some() {
+        return Err(casetrail_store::StoreError::Conflict(casetrail_store::ConflictCode::EmailTaken).into());
+    }
     let account = store.create_account(name).await?;
     let admin = create_user(store, &account, admin_email, admin_name, Role::Admin, &admin_password).await?;
     let ingest_key = create_key(store, &account, "Host application (ingest)", vec![Scope::EventsWrite]).await?;

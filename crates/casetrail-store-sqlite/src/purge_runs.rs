@@ -52,7 +52,9 @@ pub(crate) fn note_batch(tx: &Transaction<'_>, pk: i64, run: &PurgeRun, batch: &
 pub(crate) fn live_other_run(tx: &Transaction<'_>, pk: i64, run: Uuid) -> StoreResult<Option<Uuid>> {
     let live_since = Timestamp::now().as_millis() - PURGE_RUN_LIVE_MS;
     let found: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT run_id FROM purge_runs WHERE acct = ?1 AND run_id <> ?2 AND last_batch_at >= ?3 LIMIT 1")
+        .prepare_cached(
+            "SELECT run_id FROM purge_runs WHERE acct = ?1 AND run_id <> ?2 AND last_batch_at >= ?3 LIMIT 1",
+        )
         .and_then(|mut st| st.query_row(params![pk, run.as_bytes().as_slice(), live_since], |r| r.get(0)).optional())
         .map_err(db)?;
     found.map(|bytes| uuid(bytes).map_err(db)).transpose()

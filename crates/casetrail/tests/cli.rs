@@ -58,6 +58,10 @@ fn errors_are_one_line_on_stderr_with_a_nonzero_exit() {
     }
     let out = db.run(cases[0].0, cases[0].1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("email already used"));
+    // A refused creation leaves nothing behind: no second firm without an admin.
+    let store = db.store();
+    let names: Vec<String> = db.block_on(store.accounts()).unwrap().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["First"]);
 }
 
 fn seed_events(db: &TestDb, account: &str) {

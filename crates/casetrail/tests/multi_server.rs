@@ -9,6 +9,7 @@
 //! The database is a fresh schema in the one `CASETRAIL_TEST_POSTGRES_URL` names
 //! (`scripts/test` makes a throwaway database per run). The test never skips.
 
+mod cli_support;
 mod multi_server_support;
 
 use std::collections::BTreeSet;
@@ -62,7 +63,8 @@ async fn concurrent_ingest_through_every_server(cluster: &Cluster) {
                 let http = reqwest::Client::new();
                 let mut seqs = Vec::new();
                 for r in 0..25 {
-                    let events: Vec<Value> = (0..8).map(|i| event(&format!("server {s} client {c} req {r} #{i}"))).collect();
+                    let events: Vec<Value> =
+                        (0..8).map(|i| event(&format!("server {s} client {c} req {r} #{i}"))).collect();
                     let answer = ingest(&http, &url, &key, json!({ "events": events })).await;
                     seqs.extend(answer.iter().map(|e| e["seq"].as_u64().unwrap()));
                 }
@@ -207,8 +209,10 @@ async fn a_server_killed_mid_ingest_loses_nothing_acknowledged(mut cluster: Clus
         clients.spawn(async move {
             let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
             for r in 0..2_000 {
-                let events: Vec<Value> = (0..5).map(|i| event(&format!("doomed server client {c} req {r} #{i}"))).collect();
-                let sent = http.post(format!("{url}/api/v1/events")).bearer_auth(&key).json(&json!({ "events": events }));
+                let events: Vec<Value> =
+                    (0..5).map(|i| event(&format!("doomed server client {c} req {r} #{i}"))).collect();
+                let sent =
+                    http.post(format!("{url}/api/v1/events")).bearer_auth(&key).json(&json!({ "events": events }));
                 let Ok(response) = sent.send().await else { return };
                 if response.status() != 201 {
                     return;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,20 +12,7 @@ use casetrail_store::{AccountId, AppendBatch, EventStore};
 use casetrail_store_postgres::PostgresStore;
 use serde_json::{Value, json};
 
-/// Where the tests' PostgreSQL databases are; each test takes a schema of its own.
-pub fn test_database_url() -> String {
-    std::env::var("CASETRAIL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-pub fn casetrail(dir: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("casetrail"));
-    cmd.env_remove("CASETRAIL_CONFIG")
-        .env_remove("CASETRAIL_DATABASE_URL")
-        .env_remove("CASETRAIL_SIGNING_KEY_FILE")
-        .current_dir(dir)
-        .stdin(Stdio::null());
-    cmd
-}
+use crate::cli_support::{casetrail, postgres_server_url};
 
 /// What `casetrail account create --json` answered.
 #[derive(Debug, Clone)]
@@ -71,7 +58,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(n: usize) -> Cluster {
-        let store = Arc::new(PostgresStore::open_temporary(&test_database_url()).await.expect("a fresh schema"));
+        let store = Arc::new(PostgresStore::open_temporary(&postgres_server_url()).await.expect("a fresh schema"));
         let database_url = store.url().to_string();
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("signing-key.pem");
@@ -127,8 +114,10 @@ impl Cluster {
         let mut seqs = BTreeSet::new();
         for chunk in 0..n.div_ceil(1000) {
             let events: Vec<Value> = (0..1000.min(n - chunk * 1000))
-                .map(|i| json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.updated",
-                                "description": format!("old event {chunk}-{i}"), "occurred_at": when}))
+                .map(|i| {
+                    json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.updated",
+                                "description": format!("old event {chunk}-{i}"), "occurred_at": when})
+                })
                 .collect();
             let events = parse_ingest(&json!({ "events": events }), &rules).unwrap();
             let answer = self.store.append(vec![AppendBatch { account_id: self.firm.account, events }]).await.unwrap();
