@@ -223,7 +223,12 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::E
         // server's step longer than its lock timeout; both stay within the 60 s that
         // `connect` allows. (A step that rewrites a large table needs more than that:
         // make such a step online, or run it before the servers start.)
-        tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = '50s'").await?;
+        // `client_min_messages`: the "already exists, skipping" notice of the next
+        // statement is expected on every step but the first, and not worth a log line.
+        tx.batch_execute(
+            "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = '50s'; SET LOCAL client_min_messages = warning",
+        )
+        .await?;
         tx.execute("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", &[&LOCK_CLASS]).await?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
