@@ -204,6 +204,14 @@ pub async fn browse_page(
     page::page(Db::plain(client), account_pk, query).await
 }
 
+/// The words an event is found by, as the store indexes them (space-separated, distinct,
+/// cut to lexeme size): the benchmark's raw engine writes the same `search` column.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub fn search_lexemes(event: &casetrail_core::Event) -> String {
+    search::lexemes(event)
+}
+
 /// An error of our own making, for logs.
 pub(crate) fn failure(message: impl Into<String>) -> StoreError {
     StoreError::backend(std::io::Error::other(message.into()))
