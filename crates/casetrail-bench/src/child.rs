@@ -2,7 +2,8 @@
 //! `/proc/<pid>/status` without the bench's own data (request bodies, samples) in it.
 //!
 //! The bench runs its own executable again with `--serve-child`: the child opens a
-//! `SqliteStore` on the given file, serves it with `casetrail_server::serve` on
+//! `SqliteStore` on the given file (or, with `--database-url`, a `PostgresStore` on
+//! the URL: the same store `casetrail serve --database-url` opens), serves it with `casetrail_server::serve` on
 //! `127.0.0.1:0`, prints the address on stdout and serves until its stdin closes (so
 //! it also ends when the bench dies). The parent provisions the account on the file
 //! beforehand and keeps the signing keys in a directory both sides share, so that a
@@ -26,11 +27,21 @@ const LISTENING: &str = "casetrail-bench child listening on ";
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 const STOP_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Where the child's store is.
+#[derive(Debug, Clone)]
+pub enum ChildDb {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
 /// The child's side: serves `db` until stdin closes.
-pub fn serve(db: &Path, keys_dir: &Path, checkpoint_every: Option<u64>) -> anyhow::Result<()> {
+pub fn serve(db: &ChildDb, keys_dir: &Path, checkpoint_every: Option<u64>) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db)?);
+        let store: Arc<dyn Store> = match db {
+            ChildDb::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+            ChildDb::Postgres(url) => Arc::new(casetrail_store_postgres::PostgresStore::connect(url).await?),
+        };
         let keys = Arc::new(Keys::load_or_create(keys_dir)?);
         let checkpoint_every = checkpoint_every.unwrap_or(casetrail_app::writer::CHECKPOINT_EVERY);
         let config = ServerConfig { keys, checkpoint_every, ..ServerConfig::default() };
@@ -50,18 +61,31 @@ pub fn serve(db: &Path, keys_dir: &Path, checkpoint_every: Option<u64>) -> anyho
     })
 }
 
-/// Where the server's database and signing keys live; removed on drop.
+/// Where the server's database (or its URL) and signing keys live; removed on drop.
 #[derive(Debug)]
 pub struct ServerDir {
     dir: PathBuf,
+    /// A PostgreSQL database instead of the file in `dir`.
+    pub database_url: Option<String>,
 }
 
 impl ServerDir {
     pub fn create(parent: &Path) -> anyhow::Result<ServerDir> {
-        let dir = parent.join(format!("casetrail-bench-server-{}", std::process::id()));
+        ServerDir::named(parent, "server")
+    }
+
+    /// A directory of its own for the keys of servers on a PostgreSQL database.
+    pub fn postgres(parent: &Path, name: &str, url: &str) -> anyhow::Result<ServerDir> {
+        let mut dir = ServerDir::named(parent, name)?;
+        dir.database_url = Some(url.to_string());
+        Ok(dir)
+    }
+
+    fn named(parent: &Path, name: &str) -> anyhow::Result<ServerDir> {
+        let dir = parent.join(format!("casetrail-bench-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("keys"))?;
-        Ok(ServerDir { dir })
+        Ok(ServerDir { dir, database_url: None })
     }
 
     pub fn db(&self) -> PathBuf {
@@ -118,7 +142,11 @@ impl ServerChild {
     /// writer signs checkpoints by itself.
     pub fn start(dir: &ServerDir, checkpoint_every: Option<u64>) -> anyhow::Result<ServerChild> {
         let mut command = Command::new(std::env::current_exe()?);
-        command.arg("--serve-child").arg("--db").arg(dir.db()).arg("--keys-dir").arg(dir.keys());
+        command.arg("--serve-child").arg("--keys-dir").arg(dir.keys());
+        match &dir.database_url {
+            Some(url) => command.arg("--database-url").arg(url),
+            None => command.arg("--db").arg(dir.db()),
+        };
         if let Some(events) = checkpoint_every {
             command.arg("--checkpoint-every").arg(events.to_string());
         }

@@ -34,7 +34,16 @@ fn line(out: &mut String, met: bool, goal: &str, status: &str) {
     let _ = writeln!(out, "- [{}] **{goal}** — {status}", if met { "x" } else { " " });
 }
 
-pub fn markdown(runs: &[Value]) -> String {
+/// The goals on SQLite (the runs without an `engine`), then those on PostgreSQL.
+pub fn markdown(all: &[Value]) -> String {
+    let sqlite: Vec<Value> = all.iter().filter(|r| r["engine"] != "postgres").cloned().collect();
+    let postgres: Vec<&Value> = all.iter().filter(|r| r["engine"] == "postgres").collect();
+    let mut out = sqlite_goals(&sqlite);
+    out += &crate::pg_report::goals(&postgres);
+    out
+}
+
+fn sqlite_goals(runs: &[Value]) -> String {
     let mut out = String::from(
         "## Goals\n\nJudged on the newest run at the size each goal names (or, until there is one, the \
          newest run, marked as such). Rebuilt by every run.\n\n",

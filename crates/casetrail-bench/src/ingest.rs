@@ -84,12 +84,24 @@ pub async fn http(
     bodies: Vec<Body>,
     clients: usize,
 ) -> anyhow::Result<IngestResult> {
+    http_spread(client, &[base.to_string()], key, bodies, clients).await
+}
+
+/// Like [`http`], client `i` sending to server `bases[i % bases.len()]`: several servers
+/// on one database sharing the same load.
+pub async fn http_spread(
+    client: &reqwest::Client,
+    bases: &[String],
+    key: &str,
+    bodies: Vec<Body>,
+    clients: usize,
+) -> anyhow::Result<IngestResult> {
     let queue = Arc::new(Mutex::new(bodies.into_iter()));
-    let url = format!("{base}/api/v1/events");
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..clients {
-        let (queue, client, url, key) = (queue.clone(), client.clone(), url.clone(), key.to_string());
+    for i in 0..clients {
+        let url = format!("{}/api/v1/events", bases[i % bases.len().max(1)]);
+        let (queue, client, key) = (queue.clone(), client.clone(), key.to_string());
         tasks.spawn(async move {
             let mut latencies = Samples::default();
             let mut done = Vec::new();
@@ -122,27 +134,27 @@ pub async fn http(
 
 /// Sums timed steps (commits) into an [`IngestResult`].
 #[derive(Debug, Default)]
-struct Meter {
+pub struct Meter {
     latencies: Samples,
     done: Vec<(Duration, usize)>,
     timed: Duration,
 }
 
 impl Meter {
-    fn add(&mut self, took: Duration, events: usize) {
+    pub fn add(&mut self, took: Duration, events: usize) {
         self.timed += took;
         self.latencies.push(took);
         self.done.push((self.timed, events));
     }
 
-    fn finish(self) -> IngestResult {
+    pub fn finish(self) -> IngestResult {
         IngestResult::from_completions(self.done, self.latencies, self.timed)
     }
 }
 
 /// One body through `Store::append`, as the writer would with one request queued;
 /// parsing is not timed.
-async fn store_step(store: &dyn Store, account: AccountId, body: &Body, meter: &mut Meter) -> anyhow::Result<()> {
+pub async fn store_step(store: &dyn Store, account: AccountId, body: &Body, meter: &mut Meter) -> anyhow::Result<()> {
     let rules = IngestRules { now: Timestamp::now(), window_start: None, allow_reserved: false };
     let value: Value = serde_json::from_slice(&body.bytes)?;
     let events = parse_ingest(&value, &rules).map_err(|e| anyhow::anyhow!("invalid generated batch: {e:?}"))?;

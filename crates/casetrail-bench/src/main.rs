@@ -29,6 +29,10 @@
 //! count, the incremental verification's event count, the purge's count, and the
 //! chain verifying after the purge. `--smoke` runs all of it at 2000 events for CI.
 //! With `--serve-child` the executable is the server child instead ([`child::serve`]).
+//!
+//! With `--database-url postgres://…` every phase runs on PostgreSQL instead, beside a
+//! raw tokio-postgres engine, and adds two servers on one database and a purge by
+//! partitions ([`pg`]); each database is a throwaway schema, dropped at the end.
 #![forbid(unsafe_code)]
 
 mod child;
@@ -37,9 +41,13 @@ mod export;
 mod goals;
 mod ingest;
 mod machine;
+mod pg;
+mod pg_purge;
+mod pg_report;
 mod purge;
 mod queries;
 mod raw;
+mod raw_pg;
 mod report;
 mod server;
 mod stats;
@@ -58,7 +66,7 @@ use casetrail_export::Format;
 use crate::data::{Dataset, Rng, SearchWords};
 use crate::machine::{Machine, Phases};
 use crate::queries::Timing;
-use crate::report::{IngestRow, QueryRow, Run, VerifyRow};
+use crate::report::{Engine, IngestRow, QueryRow, Run, VerifyRow};
 use crate::server::{BATCH_CLIENTS, HttpInput, SINGLE_CLIENTS};
 
 /// Measures casetrail beside the raw SQLite engine and writes BENCHMARKS.md.
@@ -105,7 +113,11 @@ struct Args {
     /// (batches) or single (20k single events from 32 clients).
     #[arg(long, value_name = "PATH")]
     profile: Option<String>,
-    /// Internal: be the server child on `--db` (see `child.rs`).
+    /// Run on PostgreSQL (`postgres://…`): every database a throwaway schema of this
+    /// server's database, dropped at the end; the raw engine is plain tokio-postgres.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Internal: be the server child on `--db` or `--database-url` (see `child.rs`).
     #[arg(long, hide = true)]
     serve_child: bool,
     #[arg(long, hide = true)]
@@ -125,7 +137,12 @@ const RAW_SINGLE_MAX: usize = 2000;
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if args.serve_child {
-        let (db, keys) = args.db.zip(args.keys_dir).context("--serve-child needs --db and --keys-dir")?;
+        let db = match (args.database_url, args.db) {
+            (Some(url), _) => child::ChildDb::Postgres(url),
+            (None, Some(path)) => child::ChildDb::Sqlite(path),
+            (None, None) => anyhow::bail!("--serve-child needs --db or --database-url"),
+        };
+        let keys = args.keys_dir.context("--serve-child needs --keys-dir")?;
         return child::serve(&db, &keys, args.checkpoint_every);
     }
     if args.smoke {
@@ -158,6 +175,39 @@ fn main() -> anyhow::Result<()> {
 
     let mut phases = Phases { quiet: Duration::from_secs(args.quiet_wait_secs), ..Phases::default() };
     let export_runs = export::runs_for(args.events);
+    let old_events = args.purge_events.unwrap_or(args.events / 10).max(1);
+
+    if let Some(url) = &args.database_url {
+        anyhow::ensure!(
+            url.starts_with("postgres://") || url.starts_with("postgresql://"),
+            "--database-url takes postgres://…"
+        );
+        let input = HttpInput { batches, singles: single_bodies, verify_batches, plan: &plan, export_runs, old_events };
+        let pg = rt.block_on(pg::run(url, &data, input, &tmp, &mut phases))?;
+        let mut notes = pg.notes;
+        notes.extend(noise_notes(&phases));
+        let run = Run {
+            engine: Engine::Postgres,
+            extra_summary: pg.summary,
+            extra_markdown: pg.markdown,
+            date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            command: command_line(),
+            machine,
+            events: args.events,
+            data: data::describe(&data, &words, singles),
+            ingest: pg.ingest,
+            queries: pg.queries,
+            verify: pg.verify,
+            exports: pg.exports,
+            purge: pg.purge,
+            memory: pg.memory,
+            noise: phases.noise,
+            notes,
+            stats_fresh: pg.stats_fresh,
+            took_secs: started.elapsed().as_secs_f64(),
+        };
+        return finish(&run, &args, &repo);
+    }
 
     // The raw engine and the store without HTTP, batch after batch.
     let watch = phases.begin();
@@ -184,15 +234,8 @@ fn main() -> anyhow::Result<()> {
     phases.end("raw queries and export", watch);
 
     // The server, as a child process.
-    let input = HttpInput {
-        batches,
-        singles: single_bodies,
-        verify_batches,
-        plan: &plan,
-        export_runs,
-        old_events: args.purge_events.unwrap_or(args.events / 10).max(1),
-    };
-    let mut http = rt.block_on(server::http_phase(&data, input, &tmp, &mut phases))?;
+    let input = HttpInput { batches, singles: single_bodies, verify_batches, plan: &plan, export_runs, old_events };
+    let mut http = rt.block_on(server::sqlite_http_phase(&data, input, &tmp, &mut phases))?;
     for (figures, raw) in http.exports.iter_mut().zip(raw_exports) {
         (figures.raw, figures.raw_rows) = raw;
     }
@@ -230,13 +273,11 @@ fn main() -> anyhow::Result<()> {
          times the whole exchange, on a third fresh database, served by a child process (`--serve-child`)."
             .to_string(),
     ];
-    if phases.waited >= Duration::from_secs(1) {
-        notes.push(format!("Waited {:.0} s in all for compilers to finish before phases", phases.waited.as_secs_f64()));
-    }
-    if phases.noise.iter().any(|(_, n)| n.max_compilers > 0) {
-        notes.push("⚠ compilers ran during this run: its figures are noisier than usual".to_string());
-    }
+    notes.extend(noise_notes(&phases));
     let run = Run {
+        engine: Engine::Sqlite,
+        extra_summary: serde_json::Map::new(),
+        extra_markdown: String::new(),
         date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
         command: command_line(),
         machine,
@@ -253,14 +294,30 @@ fn main() -> anyhow::Result<()> {
         stats_fresh: http.stats_fresh,
         took_secs: started.elapsed().as_secs_f64(),
     };
-    let markdown = run.markdown();
-    println!("{markdown}");
+    finish(&run, &args, &repo)
+}
+
+/// Prints the run and, unless told not to, writes it into BENCHMARKS.md.
+fn finish(run: &Run, args: &Args, repo: &std::path::Path) -> anyhow::Result<()> {
+    println!("{}", run.markdown());
     if !args.no_write {
-        let path = args.out.unwrap_or_else(|| repo.join("BENCHMARKS.md"));
-        report::write(&path, &run).with_context(|| format!("writing {}", path.display()))?;
+        let path = args.out.clone().unwrap_or_else(|| repo.join("BENCHMARKS.md"));
+        report::write(&path, run).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("casetrail-bench: wrote {}", path.display());
     }
     Ok(())
+}
+
+/// What the report says of the machine's noise during the run.
+fn noise_notes(phases: &Phases) -> Vec<String> {
+    let mut notes = Vec::new();
+    if phases.waited >= Duration::from_secs(1) {
+        notes.push(format!("Waited {:.0} s in all for compilers to finish before phases", phases.waited.as_secs_f64()));
+    }
+    if phases.noise.iter().any(|(_, n)| n.max_compilers > 0) {
+        notes.push("⚠ compilers ran during this run: its figures are noisier than usual".to_string());
+    }
+    notes
 }
 
 fn join_queries(http: Vec<Timing>, store: Vec<Timing>, raw: Vec<Timing>, raw_no_stats: Vec<Timing>) -> Vec<QueryRow> {

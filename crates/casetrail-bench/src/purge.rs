@@ -59,14 +59,21 @@ fn age(event: &mut Value, span: (Timestamp, Timestamp), now: Timestamp) {
     }
 }
 
+/// The `count` old events: the generator's events of seed + 3, dated 120 to 91 days
+/// before `now`.
+pub fn old_events(data: &Dataset, count: usize, now: Timestamp) -> impl Iterator<Item = Value> + use<> {
+    let span = data.span();
+    data.events_of(data.seed.wrapping_add(3), count).map(move |mut e| {
+        age(&mut e, span, now);
+        e
+    })
+}
+
 /// Appends `count` old events through the store, 1000 per transaction.
 pub async fn append_old(store: &dyn Store, account: AccountId, data: &Dataset, count: usize) -> anyhow::Result<()> {
     let now = Timestamp::now();
     let rules = IngestRules { now, window_start: None, allow_reserved: false };
-    let mut events = data.events_of(data.seed.wrapping_add(3), count).map(|mut e| {
-        age(&mut e, data.span(), now);
-        e
-    });
+    let mut events = old_events(data, count, now);
     loop {
         let chunk: Vec<Value> = events.by_ref().take(1000).collect();
         if chunk.is_empty() {

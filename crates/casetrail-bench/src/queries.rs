@@ -268,3 +268,20 @@ impl Pager for Raw {
         Ok((started.elapsed(), rows, next.map(|c: Cursor| c.encode())))
     }
 }
+
+/// The same statements on the raw PostgreSQL engine.
+#[derive(Debug)]
+pub struct RawPgPager<'a>(pub &'a crate::raw_pg::RawPg);
+
+impl Pager for RawPgPager<'_> {
+    async fn fetch(
+        &mut self,
+        params: &Params,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<(Duration, usize, Option<String>)> {
+        let query = browse_query(params, cursor)?;
+        let started = Instant::now();
+        let (rows, next) = self.0.page(&query).await?;
+        Ok((started.elapsed(), rows, next.map(|c: Cursor| c.encode())))
+    }
+}

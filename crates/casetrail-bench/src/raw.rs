@@ -207,7 +207,7 @@ impl RawDb {
     }
 }
 
-fn picker_search(parts: &[Option<&str>]) -> String {
+pub fn picker_search(parts: &[Option<&str>]) -> String {
     let mut out = String::new();
     for word in parts.iter().flatten().flat_map(|p| keywords(p)) {
         out.push(' ');

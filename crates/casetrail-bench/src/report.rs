@@ -42,9 +42,39 @@ pub struct VerifyRow {
     pub raw_events: u64,
 }
 
+/// The database a run measured, and the raw engine beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The raw engine, as the tables name it.
+    pub fn raw(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "raw SQLite",
+            Engine::Postgres => "raw PostgreSQL",
+        }
+    }
+
+    /// The raw engine's client, as the tables' captions name it.
+    pub fn client(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "rusqlite",
+            Engine::Postgres => "tokio-postgres",
+        }
+    }
+}
+
 /// Everything one run measured.
 #[derive(Debug, Clone)]
 pub struct Run {
+    pub engine: Engine,
+    /// Figures of the engine's own phases, into the summary.
+    pub extra_summary: serde_json::Map<String, Value>,
+    /// Tables of the engine's own phases, after the others.
+    pub extra_markdown: String,
     pub date: String,
     pub command: String,
     pub machine: Machine,
@@ -142,6 +172,9 @@ impl Run {
             summary["purge_p50_ms"] = json!(p.during.p50());
             summary["purge_before_p50_ms"] = json!(p.before.p50());
         }
+        for (key, value) in &self.extra_summary {
+            summary[key] = value.clone();
+        }
         if let Some(m) = &self.memory {
             summary["reads_stored"] = json!(m.stored);
             summary["reads_hwm_mib"] = json!(mib(m.reads.hwm));
@@ -155,7 +188,8 @@ impl Run {
     pub fn markdown(&self) -> String {
         let m = &self.machine;
         let mut s = String::new();
-        let _ = writeln!(s, "### {} · {} events · {}\n", self.date, int(self.events as f64), m.commit);
+        let on = if self.engine == Engine::Postgres { " · PostgreSQL" } else { "" };
+        let _ = writeln!(s, "### {} · {} events · {}{on}\n", self.date, int(self.events as f64), m.commit);
         let _ = writeln!(s, "{SUMMARY_PREFIX}{} -->\n", self.summary());
         let _ = writeln!(s, "- Command: `{}`", self.command);
         let _ = writeln!(s, "- Commit: `{}`", m.commit);
@@ -180,7 +214,12 @@ impl Run {
             "\n**Ingest** — events/s; acknowledgement latency per request (HTTP) or per commit \
              (store, raw), ms; casetrail / raw > 1 means faster than the raw engine.\n"
         );
-        s += "| path | events | events/s | last 10 % events/s | p50 | p99 | raw SQLite doing the same | raw events/s | casetrail / raw |\n";
+        let _ = writeln!(
+            s,
+            "| path | events | events/s | last 10 % events/s | p50 | p99 | {} doing the same | raw events/s | \
+             casetrail / raw |",
+            self.engine.raw()
+        );
         s += "|---|--:|--:|--:|--:|--:|---|--:|--:|\n";
         for r in &self.ingest {
             let x = &r.result;
@@ -206,7 +245,8 @@ impl Run {
             "\n**Browse, filter, search** — ms; n = timed HTTP requests (after 3 warm-up; a kind stops early \
              once it has run for the time budget), rows = median rows per page (limit 50). \
              HTTP = `GET /api/v1/events` end to end with the admin key; store = `Store::events` without HTTP; \
-             raw = the same SQL on rusqlite after `ANALYZE` (and before it, as casetrail runs today).\n"
+             raw = the same SQL on {} after `ANALYZE` (and before it, as casetrail runs today).\n",
+            self.engine.client()
         );
         s += "| query | n | rows | HTTP p50 | HTTP p95 | HTTP p99 | store p50 | store p95 | raw p50 | raw p95 | raw p95 no ANALYZE | HTTP / raw p50 | HTTP / raw p95 |\n";
         s += "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
@@ -236,10 +276,10 @@ impl Run {
         }
 
         if let Some(v) = &self.verify {
-            s += &crate::tables::verify_table(v);
+            s += &crate::tables::verify_table(v, self.engine.client());
         }
         if !self.exports.is_empty() {
-            s += &crate::tables::export_table(&self.exports);
+            s += &crate::tables::export_table(&self.exports, self.engine.client());
         }
         if let Some(p) = &self.purge {
             s += &crate::tables::purge_table(p);
@@ -247,6 +287,7 @@ impl Run {
         if let Some(m) = &self.memory {
             s += &crate::tables::memory_table(m);
         }
+        s += &self.extra_markdown;
         s
     }
 }
@@ -294,7 +335,13 @@ Written by the benchmark command (`crates/casetrail-bench`):
 cargo run --release -p casetrail-bench -- --events 100000     # under ten minutes here
 cargo run --release -p casetrail-bench -- --events 1000000    # within the hour
 cargo run --release -p casetrail-bench -- --smoke             # 2000 events, seconds; writes nothing
+cargo run --release -p casetrail-bench -- --events 100000 --database-url postgres://postgres@127.0.0.1:5432/postgres
 ```
+
+With `--database-url` the run is on PostgreSQL: every database a throwaway schema of
+that server, dropped at the end; the raw engine is then plain tokio-postgres (the
+store's statements, and binary COPY) into the store's own schema, and the run adds
+ingest through two servers on one database and a purge by partitions.
 
 Each run generates the demo firm's log deterministically (same seed and count, same
 events; only their dates move, by whole weeks, to lie inside the 90-day retention),

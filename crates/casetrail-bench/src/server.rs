@@ -47,11 +47,11 @@ pub async fn store_phase(data: &Dataset, batches: &[Body]) -> anyhow::Result<Ing
     ingest::store(&store, account.id, batches).await
 }
 
-async fn provision(store: &dyn Store, data: &Dataset) -> anyhow::Result<Provisioned> {
+pub async fn provision(store: &dyn Store, data: &Dataset) -> anyhow::Result<Provisioned> {
     create_account(store, &data.firm.name, "bench-admin@example.com", "Bench Admin").await
 }
 
-fn http_client() -> reqwest::Result<reqwest::Client> {
+pub fn http_client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(600))
@@ -146,30 +146,51 @@ pub struct HttpFigures {
 }
 
 /// Starts a server child without blocking the runtime's other tasks.
-fn start(dir: &ServerDir, checkpoint_every: Option<u64>) -> anyhow::Result<ServerChild> {
+pub fn start(dir: &ServerDir, checkpoint_every: Option<u64>) -> anyhow::Result<ServerChild> {
     let server = tokio::task::block_in_place(|| ServerChild::start(dir, checkpoint_every))?;
     eprintln!("  server child {} on {}", server.pid(), server.base);
     Ok(server)
 }
 
-fn stop(server: ServerChild) -> anyhow::Result<()> {
+pub fn stop(server: ServerChild) -> anyhow::Result<()> {
     tokio::task::block_in_place(|| server.stop())
 }
 
-pub async fn http_phase(
+/// The HTTP phase on SQLite: a database file of its own, then its statistics and size.
+pub async fn sqlite_http_phase(
     data: &Dataset,
     input: HttpInput<'_>,
     tmp: &Path,
     phases: &mut Phases,
 ) -> anyhow::Result<HttpFigures> {
-    let mut out = HttpFigures::default();
     let dir = ServerDir::create(tmp)?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.db())?);
+    let mut out = http_phase(data, input, &dir, store, phases).await?;
+    let path = dir.db();
+    out.stats_fresh = has_statistics(&path);
+    out.db_size = ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+        .map(|m| m.len())
+        .sum();
+    Ok(out)
+}
+
+/// Every HTTP phase on the database `dir` names, `store` being the bench's own handle
+/// on it (dropped at the end).
+pub async fn http_phase(
+    data: &Dataset,
+    input: HttpInput<'_>,
+    dir: &ServerDir,
+    store: Arc<dyn Store>,
+    phases: &mut Phases,
+) -> anyhow::Result<HttpFigures> {
+    let mut out = HttpFigures::default();
     let firm = provision(store.as_ref(), data).await?;
     let (admin, ingest_key) = (firm.admin_key.as_str(), firm.ingest_key.as_str());
     let client = http_client()?;
 
-    let server = start(&dir, None)?;
+    let server = start(dir, None)?;
     let watch = phases.begin();
     out.batch = ingest::http(&client, &server.base, ingest_key, input.batches, BATCH_CLIENTS).await?;
     phases.end("HTTP ingest", watch);
@@ -196,13 +217,13 @@ pub async fn http_phase(
     phases.end("export", watch);
     stop(server)?;
 
-    let server = start(&dir, Some(u64::MAX))?;
+    let server = start(dir, Some(u64::MAX))?;
     let watch = phases.begin();
     out.verify = verify::http(&client, &server.base, admin, ingest_key, input.verify_batches).await?;
     phases.end("verification", watch);
     stop(server)?;
 
-    let server = start(&dir, None)?;
+    let server = start(dir, None)?;
     let watch = phases.begin();
     out.single = ingest::http(&client, &server.base, ingest_key, input.singles, SINGLE_CLIENTS).await?;
     phases.end("single events", watch);
@@ -214,13 +235,6 @@ pub async fn http_phase(
     stop(server)?;
 
     drop(store);
-    let path = dir.db();
-    out.stats_fresh = has_statistics(&path);
-    out.db_size = ["", "-wal"]
-        .iter()
-        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
-        .map(|m| m.len())
-        .sum();
     Ok(out)
 }
 

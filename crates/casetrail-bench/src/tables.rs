@@ -18,16 +18,16 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or("–".to_string(), f)
 }
 
-pub fn verify_table(v: &VerifyRow) -> String {
+pub fn verify_table(v: &VerifyRow, client: &str) -> String {
     let c = &v.casetrail;
     let eps = |events: f64, p50: Option<f64>| p50.map(|ms| events / (ms / 1000.0));
     let full = eps(c.full_events as f64, c.full.p50());
     let raw = eps(v.raw_events as f64, v.raw.p50());
     let counts: Vec<usize> = c.incremental_events.iter().map(|n| *n as usize).collect();
     let checked = format!("{} (max {})", crate::stats::median(&counts), counts.iter().max().unwrap_or(&0));
-    let mut s = String::from(
+    let mut s = format!(
         "\n**Verification** — `GET /api/v1/integrity` (ms, p50 of the runs); raw = every row read in seq order \
-         and SHA-256 chained on rusqlite, no canonicalization or signatures.\n\n",
+         and SHA-256 chained on {client}, no canonicalization or signatures.\n\n",
     );
     s += "| what | runs | events checked | p50 | max | events/s | raw events/s | casetrail / raw |\n";
     s += "|---|--:|--:|--:|--:|--:|--:|--:|\n";
@@ -55,13 +55,13 @@ pub fn verify_table(v: &VerifyRow) -> String {
     s
 }
 
-pub fn export_table(exports: &[ExportFigures]) -> String {
-    let mut s = String::from(
+pub fn export_table(exports: &[ExportFigures], client: &str) -> String {
+    let mut s = format!(
         "\n**Export** — `GET /api/v1/events/export?format=…` of every stored event (admin key, no filters) through \
          HTTP, streamed and counted by the bench (CSV rows parsed, XLSX rows as the server recorded them); time = \
          request to last byte, p50 of the runs. Peak RSS growth = the server process's VmHWM after the export minus \
          its VmRSS before (peak reset through `clear_refs`), the largest over the runs. Raw = \
-         `casetrail_export::ExportWriter` alone, fed the same events from a plain rusqlite SELECT into \
+         `casetrail_export::ExportWriter` alone, fed the same events from a plain {client} SELECT into \
          `std::io::sink()`.\n\n",
     );
     s += "| format | runs | rows | file MiB | p50 s | rows/s | peak RSS growth MiB | server VmHWM MiB | raw runs | raw \

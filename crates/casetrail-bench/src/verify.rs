@@ -17,7 +17,7 @@ use crate::raw::RawReader;
 use crate::stats::Samples;
 
 /// Full verifications timed (each reads the whole chain).
-const FULL_RUNS: usize = 3;
+pub const FULL_RUNS: usize = 3;
 
 #[derive(Debug, Clone, Default)]
 pub struct VerifyFigures {

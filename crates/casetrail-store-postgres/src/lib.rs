@@ -40,6 +40,9 @@
 //!   `statement_timeout` that appends lift. TLS follows the URL's `sslmode`
 //!   (`tls.rs`). No error or `Debug` output ever holds the URL's password
 //!   (`connect.rs`).
+//! - **Planner statistics** (`statistics.rs`): each store runs `ANALYZE` on the log's
+//!   tables in the background once its appends reach a tenth of the table, so plans
+//!   never rest on autovacuum alone.
 //! - PostgreSQL's `text` cannot hold U+0000. Ingest must refuse it in every string
 //!   stored in a column of its own (actor id and name, record ids and names,
 //!   idempotency keys): here such an event fails its whole append.
@@ -66,6 +69,7 @@ mod retention;
 mod schema;
 mod search;
 mod service;
+mod statistics;
 mod store_impl;
 #[cfg(feature = "testing")]
 mod testing;
@@ -96,6 +100,8 @@ struct Inner {
     /// Account id → internal key. An account's key never changes and accounts are
     /// never deleted, so this can never be stale, whichever server created them.
     account_pks: Mutex<HashMap<AccountId, i64>>,
+    /// Events appended since the last `ANALYZE` (`statistics.rs`).
+    statistics: statistics::Statistics,
     /// Last: the schema a test store made is dropped after the pool has closed.
     #[cfg(feature = "testing")]
     _schema: Option<testing::TemporarySchema>,
@@ -141,6 +147,7 @@ impl PostgresStore {
                 pool,
                 target,
                 account_pks: Mutex::new(HashMap::new()),
+                statistics: statistics::Statistics::default(),
                 #[cfg(feature = "testing")]
                 _schema: None,
             }),
@@ -202,6 +209,14 @@ pub async fn browse_page(
     query: &casetrail_core::query::BrowseQuery,
 ) -> StoreResult<casetrail_store::Page> {
     page::page(Db::plain(client), account_pk, query).await
+}
+
+/// The words an event is found by, as the store indexes them (space-separated, distinct,
+/// cut to lexeme size): the benchmark's raw engine writes the same `search` column.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub fn search_lexemes(event: &casetrail_core::Event) -> String {
+    search::lexemes(event)
 }
 
 /// An error of our own making, for logs.

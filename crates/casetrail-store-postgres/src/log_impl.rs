@@ -33,13 +33,17 @@ macro_rules! for_account {
 #[async_trait]
 impl EventStore for PostgresStore {
     async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
-        transact!(self, |db| async {
+        let appended: StoreResult<Vec<Vec<Appended>>> = transact!(self, |db| async {
             // An acknowledged append must not be cut short by a slow disk or a long
             // wait for the head's lock (`lock_timeout` still bounds the latter).
             db.batch("SET LOCAL statement_timeout = 0").await?;
             append::append_all(db, batches).await
         }
-        .await)
+        .await);
+        if let Ok(out) = &appended {
+            self.appended(out.iter().flatten().filter(|a| !a.duplicate).count() as u64);
+        }
+        appended
     }
 
     async fn events(&self, account: AccountId, query: &BrowseQuery) -> StoreResult<Page> {
