@@ -68,6 +68,7 @@ mod records;
 mod retention;
 mod schema;
 mod search;
+mod search_plan;
 mod service;
 mod statistics;
 mod store_impl;

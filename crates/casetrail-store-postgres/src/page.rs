@@ -10,25 +10,19 @@
 //!    filter) newest first, the words as a filter. A dense word fills the page here
 //!    and nothing else runs. So does any search whose candidates are fewer than
 //!    [`PROBE_ROWS`] (checked with a bounded count): the probe saw them all.
-//! 2. **Count** the account's matches through the GIN index, up to
-//!    [`SEARCH_DRIVES_BELOW`]. Fewer: fetch them all through the index, filter and sort
-//!    (`Keywords`). More: walk newest first with the words as a filter until the page
-//!    is full. The probe comes first because a GIN count cannot stop early: its
-//!    bitmap holds every posting of the word (52 ms for a word in 100k events, against
-//!    0.2 ms for the probe that answers the page).
+//! 2. **Choose** between walking newest first with the words as a filter until the
+//!    page is full, and fetching every match of the rarest word through the GIN
+//!    index (the other words and filters checked on those rows), sorted: a cost
+//!    estimate from the probe's density and the planner's estimate of each word's
+//!    matches ([`crate::search_plan`], which also says why nothing is counted).
 //!
-//! Measured on 100k events of one account (PostgreSQL 15, warm cache): a word on every
-//! event is answered by the probe in 0.2 ms (ordered backward scan of `events_time`,
-//! 51 rows, the words a filter); a word on 1 in 1000 costs the probe (about 5 to 14
-//! ms for 2000 rows), the count (a GIN bitmap, 5 ms) and the fetch (GIN bitmap,
-//! sort of 100 rows, 51 primary-key lookups: 13 ms); a word on 1 in 20 but absent
-//! from the newest rows walks the index until the page is full (20 ms for 7,400
-//! rows). Within one case (667 events) a common word takes 0.6 ms (the probe walks
-//! the case's links backwards and stops at 51); a rare one has the probe read all 667,
-//! about 9 ms, and that is the answer. The count and the GIN fetch are planned for
-//! their words each time: the generic plan PostgreSQL keeps for a cached statement
-//! after five runs made the count a sequential scan (217 ms instead of 5 ms for the
-//! rare word).
+//! Measured on 1M events of one account (PostgreSQL 15, 128 MB shared buffers): a
+//! walk of 10,000 rows with a word as its filter takes 8 ms warm, 20 ms from the OS
+//! cache; the probe of 2000 rows a fifth of that; a word on 1 % of events fills its
+//! page after ~5,000 rows. A word on 1 in 10,000 costs the probe, one planning per
+//! word and a GIN fetch of ~100 rows. Within one case a common word takes 0.6 ms
+//! (the probe walks the case's links backwards and stops at 51); a rare one has the
+//! probe read all the case's events, and that is the answer.
 //!
 //! The words are always a plain `ts_match_vq(search, q)` call in the walks, which
 //! the planner cannot answer from the GIN index, so the walks stay ordered index scans
@@ -45,11 +39,8 @@ use tokio_postgres::types::ToSql;
 use crate::browse::{EVENT_COLUMNS, chained};
 use crate::db::{Db, get};
 use crate::search::tsquery;
+use crate::search_plan::{Choice, choose, estimated_matches};
 
-/// Below this many keyword matches in the account, the search index drives the
-/// query: fetching that many events through it and sorting them is cheaper than
-/// walking the log newest first until a page of them turns up.
-const SEARCH_DRIVES_BELOW: i64 = 2_000;
 /// How many candidates the probe walks: a word on 1 in 40 events fills a page of
 /// 50 within it. About 5 ms when nothing matches.
 const PROBE_ROWS: i64 = 2_000;
@@ -78,8 +69,9 @@ enum Plan<'w> {
     Probe(&'w str),
     /// How many candidates there are, up to [`PROBE_ROWS`].
     Candidates,
-    /// Every match through the GIN index, filtered and sorted.
-    Keywords(&'w str),
+    /// Every match of the `indexed` words through the GIN index, filtered by `all` the
+    /// words and the other filters, sorted.
+    Keywords { indexed: &'w str, all: &'w str },
 }
 
 /// The SQL and parameters of one plan's statement for `query` in account `pk` ($1).
@@ -91,7 +83,7 @@ fn statement(pk: i64, query: &BrowseQuery, plan: Plan<'_>) -> (String, Args) {
     // primary key yields its events in page order (a record with few events never
     // walks the whole log); the GIN fetch checks links per match instead.
     let record = match plan {
-        Plan::Keywords(_) => None,
+        Plan::Keywords { .. } => None,
         _ => [(RecordType::Case, &f.case), (RecordType::Client, &f.client)]
             .into_iter()
             .find_map(|(kind, id)| id.as_ref().map(|id| (kind, id.clone()))),
@@ -171,12 +163,17 @@ fn statement(pk: i64, query: &BrowseQuery, plan: Plan<'_>) -> (String, Args) {
             let k = args.add(PROBE_ROWS);
             format!("SELECT count(*) FROM (SELECT 1 FROM {from}{conds} LIMIT {k}) c")
         }
-        Plan::Keywords(words) => {
+        Plan::Keywords { indexed, all } => {
             let l = args.add(page_rows);
-            let q = args.add(words.to_string());
+            let q = args.add(indexed.to_string());
+            let rest = if all == indexed {
+                String::new()
+            } else {
+                format!(" AND ts_match_vq(e.search, {}::text::tsquery)", args.add(all.to_string()))
+            };
             format!(
                 "WITH m AS MATERIALIZED (SELECT e.seq, e.occurred_at FROM {from} \
-                 AND e.search @@ {q}::text::tsquery{conds}), \
+                 AND e.search @@ {q}::text::tsquery{rest}{conds}), \
                  p AS (SELECT seq FROM m ORDER BY occurred_at DESC, seq DESC LIMIT {l}) \
                  SELECT {EVENT_COLUMNS} FROM p JOIN events e ON e.acct = $1 AND e.seq = p.seq \
                  ORDER BY e.occurred_at DESC, e.seq DESC"
@@ -186,20 +183,18 @@ fn statement(pk: i64, query: &BrowseQuery, plan: Plan<'_>) -> (String, Args) {
     (sql, args)
 }
 
-/// The rows of one plan's statement, with their `occurred_at`. The GIN fetch is
-/// planned for its words each time (see [`Db::query_planned`]); the walks are ordered
-/// index scans whatever the parameters, so their cached plans serve.
+/// The rows of one plan's statement, with their `occurred_at`. Every statement of a
+/// page is planned for its parameters (see [`Db::query_planned`]): the generic plan
+/// that a cached statement gets after five runs served a category (several
+/// activities), an actor and a week at 20 ms p95 where the plan for the values took
+/// 7.6 ms at 1M events, and planning costs about 0.3 ms.
 async fn rows(db: Db<'_>, pk: i64, query: &BrowseQuery, plan: Plan<'_>) -> StoreResult<Vec<(ChainedEvent, i64)>> {
     let (sql, args) = statement(pk, query, plan);
-    let rows = match plan {
-        Plan::Keywords(_) => db.query_planned(&sql, &args.refs()).await?,
-        _ => db.query(&sql, &args.refs()).await?,
-    };
-    rows.iter().map(chained).collect()
+    db.query_planned(&sql, &args.refs()).await?.iter().map(chained).collect()
 }
 
-async fn count(db: Db<'_>, sql: &str, args: &Args, planned: bool) -> StoreResult<i64> {
-    let rows = if planned { db.query_planned(sql, &args.refs()).await? } else { db.query(sql, &args.refs()).await? };
+async fn count(db: Db<'_>, sql: &str, args: &Args) -> StoreResult<i64> {
+    let rows = db.query_planned(sql, &args.refs()).await?;
     let row = rows.first().ok_or_else(|| StoreError::Corrupt("count(*) answered no row".into()))?;
     get(row, 0)
 }
@@ -212,20 +207,18 @@ pub(crate) async fn page(db: Db<'_>, pk: i64, query: &BrowseQuery) -> StoreResul
     };
     let probed = rows(db, pk, query, Plan::Probe(&words)).await?;
     let (sql, args) = statement(pk, query, Plan::Candidates);
-    if probed.len() > limit || count(db, &sql, &args, false).await? < PROBE_ROWS {
+    if probed.len() > limit || count(db, &sql, &args).await? < PROBE_ROWS {
         return Ok(paged(probed, limit));
     }
-    let mut args = Args::default();
-    let sql = format!(
-        "SELECT count(*) FROM (SELECT 1 FROM events WHERE acct = {} AND search @@ {}::text::tsquery LIMIT {}) m",
-        args.add(pk),
-        args.add(words.clone()),
-        args.add(SEARCH_DRIVES_BELOW)
-    );
-    let plan = if count(db, &sql, &args, true).await? < SEARCH_DRIVES_BELOW {
-        Plan::Keywords(&words)
-    } else {
-        Plan::Walk(Some(&words))
+    // Each word's own tsquery, and the planner's estimate of its matches.
+    let singles: Vec<String> = query.filter.words.iter().filter_map(|w| tsquery(std::slice::from_ref(w))).collect();
+    let mut estimates = Vec::with_capacity(singles.len());
+    for single in &singles {
+        estimates.push(estimated_matches(db, pk, single).await?);
+    }
+    let plan = match choose(limit + 1, probed.len(), PROBE_ROWS as usize, &estimates) {
+        Choice::Rarest(i) => Plan::Keywords { indexed: &singles[i], all: &words },
+        Choice::Walk => Plan::Walk(Some(&words)),
     };
     Ok(paged(rows(db, pk, query, plan).await?, limit))
 }

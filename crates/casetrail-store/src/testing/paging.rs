@@ -193,15 +193,18 @@ pub async fn search_pages_alike_for_rare_and_common_words(store: Arc<dyn Store>)
     let store = &*store;
     let account = new_account(store, "Many Matches LLP").await;
     // 3000 events over 50 minutes, seq order not time order: every one says "common",
-    // every 50th also "scarce"; every 3rd is on case c_many.
+    // every 50th also "scarce", every 700th "rarely"; every 3rd is on case c_many.
     let mut keys = Vec::new();
     for chunk in 0..3usize {
         let events: Vec<_> = (0..1000)
             .map(|i| {
                 let n = chunk * 1000 + i;
                 let at = format!("2026-04-01T10:{:02}:{:02}Z", (n * 7) % 50, n % 60);
-                let text =
+                let mut text =
                     if n.is_multiple_of(50) { format!("Common note {n} scarce") } else { format!("Common note {n}") };
+                if n.is_multiple_of(700) {
+                    text += " rarely";
+                }
                 let related = if n.is_multiple_of(3) { json!([{"type": "case", "id": "c_many"}]) } else { json!([]) };
                 new_event(json!({
                     "occurred_at": at, "actor": {"id": format!("u_{}", n % 4), "name": "Paging Person"},
@@ -221,12 +224,19 @@ pub async fn search_pages_alike_for_rare_and_common_words(store: Arc<dyn Store>)
     let scarce = |n: usize| n.is_multiple_of(50);
     let actor_case = |n: usize| n % 4 == 1 && n.is_multiple_of(3);
     let scarce_case = |n: usize| n.is_multiple_of(50) && n.is_multiple_of(3);
-    let cases: [Query<'_>; 5] = [
+    let rarely = |n: usize| n.is_multiple_of(700);
+    let rarely_scarce = |n: usize| n.is_multiple_of(700) && n.is_multiple_of(50);
+    let scarce_actor = |n: usize| n.is_multiple_of(50) && n % 4 == 2;
+    let cases: [Query<'_>; 9] = [
         (&[("q", "common")], &common),
         (&[("q", "scarce")], &scarce),
         (&[("q", "comm note")], &common),
         (&[("q", "common"), ("actor", "u_1"), ("case", "c_many")], &actor_case),
         (&[("q", "scarce"), ("case", "c_many")], &scarce_case),
+        (&[("q", "rarely")], &rarely),
+        (&[("q", "common rarely")], &rarely),
+        (&[("q", "rarely scarce")], &rarely_scarce),
+        (&[("q", "scarce"), ("actor", "u_2")], &scarce_actor),
     ];
     for (pairs, keep) in cases {
         let walked = walk(store, account, pairs, 500).await;
