@@ -41,7 +41,20 @@ impl From<StoreError> for AppError {
 
 impl From<crate::writer::WriteError> for AppError {
     fn from(err: crate::writer::WriteError) -> AppError {
-        AppError::Internal(err.into())
+        match err {
+            // Kept a store error, so every adapter tells "try again soon" from a failure.
+            crate::writer::WriteError::Store(store) if matches!(*store, StoreError::Unavailable(_)) => {
+                AppError::Store(StoreError::Unavailable(Box::new(store)))
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl AppError {
+    /// Whether the operation failed only because the database is out of reach.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AppError::Store(StoreError::Unavailable(_)))
     }
 }
 

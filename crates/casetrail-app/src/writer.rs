@@ -133,7 +133,9 @@ async fn append_when_free(
     let mut pause = BUSY_FIRST_PAUSE;
     for _ in 1..BUSY_RETRIES {
         match &answer {
-            Err(err) if err.is_retryable() => {
+            // Only `Busy`: an unreachable database is not back within a second, and
+            // each try would wait for a connection again; the client retries instead.
+            Err(err @ StoreError::Busy(_)) => {
                 tracing::warn!(error = ?err, pause_ms = pause.as_millis() as u64, "the store is busy; trying the commit again");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
@@ -147,7 +149,7 @@ async fn append_when_free(
 
 /// Commits a group and answers its requests; returns the highest seq it reached in
 /// each account (the chain heads, without asking the store again).
-async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<AccountId, u64> {
+async fn commit(store: &dyn EventStore, jobs: Vec<Job>, events: usize) -> HashMap<AccountId, u64> {
     let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
     let accounts: Vec<AccountId> = batches.iter().map(|b| b.account_id).collect();
     let mut heads = HashMap::new();
@@ -172,9 +174,12 @@ async fn commit(store: &dyn Store, jobs: Vec<Job>, events: usize) -> HashMap<Acc
         }
         Err(err) => {
             tracing::error!(error = ?err, group, events, "group commit failed");
-            if group == 1 {
-                if let Some(reply) = replies.into_iter().next() {
-                    let _ = reply.send(Err(Arc::new(err)));
+            // Alone, a request fares no better: it was alone, or the database is out of
+            // reach (then all are refused at once, none waits for a try of its own).
+            if group == 1 || matches!(err, StoreError::Unavailable(_)) {
+                let err = Arc::new(err);
+                for reply in replies {
+                    let _ = reply.send(Err(err.clone()));
                 }
                 return heads;
             }
@@ -203,11 +208,21 @@ mod tests {
 
     use super::*;
 
-    /// Answers `Busy` to the first `busy` appends, then appends one seq per event.
+    /// Answers `refusal()` (`Busy` unless said otherwise) to the first `busy`
+    /// appends, then appends one seq per event.
     #[derive(Debug)]
     struct BusyFor {
         busy: u32,
         calls: AtomicU32,
+        refusal: fn() -> StoreError,
+    }
+
+    fn busy() -> StoreError {
+        StoreError::Busy(Box::new(std::io::Error::other("database is locked")))
+    }
+
+    fn unreachable_db() -> StoreError {
+        StoreError::unavailable(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
     }
 
     #[async_trait]
@@ -215,7 +230,7 @@ mod tests {
         async fn append(&self, batches: Vec<AppendBatch>) -> StoreResult<Vec<Vec<Appended>>> {
             let call = self.calls.fetch_add(1, Ordering::SeqCst);
             if call < self.busy {
-                return Err(StoreError::Busy(Box::new(std::io::Error::other("database is locked"))));
+                return Err((self.refusal)());
             }
             let answer = |i| Appended { id: EventId::nil(), seq: i as u64 + 1, duplicate: false };
             Ok(batches.iter().map(|b| (0..b.events.len()).map(answer).collect()).collect())
@@ -252,7 +267,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_busy_store_is_tried_again_until_it_takes_the_commit() {
-        let store = BusyFor { busy: 3, calls: AtomicU32::new(0) };
+        let store = BusyFor { busy: 3, calls: AtomicU32::new(0), refusal: busy };
         let answer = append_when_free(&store, one_batch(), &one_batch()).await;
         assert!(answer.is_ok(), "{answer:?}");
         assert_eq!(store.calls.load(Ordering::SeqCst), 4, "three busy answers, then the commit");
@@ -260,9 +275,35 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_store_busy_for_too_long_fails_the_commit() {
-        let store = BusyFor { busy: u32::MAX, calls: AtomicU32::new(0) };
+        let store = BusyFor { busy: u32::MAX, calls: AtomicU32::new(0), refusal: busy };
         let answer = append_when_free(&store, one_batch(), &one_batch()).await;
         assert!(matches!(answer, Err(StoreError::Busy(_))), "{answer:?}");
         assert_eq!(store.calls.load(Ordering::SeqCst), BUSY_RETRIES);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreachable_store_is_not_tried_again_by_the_writer() {
+        let store = BusyFor { busy: 1, calls: AtomicU32::new(0), refusal: unreachable_db };
+        let answer = append_when_free(&store, one_batch(), &one_batch()).await;
+        assert!(matches!(answer, Err(StoreError::Unavailable(_))), "{answer:?}");
+        assert_eq!(store.calls.load(Ordering::SeqCst), 1, "one try; the client retries later");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_refused_as_unavailable_answers_every_request_without_trying_each() {
+        let store = BusyFor { busy: 1, calls: AtomicU32::new(0), refusal: unreachable_db };
+        let (jobs, answers): (Vec<_>, Vec<_>) = (0..3)
+            .map(|_| {
+                let (reply, answer) = oneshot::channel();
+                (Job { batch: one_batch().remove(0), reply }, answer)
+            })
+            .unzip();
+        let heads = commit(&store, jobs, 0).await;
+        assert!(heads.is_empty());
+        for answer in answers {
+            let refusal = answer.await.unwrap().expect_err("nothing was committed");
+            assert!(matches!(*refusal, StoreError::Unavailable(_)), "{refusal:?}");
+        }
+        assert_eq!(store.calls.load(Ordering::SeqCst), 1, "the group's one try, none per request");
     }
 }

@@ -8,6 +8,10 @@ use casetrail_core::FieldError;
 use casetrail_store::StoreError;
 use serde::Serialize;
 
+/// The `Retry-After` of a `503`: the pool opens a new connection on the next request,
+/// so a client may try again as soon as the database is back.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 1;
+
 /// A refusal or failure, already in the words of docs/API.md §2.
 #[derive(Debug)]
 pub struct ApiError {
@@ -35,6 +39,7 @@ impl ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
             StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             s if s.is_server_error() => "internal",
             _ => "bad_request",
         };
@@ -95,6 +100,17 @@ impl ApiError {
         ApiError::validation(vec![FieldError::new(field, message)])
     }
 
+    /// The database is out of reach: nothing was done (or, for a write cut off
+    /// mid-commit, nothing was acknowledged), and the same request may succeed in a
+    /// moment. The cause goes to the log only.
+    pub fn unavailable(source: impl Into<anyhow::Error>) -> ApiError {
+        let message = "the service cannot reach its database; try again shortly";
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        e.retry_after = Some(UNAVAILABLE_RETRY_SECS);
+        e.source = Some(source.into());
+        e
+    }
+
     /// Something failed on our side; the cause goes to the log only.
     pub fn internal(source: impl Into<anyhow::Error>) -> ApiError {
         let mut e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged");
@@ -108,6 +124,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::Conflict(code) => ApiError::conflict(code.message()),
             StoreError::UnknownAccount => ApiError::not_found("account"),
+            unreachable @ StoreError::Unavailable(_) => ApiError::unavailable(unreachable),
             other => ApiError::internal(other),
         }
     }
@@ -138,8 +155,13 @@ struct Inner<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(source) = &self.source {
-            tracing::error!(code = self.code, error = ?source, "request failed");
+        match &self.source {
+            // One line per refused request during an outage: a warning, not an error.
+            Some(source) if self.status == StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::warn!(code = self.code, error = ?source, "request refused: the database is unreachable");
+            }
+            Some(source) => tracing::error!(code = self.code, error = ?source, "request failed"),
+            None => {}
         }
         let body = Body { error: Inner { code: self.code, message: &self.message, details: &self.details } };
         let mut response = (self.status, axum::Json(body)).into_response();
@@ -154,3 +176,61 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use casetrail_app::writer::WriteError;
+
+    use super::*;
+
+    fn refused() -> StoreError {
+        StoreError::unavailable(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "secret-host:5432 refused"))
+    }
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// The whole 503 a client sees, and that nothing of the cause reaches it.
+    async fn assert_unavailable_answer(response: Response) {
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert_eq!(body["error"]["message"], "the service cannot reach its database; try again shortly");
+        assert_eq!(body["error"]["details"], serde_json::json!([]));
+        assert!(!body.to_string().contains("secret-host"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_answers_503_in_the_error_shape() {
+        assert_unavailable_answer(ApiError::from(refused()).into_response()).await;
+        assert_unavailable_answer(ApiError::from(AppError::from(refused())).into_response()).await;
+    }
+
+    #[tokio::test]
+    async fn an_ingest_the_writer_could_not_commit_for_want_of_a_database_answers_503() {
+        let write = WriteError::Store(Arc::new(refused()));
+        assert_unavailable_answer(ApiError::from(AppError::from(write)).into_response()).await;
+    }
+
+    #[tokio::test]
+    async fn other_store_failures_stay_500_without_retry_after() {
+        for err in [StoreError::backend(std::io::Error::other("disk")), StoreError::Corrupt("row 3".into())] {
+            let response = ApiError::from(err).into_response();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(response.headers().get(header::RETRY_AFTER).is_none());
+            assert_eq!(body_of(response).await["error"]["code"], "internal");
+        }
+        let stopped = ApiError::from(AppError::from(WriteError::Stopped)).into_response();
+        assert_eq!(stopped.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_bare_503_from_below_the_handlers_is_named_unavailable() {
+        assert_eq!(ApiError::from_status(StatusCode::SERVICE_UNAVAILABLE).code, "unavailable");
+    }
+}

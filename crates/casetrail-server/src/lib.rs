@@ -13,7 +13,8 @@
 //! ```
 //!
 //! Modules: [`api`] (the `/api/v1` handlers and the OpenAPI document), [`auth`] (keys,
-//! sessions, roles), [`web`] (sign-in and pages), [`error`] (the one error type). What
+//! sessions, roles), [`web`] (sign-in and pages), [`error`] (the one error type),
+//! [`health`] (`/healthz` asks the database, cached; `/livez` does not). What
 //! the handlers *do* lives in `casetrail-app`; they parse, authorize and answer.
 //! [`serve`] registers the server's signing key in the database, runs the
 //! application's background tasks (`casetrail_app::tasks`, and the watch on the key
@@ -24,6 +25,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod health;
 mod limiter;
 mod state;
 pub mod web;
@@ -99,7 +101,8 @@ pub fn router(state: AppState) -> axum::Router {
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
     let mut router = axum::Router::new()
-        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/healthz", get(health::healthz))
+        .route("/livez", get(health::livez))
         .merge(api)
         .merge(web::routes())
         .fallback(api::not_found)

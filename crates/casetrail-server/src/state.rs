@@ -71,6 +71,8 @@ pub struct AppState {
     pub(crate) background: TaskTracker,
     /// Cancelled when the server stops.
     pub(crate) stop: CancellationToken,
+    /// The last answer of the database to `/healthz`.
+    pub(crate) health: Arc<crate::health::DatabaseHealth>,
 }
 
 impl std::ops::Deref for AppState {
@@ -94,6 +96,7 @@ impl AppState {
             key_use: Arc::default(),
             background: TaskTracker::new(),
             stop: CancellationToken::new(),
+            health: Arc::default(),
         }
     }
 

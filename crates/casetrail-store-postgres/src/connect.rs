@@ -9,11 +9,15 @@ use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, Recycling
 /// stay well inside PostgreSQL's default `max_connections` of 100.
 pub(crate) const POOL_SIZE: usize = 8;
 /// One TCP connection attempt, when the URL does not set `connect_timeout`.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Opening one connection, TLS and authentication included.
-const CREATE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a caller waits for a free connection before the store answers `Busy`.
-const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Opening one connection, TLS and authentication included. Short, because a request
+/// waits for it when the pool has none: with the database gone, a request must be
+/// answered `503` in a few seconds, not hang until its client gives up.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a caller waits for a free connection before the store answers
+/// `Unavailable`. Statements take milliseconds; eight connections all held for this
+/// long mean a database that stopped answering.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(3);
 const RECYCLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What every connection is set to when it opens. A row lock not granted within

@@ -99,9 +99,15 @@ pub(crate) fn ts(ms: i64) -> Timestamp {
 
 /// Maps a PostgreSQL error to a store error: a serialization failure, a deadlock or a
 /// lock not granted in time (`lock_timeout`) is `Busy`, so the caller may try again;
-/// anything else is for logs only.
+/// a database that cannot be reached is `Unavailable`; anything else is for logs only.
 pub(crate) fn pg(err: tokio_postgres::Error) -> StoreError {
-    if is_retryable(&err) { StoreError::Busy(Box::new(err)) } else { StoreError::backend(err) }
+    if is_retryable(&err) {
+        StoreError::Busy(Box::new(err))
+    } else if is_unreachable(&err) {
+        StoreError::unavailable(err)
+    } else {
+        StoreError::backend(err)
+    }
 }
 
 fn is_retryable(err: &tokio_postgres::Error) -> bool {
@@ -110,17 +116,73 @@ fn is_retryable(err: &tokio_postgres::Error) -> bool {
     err.code().is_some_and(|code| retryable.contains(code))
 }
 
+/// Whether `err` says the database is out of reach rather than that a statement
+/// failed: the connection is closed, or its socket failed (refused, reset, timed out:
+/// tokio-postgres keeps the `io::Error` as the source, for connecting and for a live
+/// connection alike), or the server reported a lost connection (class 08) or that it
+/// is shutting down or not yet accepting connections (57P01, 57P02, 57P03).
+pub(crate) fn is_unreachable(err: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    let shutting_down = [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW];
+    if let Some(code) = err.code() {
+        return shutting_down.contains(code) || code.code().starts_with("08");
+    }
+    err.is_closed() || err.source().is_some_and(|source| source.is::<std::io::Error>())
+}
+
 /// Whether `err` broke the unique constraint or index named `constraint`.
 pub(crate) fn violates(err: &tokio_postgres::Error, constraint: &str) -> bool {
     err.as_db_error()
         .is_some_and(|db| *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint().is_some_and(|c| c == constraint))
 }
 
-/// A pool that could not hand out a connection: waiting too long is `Busy`.
+/// A pool that could not hand out a connection. Every way of failing to get one
+/// means the database is out of reach for now: no free connection within the wait
+/// (all of them stuck on a server that stopped answering), a new one not opened in
+/// time, or a connection refused.
 pub(crate) fn pool(err: deadpool_postgres::PoolError) -> StoreError {
+    use deadpool_postgres::{HookError, PoolError};
     match err {
-        deadpool_postgres::PoolError::Timeout(_) => StoreError::Busy(Box::new(err)),
-        deadpool_postgres::PoolError::Backend(e) => pg(e),
+        PoolError::Timeout(_) => StoreError::unavailable(err),
+        PoolError::Backend(e) | PoolError::PostCreateHook(HookError::Backend(e)) => match pg(e) {
+            // Whatever refuses a new connection (a wrong password, a missing
+            // database) leaves the server without one: unavailable too, and logged.
+            StoreError::Backend(e) => StoreError::Unavailable(e),
+            other => other,
+        },
         other => StoreError::backend(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port on 127.0.0.1 that nothing listens on (bound, then let go).
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_unavailable_not_a_backend_failure() {
+        let url = format!("postgres://postgres@127.0.0.1:{}/postgres?connect_timeout=2", closed_port());
+        let err = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.err().expect("nothing listens there");
+        assert!(is_unreachable(&err), "{err:?}");
+        let mapped = pg(err);
+        assert!(matches!(mapped, StoreError::Unavailable(_)), "{mapped:?}");
+        assert!(mapped.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn a_pool_that_cannot_connect_answers_unavailable_within_its_timeouts() {
+        let target = crate::connect::Target::new(&format!("postgres://postgres@127.0.0.1:{}/postgres", closed_port()));
+        let pool = crate::connect::pool(&target).unwrap();
+        let started = std::time::Instant::now();
+        let err = pool.get().await.expect_err("nothing listens there");
+        assert!(matches!(self::pool(err), StoreError::Unavailable(_)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        let timed_out = deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait);
+        assert!(matches!(self::pool(timed_out), StoreError::Unavailable(_)));
     }
 }

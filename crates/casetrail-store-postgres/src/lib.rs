@@ -35,9 +35,11 @@
 //!   an advisory lock keyed by the schema, so servers starting together on a new
 //!   database apply each step once.
 //! - **Connections** come from a small `deadpool-postgres` pool; each gets a
-//!   `lock_timeout` (a lock not granted in time is `Busy`, as are deadlocks,
-//!   serialization failures and a pool that hands out no connection in time) and a
-//!   `statement_timeout` that appends lift. TLS follows the URL's `sslmode`
+//!   `lock_timeout` (a lock not granted in time is `Busy`, as are deadlocks and
+//!   serialization failures) and a `statement_timeout` that appends lift. A database
+//!   out of reach (refused, lost or shutting-down connections, or a pool that hands out
+//!   no connection within its few seconds) is `Unavailable` (`db.rs`), and the pool
+//!   opens new connections by itself once it is back. TLS follows the URL's `sslmode`
 //!   (`tls.rs`). No error or `Debug` output ever holds the URL's password
 //!   (`connect.rs`).
 //! - **Planner statistics** (`statistics.rs`): each store runs `ANALYZE` on the log's

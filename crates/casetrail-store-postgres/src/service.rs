@@ -25,6 +25,12 @@ fn subject_lock(subject: &[u8; 32]) -> i32 {
 
 #[async_trait]
 impl ServiceStore for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        // Unprepared: one round trip, nothing in the statement cache.
+        Db::pooled(&client).batch("SELECT 1").await
+    }
+
     async fn public_keys(&self) -> StoreResult<Vec<PublicKeyEntry>> {
         let client = self.client().await?;
         let sql = "SELECT key_id, public_key, created_at, retired_at FROM signing_keys ORDER BY created_at, key_id";

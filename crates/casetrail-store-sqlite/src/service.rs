@@ -16,6 +16,11 @@ use crate::{SqliteStore, db};
 
 #[async_trait]
 impl ServiceStore for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        // A file has no server to lose; this still proves a reader opens and reads.
+        self.read(|conn| conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(drop).map_err(db)).await
+    }
+
     async fn public_keys(&self) -> StoreResult<Vec<PublicKeyEntry>> {
         self.read(|conn| {
             let mut st = conn

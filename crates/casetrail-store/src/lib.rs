@@ -81,6 +81,12 @@ pub enum StoreError {
     /// serialization failure); nothing was written and the same call may succeed.
     #[error("storage backend busy")]
     Busy(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database cannot be reached: the connection was refused or lost, no
+    /// connection could be had in time, or the server is shutting down or starting.
+    /// Whether a write in flight committed is unknown, so it was not acknowledged; the
+    /// same call may succeed once the database is back.
+    #[error("storage backend unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The database failed; the message is for logs, never for clients.
     #[error("storage backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -94,9 +100,14 @@ impl StoreError {
         StoreError::Backend(Box::new(err))
     }
 
-    /// Whether trying the same operation again may succeed.
+    pub fn unavailable(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Unavailable(Box::new(err))
+    }
+
+    /// Whether trying the same operation again may succeed: at once when `Busy`,
+    /// after a pause when `Unavailable`.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Busy(_))
+        matches!(self, StoreError::Busy(_) | StoreError::Unavailable(_))
     }
 }
 

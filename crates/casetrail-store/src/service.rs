@@ -70,6 +70,9 @@ impl LeaseName {
 /// State shared by every server on one database.
 #[async_trait]
 pub trait ServiceStore: Send + Sync + std::fmt::Debug {
+    /// The cheapest round trip to the database (`SELECT 1`), for health checks: `Ok`
+    /// when it answers. It waits for a connection like any call; callers bound it.
+    async fn ping(&self) -> StoreResult<()>;
     /// Every key of the ring, oldest first.
     async fn public_keys(&self) -> StoreResult<Vec<PublicKeyEntry>>;
     /// Makes this server's signing key the current one: adds it if unknown and

@@ -225,6 +225,7 @@ macro_rules! store_conformance {
             chain_rows_agree_with_chain_and_bodies,
             // what several servers share
             the_key_ring_registers_and_retires_keys,
+            a_reachable_store_answers_a_ping,
             login_attempts_are_limited_refunded_and_forgotten,
             a_lease_has_one_holder_until_it_expires_or_is_released,
         );

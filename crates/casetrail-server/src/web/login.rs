@@ -218,6 +218,10 @@ pub async fn submit(
     };
     let found = match state.store.user_by_email(email).await {
         Ok(found) => found,
+        Err(err @ casetrail_store::StoreError::Unavailable(_)) => {
+            tracing::warn!(error = ?err, "could not look a user up: the database is unreachable");
+            return unavailable(&state, next, email);
+        }
         Err(err) => return ApiError::from(err).into_response(),
     };
     let phc = found.as_ref().map(|(_, phc)| phc.clone());

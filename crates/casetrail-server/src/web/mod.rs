@@ -170,6 +170,10 @@ impl FromRequestParts<AppState> for PageAdmin {
                 let target = format!("/login?next={}", format::encode(next));
                 return Err(Redirect::to(&target).into_response());
             }
+            Err(err) if err.status == StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::warn!(error = ?err.source, "could not authenticate a page request: the database is unreachable");
+                return Err(unavailable_page(None));
+            }
             Err(err) => {
                 tracing::error!(error = ?err, "could not authenticate a page request");
                 return Err(error_page(None));
@@ -236,20 +240,56 @@ pub fn error_page(shell: Option<Shell>) -> Response {
     render(StatusCode::INTERNAL_SERVER_ERROR, &page)
 }
 
-/// Why a page could not be shown. Answered as [`error_page`], framed when the
-/// reader is known, after logging what failed.
+/// The database is out of reach: a 503 that asks the reader to try again, without
+/// internals.
+pub fn unavailable_page(shell: Option<Shell>) -> Response {
+    let page = StatusPage {
+        shell,
+        code: "Error 503",
+        title: "Temporarily unavailable",
+        heading: "The System Log is temporarily unavailable",
+        message: "casetrail cannot reach its database just now. Nothing has been lost; \
+                  please try again in a moment.",
+    };
+    let mut response = render(StatusCode::SERVICE_UNAVAILABLE, &page);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::error::UNAVAILABLE_RETRY_SECS));
+    response
+}
+
+/// Whether a page's failure is only the database being out of reach, for the errors
+/// page handlers meet (the store's, the application's, the API layer's).
+fn is_unavailable(error: &(dyn std::any::Any + Send)) -> bool {
+    use casetrail_store::StoreError;
+    if let Some(err) = error.downcast_ref::<StoreError>() {
+        return matches!(err, StoreError::Unavailable(_));
+    }
+    if let Some(err) = error.downcast_ref::<casetrail_app::AppError>() {
+        return err.is_unavailable();
+    }
+    error.downcast_ref::<crate::error::ApiError>().is_some_and(|err| err.status == StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// Why a page could not be shown. Answered as [`error_page`] (or [`unavailable_page`]
+/// when the database is out of reach), framed when the reader is known, after
+/// logging what failed.
 #[derive(Debug)]
 pub struct PageError {
     // Boxed: handlers return `Result<_, PageError>` and the error path is rare.
     shell: Option<Box<Shell>>,
     doing: &'static str,
+    unavailable: bool,
     error: Box<dyn std::fmt::Debug + Send>,
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let shell = self.shell.map(|shell| *shell);
+        if self.unavailable {
+            tracing::warn!(error = ?self.error, "could not {}: the database is unreachable", self.doing);
+            return unavailable_page(shell);
+        }
         tracing::error!(error = ?self.error, "could not {}", self.doing);
-        error_page(self.shell.map(|shell| *shell))
+        error_page(shell)
     }
 }
 
@@ -261,7 +301,12 @@ pub trait OrErrorPage<T> {
 
 impl<T, E: std::fmt::Debug + Send + 'static> OrErrorPage<T> for Result<T, E> {
     fn or_error_page(self, shell: Option<&Shell>, doing: &'static str) -> Result<T, PageError> {
-        self.map_err(|error| PageError { shell: shell.cloned().map(Box::new), doing, error: Box::new(error) })
+        self.map_err(|error| PageError {
+            shell: shell.cloned().map(Box::new),
+            doing,
+            unavailable: is_unavailable(&error),
+            error: Box::new(error),
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::support::ts;
-use crate::{KeyStanding, LeaseName, LoginLimit, PublicKeyEntry, Store};
+use crate::{KeyStanding, LeaseName, LoginLimit, PublicKeyEntry, Store, StoreError};
 
 const WINDOW_MS: i64 = 15 * 60 * 1000;
 
@@ -17,6 +17,15 @@ fn key(n: u8) -> [u8; 32] {
 
 fn entry(id: &str, n: u8, created: &str, retired: Option<&str>) -> PublicKeyEntry {
     PublicKeyEntry { key_id: id.into(), public_key: key(n), created_at: ts(created), retired_at: retired.map(ts) }
+}
+
+/// A store on a live database answers its health ping, again and again (a pooled
+/// connection is handed back each time), and the ping changes nothing it holds.
+pub async fn a_reachable_store_answers_a_ping(store: Arc<dyn Store>) {
+    for _ in 0..20 {
+        store.ping().await.unwrap();
+    }
+    assert_eq!(store.public_keys().await.unwrap(), vec![]);
 }
 
 /// Registering a key retires the one before it; an old key never becomes current
@@ -104,7 +113,7 @@ pub async fn simultaneous_login_attempts_through_two_handles_pass_the_limit_exac
             loop {
                 match store.reserve_login_attempt(&limits(7, 200 + i), WINDOW_MS, now).await {
                     Ok(outcome) => return outcome.is_ok(),
-                    Err(err) if err.is_retryable() => tokio::task::yield_now().await,
+                    Err(StoreError::Busy(_)) => tokio::task::yield_now().await,
                     Err(err) => panic!("reserving an attempt failed: {err}"),
                 }
             }
@@ -147,7 +156,7 @@ pub async fn a_lease_raced_through_two_handles_has_one_holder(first: Arc<dyn Sto
             loop {
                 match store.take_lease(LeaseName::Checkpoints, holder, now, 60_000).await {
                     Ok(held) => return held,
-                    Err(err) if err.is_retryable() => tokio::task::yield_now().await,
+                    Err(StoreError::Busy(_)) => tokio::task::yield_now().await,
                     Err(err) => panic!("taking a lease failed: {err}"),
                 }
             }

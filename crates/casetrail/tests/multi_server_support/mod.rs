@@ -57,8 +57,14 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// `n` servers on a fresh schema of the tests' PostgreSQL server.
     pub async fn start(n: usize) -> Cluster {
-        let store = Arc::new(PostgresStore::open_temporary(&postgres_server_url()).await.expect("a fresh schema"));
+        Cluster::start_on(&postgres_server_url(), n).await
+    }
+
+    /// `n` servers on a fresh schema of the PostgreSQL server at `server_url`.
+    pub async fn start_on(server_url: &str, n: usize) -> Cluster {
+        let store = Arc::new(PostgresStore::open_temporary(server_url).await.expect("a fresh schema"));
         let database_url = store.url().to_string();
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("signing-key.pem");
