@@ -26,11 +26,11 @@
 //!   stop words and split differently from the other backends), and a `tsquery` of
 //!   quoted prefix terms. `page.rs` first walks a bounded number of the newest
 //!   candidates with the match as a plain filter (`ts_match_vq`, which the planner
-//!   cannot turn into a bitmap scan): a dense word's page is full there. Else it counts
-//!   the matches through the GIN index up to a bound: few are fetched through the index
-//!   and sorted; many are found by walking the `(acct, occurred_at, seq)` index newest
-//!   first with the match as a filter, so the page stops early.
-//!   Plans measured on 100k events are in `page.rs`.
+//!   cannot turn into a bitmap scan): a dense word's page is full there. Else
+//!   `search_plan.rs` weighs walking on (at the density the probe saw) against
+//!   fetching every match of the rarest word through the GIN index (the planner's
+//!   estimate of each word), and nothing is counted. Plans measured at 1M events are
+//!   in `page.rs` and `search_plan.rs`.
 //! - **Migrations** (`schema.rs`) run step by step, each in its own transaction after
 //!   an advisory lock keyed by the schema, so servers starting together on a new
 //!   database apply each step once.
