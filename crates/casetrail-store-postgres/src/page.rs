@@ -8,8 +8,8 @@
 //!
 //! 1. **Probe**: walk at most [`PROBE_ROWS`] candidates (rows passing every other
 //!    filter) newest first, the words as a filter. A dense word fills the page here
-//!    and nothing else runs. So does any search whose candidates are fewer than
-//!    [`PROBE_ROWS`] (checked with a bounded count): the probe saw them all.
+//!    and nothing else runs. Before it, a word the planner expects on only a few
+//!    hundred events goes straight to the GIN index (`search_plan::rare_enough`).
 //! 2. **Choose** between walking newest first with the words as a filter until the
 //!    page is full, and fetching every match of the rarest word through the GIN
 //!    index (the other words and filters checked on those rows), sorted: a cost
@@ -33,13 +33,13 @@ use casetrail_core::RecordType;
 use casetrail_core::Timestamp;
 use casetrail_core::chain::ChainedEvent;
 use casetrail_core::query::{BrowseQuery, Cursor};
-use casetrail_store::{Page, StoreError, StoreResult};
+use casetrail_store::{Page, StoreResult};
 use tokio_postgres::types::ToSql;
 
 use crate::browse::{EVENT_COLUMNS, chained};
-use crate::db::{Db, get};
+use crate::db::Db;
 use crate::search::tsquery;
-use crate::search_plan::{Choice, choose, estimated_matches};
+use crate::search_plan::{Choice, choose, estimated_matches, rare_enough};
 
 /// How many candidates the probe walks: a word on 1 in 40 events fills a page of
 /// 50 within it. About 5 ms when nothing matches.
@@ -67,8 +67,6 @@ enum Plan<'w> {
     Walk(Option<&'w str>),
     /// Like `Walk`, over the newest [`PROBE_ROWS`] candidates only.
     Probe(&'w str),
-    /// How many candidates there are, up to [`PROBE_ROWS`].
-    Candidates,
     /// Every match of the `indexed` words through the GIN index, filtered by `all` the
     /// words and the other filters, sorted.
     Keywords { indexed: &'w str, all: &'w str },
@@ -159,10 +157,6 @@ fn statement(pk: i64, query: &BrowseQuery, plan: Plan<'_>) -> (String, Args) {
                  WHERE ts_match_vq(w.search, {q}::text::tsquery) ORDER BY w.occurred_at DESC, w.seq DESC LIMIT {l}"
             )
         }
-        Plan::Candidates => {
-            let k = args.add(PROBE_ROWS);
-            format!("SELECT count(*) FROM (SELECT 1 FROM {from}{conds} LIMIT {k}) c")
-        }
         Plan::Keywords { indexed, all } => {
             let l = args.add(page_rows);
             let q = args.add(indexed.to_string());
@@ -193,31 +187,29 @@ async fn rows(db: Db<'_>, pk: i64, query: &BrowseQuery, plan: Plan<'_>) -> Store
     db.query_planned(&sql, &args.refs()).await?.iter().map(chained).collect()
 }
 
-async fn count(db: Db<'_>, sql: &str, args: &Args) -> StoreResult<i64> {
-    let rows = db.query_planned(sql, &args.refs()).await?;
-    let row = rows.first().ok_or_else(|| StoreError::Corrupt("count(*) answered no row".into()))?;
-    get(row, 0)
-}
-
 /// One page of the newest-first browse (see the module docs for the plans).
 pub(crate) async fn page(db: Db<'_>, pk: i64, query: &BrowseQuery) -> StoreResult<Page> {
     let limit = query.limit as usize;
     let Some(words) = tsquery(&query.filter.words) else {
         return Ok(paged(rows(db, pk, query, Plan::Walk(None)).await?, limit));
     };
-    let probed = rows(db, pk, query, Plan::Probe(&words)).await?;
-    let (sql, args) = statement(pk, query, Plan::Candidates);
-    if probed.len() > limit || count(db, &sql, &args).await? < PROBE_ROWS {
-        return Ok(paged(probed, limit));
-    }
-    // Each word's own tsquery, and the planner's estimate of its matches.
+    // Each word's own tsquery, and the planner's estimate of its matches: a word rare
+    // enough goes straight to the index, before any walk.
     let singles: Vec<String> = query.filter.words.iter().filter_map(|w| tsquery(std::slice::from_ref(w))).collect();
     let mut estimates = Vec::with_capacity(singles.len());
     for single in &singles {
         estimates.push(estimated_matches(db, pk, single).await?);
     }
+    let rarest = |i: usize| Plan::Keywords { indexed: &singles[i], all: &words };
+    if let Some(i) = rare_enough(&estimates) {
+        return Ok(paged(rows(db, pk, query, rarest(i)).await?, limit));
+    }
+    let probed = rows(db, pk, query, Plan::Probe(&words)).await?;
+    if probed.len() > limit {
+        return Ok(paged(probed, limit));
+    }
     let plan = match choose(limit + 1, probed.len(), PROBE_ROWS as usize, &estimates) {
-        Choice::Rarest(i) => Plan::Keywords { indexed: &singles[i], all: &words },
+        Choice::Rarest(i) => rarest(i),
         Choice::Walk => Plan::Walk(Some(&words)),
     };
     Ok(paged(rows(db, pk, query, plan).await?, limit))

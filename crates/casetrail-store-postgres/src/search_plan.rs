@@ -33,6 +33,18 @@ pub(crate) enum Choice {
     Rarest(usize),
 }
 
+/// A word expected on at most this many of the account's events is fetched through
+/// the GIN index before any walk: at ~1.5 µs a match that is under a millisecond,
+/// less than the probe alone (2000 rows, 1.6 ms warm, 4 ms cold).
+const RARE_ENOUGH_MATCHES: f64 = 500.0;
+
+/// The rarest word, when it is rare enough to skip the probe (see
+/// [`RARE_ENOUGH_MATCHES`]).
+pub(crate) fn rare_enough(estimates: &[f64]) -> Option<usize> {
+    let (i, matches) = estimates.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1))?;
+    (*matches <= RARE_ENOUGH_MATCHES).then_some(i)
+}
+
 /// What the probe saw: `matched` of `walked` candidates (the newest) matched; the page
 /// needs `wanted` rows. `estimates` are the matches the planner expects of each word
 /// alone in the account.
@@ -106,6 +118,13 @@ mod tests {
         // Three words on 30 % of events each, never together in the newest 2000:
         // 204,000 rows to walk at the density bound, 900,000 worth through the index.
         assert_eq!(choose(51, 0, 2000, &[300_000.0, 310_000.0, 400_000.0]), Choice::Walk);
+    }
+
+    #[test]
+    fn a_word_on_a_few_hundred_events_skips_the_probe() {
+        assert_eq!(rare_enough(&[12_000.0, 300.0]), Some(1));
+        assert_eq!(rare_enough(&[12_000.0, 501.0]), None);
+        assert_eq!(rare_enough(&[]), None);
     }
 
     #[test]
