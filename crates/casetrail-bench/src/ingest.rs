@@ -84,15 +84,16 @@ pub async fn http(
     bodies: Vec<Body>,
     clients: usize,
 ) -> anyhow::Result<IngestResult> {
-    http_spread(client, &[base.to_string()], key, bodies, clients).await
+    http_spread(client, &[base.to_string()], &[key.to_string()], bodies, clients).await
 }
 
-/// Like [`http`], client `i` sending to server `bases[i % bases.len()]`: several servers
-/// on one database sharing the same load.
+/// Like [`http`], client `i` sending to server `bases[i % bases.len()]` with the key
+/// `keys[i % keys.len()]`: several servers on one database sharing the same load, for
+/// one account or several.
 pub async fn http_spread(
     client: &reqwest::Client,
     bases: &[String],
-    key: &str,
+    keys: &[String],
     bodies: Vec<Body>,
     clients: usize,
 ) -> anyhow::Result<IngestResult> {
@@ -101,7 +102,8 @@ pub async fn http_spread(
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..clients {
         let url = format!("{}/api/v1/events", bases[i % bases.len().max(1)]);
-        let (queue, client, key) = (queue.clone(), client.clone(), key.to_string());
+        let key = keys[i % keys.len().max(1)].clone();
+        let (queue, client) = (queue.clone(), client.clone());
         tasks.spawn(async move {
             let mut latencies = Samples::default();
             let mut done = Vec::new();

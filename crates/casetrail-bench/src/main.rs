@@ -36,6 +36,7 @@
 #![forbid(unsafe_code)]
 
 mod child;
+mod cpu;
 mod data;
 mod export;
 mod goals;
@@ -44,6 +45,7 @@ mod machine;
 mod pg;
 mod pg_purge;
 mod pg_report;
+mod pg_spread;
 mod purge;
 mod queries;
 mod raw;
@@ -110,7 +112,8 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     quiet_wait_secs: u64,
     /// Runs only one ingest path and prints its rate, for `perf record`: raw, store, http
-    /// (batches) or single (20k single events from 32 clients).
+    /// (batches) or single (20k single events from 32 clients); or, with
+    /// `--database-url`, `spread`: only the one-server / two-server comparison.
     #[arg(long, value_name = "PATH")]
     profile: Option<String>,
     /// Run on PostgreSQL (`postgres://…`): every database a throwaway schema of this
@@ -162,6 +165,11 @@ fn main() -> anyhow::Result<()> {
     let data = Dataset::new(args.seed, args.events, Timestamp::now());
     let batches = ingest::bodies(data.events(), BATCH)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if let (Some("spread"), Some(url)) = (args.profile.as_deref(), &args.database_url) {
+        let bodies = pg_spread::batches(&batches, data.count);
+        rt.block_on(pg_spread::compare(url, &tmp, &data, &bodies))?;
+        return Ok(());
+    }
     if let Some(path) = &args.profile {
         return server::profile(&rt, path, &data, batches, &tmp);
     }

@@ -12,8 +12,8 @@
 //!    ([`crate::pg_purge`]);
 //! 3. the server children on the product's schema (`--database-url`): every HTTP phase
 //!    of [`crate::server::http_phase`];
-//! 4. ingest through one server and through two servers on one database (fresh
-//!    schemas, the same batches and clients), alternated: 1, 2, 1, 2.
+//! 4. ingest through one server and through two servers on one database, for one
+//!    account and for several, with where the CPU time went ([`crate::pg_spread`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,12 +31,7 @@ use crate::raw_pg::{RawPg, Write, plain_client};
 use crate::report::{IngestRow, QueryRow, VerifyRow, int};
 use crate::server::{self, BATCH_CLIENTS, HttpInput, SINGLE_CLIENTS};
 use crate::stats::Samples;
-use crate::{export, pg_purge, pg_report, verify};
-
-/// Clients of the one-server / two-server comparison (split evenly over the servers).
-pub const SPREAD_CLIENTS: usize = 8;
-/// Events of that comparison, per run: a fifth of N, at most this many.
-const SPREAD_MAX_EVENTS: usize = 200_000;
+use crate::{export, pg_purge, pg_report, pg_spread, verify};
 
 /// Everything a PostgreSQL run measured, for the report.
 #[derive(Debug, Default)]
@@ -108,33 +103,6 @@ async fn raw_export(raw: &mut RawPg, format: Format, runs: usize) -> anyhow::Res
     Ok((times, rows))
 }
 
-/// What the one-server / two-server comparison sends.
-#[derive(Debug)]
-pub struct Spread {
-    pub servers: usize,
-    pub result: IngestResult,
-}
-
-/// The same batches through `servers` children on a fresh schema of their own.
-async fn spread_run(
-    url: &str,
-    tmp: &std::path::Path,
-    data: &crate::data::Dataset,
-    bodies: Vec<Body>,
-    servers: usize,
-) -> anyhow::Result<Spread> {
-    let store = PostgresStore::open_temporary(url).await?;
-    let firm = server::provision(&store, data).await?;
-    let dir = ServerDir::postgres(tmp, &format!("pg-spread-{servers}"), store.url())?;
-    let children: Vec<_> = (0..servers).map(|_| server::start(&dir, None)).collect::<anyhow::Result<_>>()?;
-    let bases: Vec<String> = children.iter().map(|c| c.base.clone()).collect();
-    let result = ingest::http_spread(&server::http_client()?, &bases, &firm.ingest_key, bodies, SPREAD_CLIENTS).await?;
-    for child in children {
-        server::stop(child)?;
-    }
-    Ok(Spread { servers, result })
-}
-
 /// The whole PostgreSQL run.
 pub async fn run(
     url: &str,
@@ -183,19 +151,7 @@ pub async fn run(
     drop(raw);
     phases.end("raw queries, export, purge", watch);
 
-    let batches_for_spread: Vec<Body> = {
-        let limit = (data.count / 5).clamp(crate::BATCH, SPREAD_MAX_EVENTS);
-        let mut taken = 0;
-        input
-            .batches
-            .iter()
-            .take_while(|b| {
-                taken += b.events;
-                taken <= limit
-            })
-            .cloned()
-            .collect()
-    };
+    let batches_for_spread = pg_spread::batches(&input.batches, data.count);
 
     let product = PostgresStore::open_temporary(url).await?;
     let dir = ServerDir::postgres(tmp, "pg-server", product.url())?;
@@ -211,12 +167,7 @@ pub async fn run(
     drop(product);
 
     let watch = phases.begin();
-    let mut spreads = Vec::new();
-    for servers in [1, 2, 1, 2] {
-        let spread = spread_run(url, tmp, data, batches_for_spread.clone(), servers).await?;
-        eprintln!("  {servers} server(s): {} events/s", int(spread.result.eps()));
-        spreads.push(spread);
-    }
+    let spreads = pg_spread::compare(url, tmp, data, &batches_for_spread).await?;
     phases.end("one vs two servers", watch);
 
     let raw_name = |what: &str| format!("tokio-postgres, {what}");
