@@ -69,7 +69,8 @@ impl Drop for Checkpointer {
 /// into any space freed, until the disk is full again and stays so. Before the first
 /// write after a refused one, the writer does this instead: once the database file
 /// can take the log's pages, the log's own space is given back whole. While the disk
-/// is still full it fails at once and the write is refused as before.
+/// is still full it fails at once and the write is refused as before. (It waits for
+/// readers still on old frames, at most the busy timeout; reads are short.)
 pub(crate) fn truncate_wal(writer: &Connection) -> bool {
     // (busy, log frames, frames copied): busy is 1 when a reader kept it from finishing.
     match writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {

@@ -40,7 +40,7 @@ mod stats;
 mod store_impl;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use casetrail_store::{AccountId, StoreError, StoreResult};
@@ -66,7 +66,7 @@ struct Inner {
     stats: stats::Freshness,
     /// Set when a write failed for want of space (or a failed file write); the next
     /// write first folds the WAL back in and truncates it (`checkpointer.rs`).
-    out_of_space: std::sync::atomic::AtomicBool,
+    out_of_space: AtomicBool,
     /// After `writer` so that it closes last and the log is folded in at close.
     checkpointer: checkpointer::Checkpointer,
     /// Anything that must live as long as the store, such as a test's temporary dir.
@@ -95,7 +95,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 stats,
-                out_of_space: std::sync::atomic::AtomicBool::new(false),
+                out_of_space: AtomicBool::new(false),
                 checkpointer,
                 _guard: None,
             }),
