@@ -61,6 +61,28 @@ impl Drop for Checkpointer {
     }
 }
 
+/// Copies the whole WAL into the database and truncates it to nothing, on the
+/// writer's connection; answers whether it did.
+///
+/// For a disk that filled up. Then each passive checkpoint fails, because the
+/// database file cannot grow, so the log is never started over and keeps growing
+/// into any space freed, until the disk is full again and stays so. Before the first
+/// write after a refused one, the writer does this instead: once the database file
+/// can take the log's pages, the log's own space is given back whole. While the disk
+/// is still full it fails at once and the write is refused as before. (It waits for
+/// readers still on old frames, at most the busy timeout; reads are short.)
+pub(crate) fn truncate_wal(writer: &Connection) -> bool {
+    // (busy, log frames, frames copied): busy is 1 when a reader kept it from finishing.
+    match writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(err) => {
+            tracing::warn!(error = ?err, "could not fold in the WAL after a full disk");
+            false
+        }
+    }
+}
+
 fn run(conn: &Connection, nudged: &Receiver<()>) {
     while nudged.recv().is_ok() {
         std::thread::sleep(GATHER);

@@ -40,6 +40,7 @@ mod stats;
 mod store_impl;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use casetrail_store::{AccountId, StoreError, StoreResult};
@@ -63,6 +64,9 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     stats: stats::Freshness,
+    /// Set when a write failed for want of space (or a failed file write); the next
+    /// write first folds the WAL back in and truncates it (`checkpointer.rs`).
+    out_of_space: AtomicBool,
     /// After `writer` so that it closes last and the log is folded in at close.
     checkpointer: checkpointer::Checkpointer,
     /// Anything that must live as long as the store, such as a test's temporary dir.
@@ -91,6 +95,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 stats,
+                out_of_space: AtomicBool::new(false),
                 checkpointer,
                 _guard: None,
             }),
@@ -123,7 +128,14 @@ impl SqliteStore {
             // A panic in another write leaves the connection usable (SQLite rolls back an
             // unfinished transaction when it is dropped), so a poisoned lock is taken over.
             let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let out_of_space = &inner.out_of_space;
+            if out_of_space.load(Ordering::Relaxed) && checkpointer::truncate_wal(&conn) {
+                out_of_space.store(false, Ordering::Relaxed);
+            }
             let out = f(&mut conn);
+            if matches!(out, Err(StoreError::Unavailable(_))) {
+                out_of_space.store(true, Ordering::Relaxed);
+            }
             inner.checkpointer.nudge();
             out
         })
@@ -242,11 +254,18 @@ fn open_reader(path: &Path) -> StoreResult<Connection> {
 }
 
 /// Maps an SQLite error to a store error: a lock still held by another connection
-/// after the busy timeout is `Busy` (worth retrying), anything else is for logs only.
+/// after the busy timeout is `Busy` (worth retrying); a full disk (`SQLITE_FULL`) or a
+/// failed read or write of the files (`SQLITE_IOERR`, e.g. the `-shm` file that cannot
+/// grow on a full disk) is `Unavailable`, since SQLite rolled the transaction back and
+/// the same call succeeds once space is freed, with no restart; anything else is for
+/// logs only.
 pub(crate) fn db(err: rusqlite::Error) -> StoreError {
     match err.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             StoreError::Busy(Box::new(err))
+        }
+        Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure) => {
+            StoreError::Unavailable(Box::new(err))
         }
         _ => StoreError::backend(err),
     }
@@ -267,5 +286,25 @@ pub(crate) fn account_pk_opt(conn: &Connection, id: AccountId) -> StoreResult<Op
         Ok(pk) => Ok(Some(pk)),
         Err(StoreError::UnknownAccount) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::os::raw::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    /// A full disk and a failed file write are worth trying again (the server answers
+    /// 503); a lock is `Busy`; a broken constraint is not retryable.
+    #[test]
+    fn sqlite_errors_map_to_what_a_caller_can_do_about_them() {
+        assert!(matches!(db(failure(rusqlite::ffi::SQLITE_FULL)), StoreError::Unavailable(_)));
+        assert!(matches!(db(failure(rusqlite::ffi::SQLITE_IOERR_WRITE)), StoreError::Unavailable(_)));
+        assert!(matches!(db(failure(rusqlite::ffi::SQLITE_IOERR_SHMSIZE)), StoreError::Unavailable(_)));
+        assert!(matches!(db(failure(rusqlite::ffi::SQLITE_BUSY)), StoreError::Busy(_)));
+        assert!(matches!(db(failure(rusqlite::ffi::SQLITE_CONSTRAINT)), StoreError::Backend(_)));
     }
 }

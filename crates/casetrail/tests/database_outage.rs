@@ -10,7 +10,6 @@
 //! outage is stored exactly once, nothing refused during it is, and the chain verifies.
 
 mod cli_support;
-#[allow(dead_code)]
 mod multi_server_support;
 mod private_postgres;
 
@@ -18,7 +17,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use casetrail_store::EventStore;
-use multi_server_support::{Cluster, event, ingest, sign_in};
+use multi_server_support::{Cluster, ingest, keyed_event, sign_in};
 use private_postgres::PrivatePostgres;
 use serde_json::{Value, json};
 
@@ -130,9 +129,7 @@ async fn the_service_answers_503_while_its_database_is_down_and_recovers_without
 
 /// A host event with its description as its idempotency key.
 fn keyed(name: &str) -> Value {
-    let mut e = event(name);
-    e["idempotency_key"] = json!(name);
-    e
+    keyed_event(name, name)
 }
 
 /// Sends `request` and checks the whole 503 answer of docs/API.md §2.

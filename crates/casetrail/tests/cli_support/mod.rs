@@ -152,14 +152,32 @@ impl TestDb {
         self.runtime.block_on(future)
     }
 
+    /// Runs `future` on the test's runtime in the background (clients that talk to a
+    /// server while the test watches the database).
+    pub fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime.spawn(future)
+    }
+
     /// Appends `events` (ingest JSON objects) to `account`'s log through the store, in
     /// one batch, as the server would.
     pub fn append(&self, account: &str, events: Vec<Value>) {
+        self.append_batches(account, vec![events]);
+    }
+
+    /// Appends each of `batches` (up to 1000 ingest JSON objects each) in a batch of
+    /// its own, through one store.
+    pub fn append_batches(&self, account: &str, batches: Vec<Vec<Value>>) {
         let rules = IngestRules { now: casetrail_core::Timestamp::now(), window_start: None, allow_reserved: false };
-        let events = parse_ingest(&serde_json::json!({ "events": events }), &rules).unwrap();
         let account: AccountId = account.parse().unwrap();
         let store = self.store();
-        self.block_on(store.append(vec![AppendBatch { account_id: account, events }])).unwrap();
+        for events in batches {
+            let events = parse_ingest(&serde_json::json!({ "events": events }), &rules).unwrap();
+            self.block_on(store.append(vec![AppendBatch { account_id: account, events }])).unwrap();
+        }
     }
 
     /// A connection of the test's own to the database, outside casetrail, as someone

@@ -1,10 +1,11 @@
 //! Starting several `casetrail serve` processes on one fresh PostgreSQL schema, with
-//! one signing key file, and talking to them.
+//! one signing key file, and talking to them. Each test uses a part of it.
+#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -135,39 +136,56 @@ impl Cluster {
 
 /// Starts `casetrail serve` on a free port and waits until it says where it listens.
 fn spawn_server(dir: &Path, i: usize, database_url: &str, key_file: &Path) -> Server {
-    let mut child = casetrail(dir)
+    let mut serve = casetrail(dir);
+    serve
         .args(["serve", "--database-url", database_url, "--listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(dir.join(format!("server-{i}")))
-        .env("CASETRAIL_SIGNING_KEY_FILE", key_file)
-        .env("CASETRAIL_LOG_FORMAT", "json")
-        .env("CASETRAIL_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start casetrail serve");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Reads the log to its end (so the pipe never fills), passing on the address.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Ok(entry) = serde_json::from_str::<Value>(&line)
-                && entry["fields"]["message"] == "casetrail is serving"
-            {
-                let _ = tx.send(entry["fields"]["addr"].as_str().unwrap_or_default().to_string());
+        .env("CASETRAIL_SIGNING_KEY_FILE", key_file);
+    Server::spawn(serve)
+}
+
+impl Server {
+    /// Runs `serve` (a `casetrail serve` command with its database and `--listen`
+    /// already given) with JSON logs, and waits until it says where it listens.
+    pub fn spawn(mut serve: Command) -> Server {
+        let mut child = serve
+            .env("CASETRAIL_LOG_FORMAT", "json")
+            .env("CASETRAIL_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start casetrail serve");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Reads the log to its end (so the pipe never fills), passing on the address.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line)
+                    && entry["fields"]["message"] == "casetrail is serving"
+                {
+                    let _ = tx.send(entry["fields"]["addr"].as_str().unwrap_or_default().to_string());
+                }
             }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let addr = rx
-        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        .expect("casetrail serve said where it listens within 60 s");
-    Server { url: format!("http://{addr}"), child: Some(child) }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("casetrail serve said where it listens within 60 s");
+        Server { url: format!("http://{addr}"), child: Some(child) }
+    }
 }
 
 pub fn event(description: &str) -> Value {
     json!({"actor": {"id": "u1", "name": "Jane Doe"}, "activity": "case.updated", "description": description,
            "related": [{"type": "case", "id": "c_1", "name": "Smith v. Jones"}]})
+}
+
+/// [`event`] with an idempotency key.
+pub fn keyed_event(description: &str, key: &str) -> Value {
+    let mut e = event(description);
+    e["idempotency_key"] = json!(key);
+    e
 }
 
 /// Posts events and answers the `events` of the 200/201 answer.
