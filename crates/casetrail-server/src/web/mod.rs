@@ -29,6 +29,8 @@ mod format;
 mod integrity;
 mod log;
 mod login;
+#[cfg(test)]
+mod render_tests;
 mod retention;
 mod shell;
 

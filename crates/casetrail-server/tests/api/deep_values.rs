@@ -90,6 +90,12 @@ async fn every_reader_shows_an_event_nested_too_deep_for_the_parser() {
 
     let exports = export_events(&app, 2).await;
     assert!(exports.iter().all(|e| e["metadata"]["complete"] == true), "{exports:?}");
+
+    // Its link is sound, and its indexed columns agree with its body: the chain verifies.
+    let (status, report) = app.admin_get("/api/v1/integrity").await;
+    assert_eq!(status, 200);
+    assert_eq!(report["problems"], json!([]), "{report}");
+    assert_eq!(report["ok"], true);
     app.stop().await;
 }
 
