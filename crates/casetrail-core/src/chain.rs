@@ -112,9 +112,9 @@ impl ChainedEvent {
         struct Kind {
             activity: crate::activity::Activity,
         }
-        // Skipping the other members still descends into them: a body nested deeper
-        // than the parser goes is read cut off, and returned whole all the same.
-        let activity = crate::bounded::parse_bounded::<Kind>(&self.body)?.activity;
+        // serde_json skips the other members without a depth limit, so a body nested
+        // deeper than it parses is still returned, whole.
+        let activity = serde_json::from_str::<Kind>(&self.body)?.activity;
         let body = self.body.trim_end();
         let inner = body.strip_suffix('}').unwrap_or(body);
         Ok(format!(
