@@ -93,9 +93,10 @@ impl ChainedEvent {
         ChainedEvent { seq: event.seq, body, prev_hash: prev, hash }
     }
 
-    /// Parses the body back into an [`Event`].
+    /// Parses the body back into an [`Event`]; a value nested too deep for the parser
+    /// is shown cut off ([`crate::bounded`]).
     pub fn event(&self) -> Result<Event, serde_json::Error> {
-        serde_json::from_str(&self.body)
+        crate::bounded::parse_bounded(&self.body)
     }
 
     /// Whether `hash` is what the body and `prev_hash` say it must be.
@@ -104,12 +105,15 @@ impl ChainedEvent {
     }
 
     /// The event as the API returns it: the body plus `category`, `activity_label`,
-    /// `prev_hash` and `hash`, written without re-encoding the body.
+    /// `prev_hash` and `hash`, written without re-encoding the body (so it is the
+    /// stored text exactly, however deep it nests).
     pub fn to_api_json(&self) -> Result<String, serde_json::Error> {
         #[derive(Deserialize)]
         struct Kind {
             activity: crate::activity::Activity,
         }
+        // serde_json skips the other members without a depth limit, so a body nested
+        // deeper than it parses is still returned, whole.
         let activity = serde_json::from_str::<Kind>(&self.body)?.activity;
         let body = self.body.trim_end();
         let inner = body.strip_suffix('}').unwrap_or(body);

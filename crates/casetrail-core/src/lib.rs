@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod activity;
+pub mod bounded;
 pub mod canonical;
 pub mod chain;
 pub mod diff;

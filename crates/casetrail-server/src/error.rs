@@ -34,6 +34,7 @@ impl ApiError {
     pub fn from_status(status: StatusCode) -> ApiError {
         let code = match status {
             StatusCode::NOT_FOUND => "not_found",
+            StatusCode::REQUEST_TIMEOUT => "request_timeout",
             StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
@@ -108,6 +109,22 @@ impl ApiError {
         let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
         e.retry_after = Some(UNAVAILABLE_RETRY_SECS);
         e.source = Some(source.into());
+        e
+    }
+
+    /// The client sent its body too slowly; the rest of it is not waited for.
+    pub fn request_timeout(limit: std::time::Duration) -> ApiError {
+        let message = format!("the request body did not arrive within {} seconds", limit.as_secs());
+        ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", message)
+    }
+
+    /// The server could not answer within its time limit; what it was doing was
+    /// dropped (a write not yet committed was not acknowledged), and the same
+    /// request may succeed in a moment.
+    pub fn timed_out(limit: std::time::Duration) -> ApiError {
+        let message = format!("the server could not answer within {} seconds; try again shortly", limit.as_secs());
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        e.retry_after = Some(UNAVAILABLE_RETRY_SECS);
         e
     }
 

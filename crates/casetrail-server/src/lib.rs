@@ -24,20 +24,21 @@
 
 pub mod api;
 pub mod auth;
+mod connections;
 pub mod error;
 pub mod health;
 mod limiter;
 mod state;
+mod timeouts;
 pub mod web;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use casetrail_store::Store;
 use tokio::net::TcpListener;
 
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, ServerConfig, Timeouts};
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish and waits
 /// for the writer to commit everything it accepted.
@@ -64,10 +65,8 @@ pub async fn serve(
         background.spawn(casetrail_app::signing::watch::follow(app.clone(), source, every, stop.clone()));
     }
     background.spawn(casetrail_app::tasks::run(app, schedule, stop.clone()));
-    let router = router(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let timeouts = state.config.timeouts;
+    connections::serve_connections(listener, router(state), timeouts, shutdown).await;
     // The periodic work and any export still being written hold writer handles:
     // they stop at their next safe point (a purge batch finishes and is recorded).
     stop.cancel();
@@ -111,6 +110,7 @@ pub fn router(state: AppState) -> axum::Router {
         // them, so they get a small cap; `JsonBody` reads the API's bodies with its
         // own 1 MiB cap and answers 413 in the API's error shape.
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.config.timeouts.handler, timeouts::limit_handler_time))
         .layer(CatchPanicLayer::custom(api::panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(tower_http::sensitive_headers::SetSensitiveHeadersLayer::new([

@@ -39,6 +39,31 @@ pub struct ServerConfig {
     /// many events ([`casetrail_app::writer::CHECKPOINT_EVERY`]; `u64::MAX`: only the 10-minute
     /// and on-demand ones, as the benchmark needs to time an incremental check).
     pub checkpoint_every: u64,
+    /// How long a client may take to send a request, and the server to answer it.
+    pub timeouts: Timeouts,
+}
+
+/// The limits on how long one request may take (docs/API.md §2, "Time limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From a connection's first byte (or the end of its previous answer) to the end
+    /// of a request's headers; also how long an idle kept-alive connection stays open.
+    pub header: std::time::Duration,
+    /// From the headers to the last byte of the body: a body trickled slower is cut
+    /// off with a `408`.
+    pub body: std::time::Duration,
+    /// From the headers to the answer's headers: a handler still working is dropped
+    /// and answered `503`. A download already streaming is not bound by it.
+    pub handler: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    /// Generous for people and honest clients (a 1 MiB body in 30 s is a very slow
+    /// link), short enough that idle or stalled connections cannot pile up.
+    fn default() -> Timeouts {
+        use std::time::Duration;
+        Timeouts { header: Duration::from_secs(10), body: Duration::from_secs(30), handler: Duration::from_secs(60) }
+    }
 }
 
 impl Default for ServerConfig {
@@ -54,6 +79,7 @@ impl Default for ServerConfig {
             retention_every: std::time::Duration::from_secs(3600),
             retention_first_after: std::time::Duration::from_secs(3600),
             checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,
+            timeouts: Timeouts::default(),
         }
     }
 }

@@ -268,6 +268,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         // Soon after start, so a server restarted often still purges.
         retention_first_after: std::time::Duration::from_secs(60),
         checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,
+        timeouts: config.timeouts()?,
     };
     casetrail_server::serve(listener, store, server_config, shutdown_signal()).await?;
     tracing::info!("casetrail stopped");

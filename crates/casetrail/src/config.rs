@@ -28,6 +28,13 @@ pub struct Config {
     pub log_format: String,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// kept-alive connection stays open).
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body, once its headers are in.
+    pub body_timeout_secs: u64,
+    /// Seconds the server has to start answering a request.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -41,6 +48,9 @@ impl Default for Config {
             session_hours: 12,
             log_format: "text".into(),
             trusted_proxies: Vec::new(),
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            request_timeout_secs: 60,
         }
     }
 }
@@ -78,6 +88,9 @@ impl std::fmt::Debug for Config {
             .field("session_hours", &self.session_hours)
             .field("log_format", &self.log_format)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("body_timeout_secs", &self.body_timeout_secs)
+            .field("request_timeout_secs", &self.request_timeout_secs)
             .finish()
     }
 }
@@ -100,6 +113,19 @@ impl Config {
             .merge(Serialized::defaults(overrides))
             .extract()
             .context("invalid configuration")
+    }
+
+    /// The request time limits; a zero would refuse every request, so it is refused.
+    pub fn timeouts(&self) -> anyhow::Result<casetrail_server::Timeouts> {
+        let secs = |name: &str, value: u64| {
+            anyhow::ensure!(value > 0, "{name} must be at least 1 (seconds)");
+            Ok(std::time::Duration::from_secs(value))
+        };
+        Ok(casetrail_server::Timeouts {
+            header: secs("header_timeout_secs", self.header_timeout_secs)?,
+            body: secs("body_timeout_secs", self.body_timeout_secs)?,
+            handler: secs("request_timeout_secs", self.request_timeout_secs)?,
+        })
     }
 
     pub fn database_path(&self) -> PathBuf {

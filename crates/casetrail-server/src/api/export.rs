@@ -22,11 +22,33 @@ use crate::error::{ApiError, ApiResult};
 /// Chunks in flight between the writer thread and the response.
 const CHANNEL_CHUNKS: usize = 16;
 const CHUNK_BYTES: usize = 64 * 1024;
+/// How long the answer's headers wait for the export's first chunk.
+const FIRST_CHUNK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What the response body receives: the file's bytes, or the news that writing it
+/// failed, which aborts the download.
+type Chunk = Result<Bytes, ExportFailed>;
+
+/// An export that stopped before its end. Yielded by the body stream, it makes the
+/// server cut the connection instead of ending the body, so the client sees a failed
+/// download rather than a short file that looks whole.
+#[derive(Debug)]
+struct ExportFailed {
+    unavailable: bool,
+}
+
+impl std::fmt::Display for ExportFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the export stopped before its end")
+    }
+}
+
+impl std::error::Error for ExportFailed {}
 
 /// A `Write` that hands its bytes to the response body in chunks; it fails once the
 /// client has gone, which stops the export.
 struct ChannelSink {
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Chunk>,
     buf: Vec<u8>,
 }
 
@@ -45,16 +67,25 @@ impl Write for ChannelSink {
         }
         let chunk = Bytes::from(std::mem::take(&mut self.buf));
         self.tx
-            .blocking_send(chunk)
+            .blocking_send(Ok(chunk))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
     }
 }
 
-fn body_of(rx: mpsc::Receiver<Bytes>) -> Body {
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
-    });
-    Body::from_stream(stream)
+/// The body: `head`, then whatever else comes.
+fn body_of(head: Vec<Chunk>, rx: mpsc::Receiver<Chunk>) -> Body {
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
+    Body::from_stream(futures_util::StreamExt::chain(futures_util::stream::iter(head), rest))
+}
+
+/// Whether an export failed only because the database was out of reach.
+fn is_unavailable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<casetrail_store::StoreError>()
+            .is_some_and(|e| matches!(e, casetrail_store::StoreError::Unavailable(_)))
+            || cause.downcast_ref::<casetrail_app::AppError>().is_some_and(casetrail_app::AppError::is_unavailable)
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/events/export", tag = "events",
@@ -83,7 +114,10 @@ pub async fn export(
     let params: Vec<(String, String)> = params.iter().filter(|(k, _)| k != "cursor" && k != "limit").cloned().collect();
     let query = super::browse_query(&state, &principal, &params, &["format"]).await?;
     let now = Timestamp::now();
-    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let (tx, mut rx) = mpsc::channel(CHANNEL_CHUNKS);
+    // Held until the export's outcome is known, so that the body ends only when the
+    // file is whole, and is aborted otherwise.
+    let outcome_tx = tx.clone();
     let sink = ChannelSink { tx, buf: Vec::with_capacity(CHUNK_BYTES) };
     let rt = tokio::runtime::Handle::current();
     let store = state.store.clone();
@@ -117,6 +151,7 @@ pub async fn export(
     let format_key = format_param.to_string();
     let filters = filters_json(&params);
     let actor = principal.actor();
+    let wait = FIRST_CHUNK_WAIT.min(state.config.timeouts.handler / 2);
     // Tracked, so that shutdown waits for the export to end and be recorded.
     state.background.clone().spawn(async move {
         let outcome = tokio::task::spawn_blocking(work)
@@ -124,13 +159,39 @@ pub async fn export(
             .unwrap_or_else(|e| ExportOutcome { rows: 0, error: Some(e.into()) });
         if let Some(err) = &outcome.error {
             tracing::warn!(error = ?err, rows = outcome.rows, "an export stopped early");
+            // The client may have gone already; then there is no one to tell.
+            let _ = outcome_tx.send(Err(ExportFailed { unavailable: is_unavailable(err) })).await;
         }
+        drop(outcome_tx);
         if let Err(err) = record_export(&state, actor, account, &format_key, filters, &outcome, "").await {
             tracing::error!(error = ?err, "could not record an export");
         }
     });
 
-    let mut response = (StatusCode::OK, body_of(rx)).into_response();
+    // The headers wait for the first chunk, for a while: an export that fails before
+    // it (an unreadable first page, a database out of reach, a small export failing
+    // anywhere) is answered with an error, not a 200 over a broken file. An XLSX
+    // sends nothing until its rows are all written, so a large one goes out without
+    // that check; any later failure aborts the download.
+    let mut head = Vec::new();
+    if let Some(chunk) = tokio::time::timeout(wait, rx.recv()).await.unwrap_or_default() {
+        // A chunk shorter than the rest is the file's last (the sink's final flush,
+        // which also comes when the writer is dropped after a failure): the outcome
+        // follows at once, so it is waited for too.
+        let last = matches!(&chunk, Ok(bytes) if bytes.len() < CHUNK_BYTES);
+        head.push(chunk);
+        if last && let Some(outcome) = tokio::time::timeout(wait, rx.recv()).await.unwrap_or_default() {
+            head.push(outcome);
+        }
+    }
+    if let Some(Err(failed)) = head.iter().find(|chunk| chunk.is_err()) {
+        return Err(if failed.unavailable {
+            ApiError::unavailable(anyhow::anyhow!("the export could not read the database"))
+        } else {
+            ApiError::internal(anyhow::anyhow!("the export could not be written"))
+        });
+    }
+    let mut response = (StatusCode::OK, body_of(head, rx)).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

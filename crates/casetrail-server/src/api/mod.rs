@@ -134,7 +134,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(too_large());
         }
-        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await.map_err(|_| too_large())?;
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await.map_err(|err| {
+            // A body cut off by the server's time limit, or one over the size limit.
+            match crate::connections::is_body_timeout(&err) {
+                Some(limit) => ApiError::request_timeout(limit),
+                None => too_large(),
+            }
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_request("the request body is empty; send a JSON object"));
         }

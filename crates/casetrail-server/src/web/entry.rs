@@ -10,7 +10,7 @@ use casetrail_core::{ChainHash, ChainedEvent, Event};
 use casetrail_store::{Account, AccountId, EventId};
 
 use super::format::{RecordLink, Shown, actor_kind_label, avatar_class, initials, long_time, pretty, record_link};
-use super::{LOG_PATH, OrErrorPage, PageAdmin, PageError, Shell, not_found, render};
+use super::{LOG_PATH, OrErrorPage, PageAdmin, PageError, Shell, not_found, render_off_thread};
 use crate::AppState;
 use crate::api::api_json;
 use crate::error::{ApiError, ApiResult};
@@ -84,7 +84,7 @@ pub async fn page(
     };
     let mut page = build(&state, &account, &chained, &headers).await.or_error_page(Some(&shell), "show an entry")?;
     page.shell = Some(shell);
-    Ok(render(StatusCode::OK, &page))
+    Ok(render_off_thread(StatusCode::OK, page).await)
 }
 
 async fn build(
@@ -98,8 +98,9 @@ async fn build(
     })?;
     let tz = account.time_zone().clone();
     let link = check_link(state, account.id, chained).await?;
-    let raw: serde_json::Value =
-        serde_json::from_str(&api_json(chained)?).map_err(|e| ApiError::internal(anyhow::Error::new(e)))?;
+    // Shown cut off where a value nests deeper than the parser goes; the API returns it whole.
+    let raw: serde_json::Value = casetrail_core::bounded::parse_bounded(&api_json(chained)?)
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e)))?;
     let category = event.activity.category();
     let context = [
         ("IP address", &event.context.ip),

@@ -20,7 +20,7 @@ use super::filters::{
     ActivityGroup, Chip, Filters, Names, Picker, Preset, activity_groups, actor_picker, date_presets, record_picker,
 };
 use super::format::{RecordLink, actor_kind_label, avatar_class, initials, record_link, short_time};
-use super::{OrErrorPage, PageAdmin, PageError, Shell, render};
+use super::{OrErrorPage, PageAdmin, PageError, Shell, render_off_thread};
 use crate::AppState;
 use crate::api::QueryPairs;
 use crate::auth::Principal;
@@ -94,7 +94,7 @@ pub async fn page(
     let mut page =
         build(&state, &principal, &account, &params).await.or_error_page(Some(&shell), "show the log page")?;
     page.shell = Some(shell);
-    Ok(render(StatusCode::OK, &page))
+    Ok(render_off_thread(StatusCode::OK, page).await)
 }
 
 async fn build(

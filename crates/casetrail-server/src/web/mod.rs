@@ -29,6 +29,8 @@ mod format;
 mod integrity;
 mod log;
 mod login;
+#[cfg(test)]
+mod render_tests;
 mod retention;
 mod shell;
 
@@ -256,6 +258,25 @@ pub fn unavailable_page(shell: Option<Shell>) -> Response {
     response
 }
 
+/// The page took longer than the server's limit (docs/API.md §2, "Time limits").
+pub fn timed_out_page(limit: std::time::Duration) -> Response {
+    let message = format!(
+        "The System Log did not answer within {} seconds, so the request was stopped. \
+         Nothing has been lost; please try again in a moment, perhaps with narrower filters.",
+        limit.as_secs()
+    );
+    let page = StatusPage {
+        shell: None,
+        code: "Error 503",
+        title: "Temporarily unavailable",
+        heading: "This took too long",
+        message: &message,
+    };
+    let mut response = render(StatusCode::SERVICE_UNAVAILABLE, &page);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::error::UNAVAILABLE_RETRY_SECS));
+    response
+}
+
 /// Whether a page's failure is only the database being out of reach, for the errors
 /// page handlers meet (the store's, the application's, the API layer's).
 fn is_unavailable(error: &(dyn std::any::Any + Send)) -> bool {
@@ -315,6 +336,19 @@ async fn not_found_page(
     PageAdmin(principal): PageAdmin,
 ) -> Response {
     not_found(Shell::load(&state, &principal).await.ok().map(|(shell, _)| shell))
+}
+
+/// [`render`] on a blocking thread, for the big pages (the log with its 500 rows and
+/// pickers, an entry with large values): a render that takes long stalls no request
+/// that the async workers serve meanwhile, `/healthz` among them.
+pub async fn render_off_thread<T: Template + Send + 'static>(status: StatusCode, page: T) -> Response {
+    match tokio::task::spawn_blocking(move || render(status, &page)).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!(error = ?err, "a page's rendering thread failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
 }
 
 /// Renders a template; a rendering failure is a logged 500.

@@ -65,6 +65,16 @@ impl TamperWith for PostgresTamper {
             .expect("tampering with an event body");
         changed as usize
     }
+
+    async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {
+        let (client, connection) =
+            tokio_postgres::connect(self.0.url(), tokio_postgres::NoTls).await.expect("the test database");
+        tokio::spawn(connection);
+        // Held until the client is dropped, which ends its session and the lock.
+        // EXCLUSIVE: reads go on, every write of an event waits.
+        client.batch_execute("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE").await.expect("locking events");
+        Box::new(client)
+    }
 }
 
 /// Edits a backend's stored chain directly, the way someone with access to the
@@ -74,6 +84,10 @@ pub trait TamperWith: Send + Sync {
     /// Replaces `from` with `to` in the stored body of `account`'s event `seq`,
     /// leaving its hash as it was; returns how many rows changed.
     async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) -> usize;
+
+    /// Holds up every write of an event, as a long migration or a stuck session
+    /// would, until the returned guard is dropped; reads go on.
+    async fn lock_events(&self) -> Box<dyn std::any::Any + Send>;
 }
 
 /// A backend's [`TamperWith`], cheap to clone and `'static`, so browser test bodies
@@ -88,6 +102,11 @@ impl Tamper {
         assert_ne!(from, to, "tampering must change something");
         let changed = self.0.event_body(account, seq, from, to).await;
         assert_eq!(changed, 1, "event {seq} of account {account} has no {from:?} in its body");
+    }
+
+    /// [`TamperWith::lock_events`].
+    pub async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {
+        self.0.lock_events().await
     }
 }
 
@@ -110,5 +129,12 @@ impl TamperWith for SqliteTamper {
             rusqlite::params![from, to, seq as i64, account.as_bytes().as_slice()],
         )
         .expect("tampering with an event body")
+    }
+
+    async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {
+        let db = rusqlite::Connection::open(self.0.path()).expect("the test store's SQLite file");
+        // The one write lock, held: readers go on (WAL), the writer waits.
+        db.execute_batch("BEGIN IMMEDIATE").expect("locking the database");
+        Box::new(db)
     }
 }

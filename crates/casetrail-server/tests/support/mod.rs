@@ -241,6 +241,11 @@ impl TestApp {
         self.tamperer().event_body(seq, from, to).await;
     }
 
+    /// Holds up every write of an event until the guard is dropped.
+    pub async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {
+        self.tamper.lock_events().await
+    }
+
     /// [`TestApp::tamper_event_body`] as an owned handle, for browser test bodies,
     /// which cannot borrow the app.
     pub fn tamperer(&self) -> Tamperer {
