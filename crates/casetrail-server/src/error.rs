@@ -105,7 +105,7 @@ impl ApiError {
     /// mid-commit, nothing was acknowledged), and the same request may succeed in a
     /// moment. The cause goes to the log only.
     pub fn unavailable(source: impl Into<anyhow::Error>) -> ApiError {
-        let message = "the service cannot reach its database; try again shortly";
+        let message = "the service cannot use its database just now; try again shortly";
         let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
         e.retry_after = Some(UNAVAILABLE_RETRY_SECS);
         e.source = Some(source.into());
@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
         let body = body_of(response).await;
         assert_eq!(body["error"]["code"], "unavailable");
-        assert_eq!(body["error"]["message"], "the service cannot reach its database; try again shortly");
+        assert_eq!(body["error"]["message"], "the service cannot use its database just now; try again shortly");
         assert_eq!(body["error"]["details"], serde_json::json!([]));
         assert!(!body.to_string().contains("secret-host"), "{body}");
     }

@@ -144,7 +144,7 @@ async fn assert_unavailable(request: reqwest::RequestBuilder, what: &str) {
     assert_eq!(status, 503, "{what}: {body}");
     assert_eq!(retry_after.as_deref(), Some("1"), "{what}");
     let expected = json!({"error": {"code": "unavailable",
-        "message": "the service cannot reach its database; try again shortly", "details": []}});
+        "message": "the service cannot use its database just now; try again shortly", "details": []}});
     assert_eq!(body, expected, "{what}");
 }
 

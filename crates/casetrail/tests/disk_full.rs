@@ -157,7 +157,7 @@ fn a_full_disk_refuses_ingest_with_503_loses_nothing_and_recovers_without_a_rest
 /// The 503 of docs/API.md §2.
 fn unavailable() -> Value {
     json!({"error": {"code": "unavailable",
-        "message": "the service cannot reach its database; try again shortly", "details": []}})
+        "message": "the service cannot use its database just now; try again shortly", "details": []}})
 }
 
 /// A batch of keyed events with long descriptions, drawn from a vocabulary of a few

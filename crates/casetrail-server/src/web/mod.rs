@@ -250,7 +250,7 @@ pub fn unavailable_page(shell: Option<Shell>) -> Response {
         code: "Error 503",
         title: "Temporarily unavailable",
         heading: "The System Log is temporarily unavailable",
-        message: "casetrail cannot reach its database just now. Nothing has been lost; \
+        message: "casetrail cannot use its database just now. Nothing has been lost; \
                   please try again in a moment.",
     };
     let mut response = render(StatusCode::SERVICE_UNAVAILABLE, &page);
