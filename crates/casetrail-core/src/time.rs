@@ -21,18 +21,22 @@ pub enum TimestampError {
     OutOfRange,
 }
 
-/// The last millisecond of year 9999.
-const MAX_MILLIS: i64 = 253_402_300_799_999;
+/// The last millisecond jiff takes back from milliseconds, 9999-12-30T22:00:00.000Z
+/// (jiff keeps a margin so any offset still gives a civil time in 9999). A later one
+/// would not render: it could come in only as milliseconds (a cursor), never as text.
+const MAX_MILLIS: i64 = 253_402_207_200_000;
 
 impl Timestamp {
     pub const EPOCH: Timestamp = Timestamp(0);
+    /// The latest timestamp: 9999-12-30T22:00:00.000Z.
+    pub const MAX: Timestamp = Timestamp(MAX_MILLIS);
 
     /// From milliseconds since the epoch; `None` outside 1970..=9999.
     pub fn from_millis(ms: i64) -> Option<Timestamp> {
         (0..=MAX_MILLIS).contains(&ms).then_some(Timestamp(ms))
     }
 
-    pub fn as_millis(self) -> i64 {
+    pub const fn as_millis(self) -> i64 {
         self.0
     }
 
@@ -43,7 +47,11 @@ impl Timestamp {
 
     /// Truncates finer digits, as docs/API.md §2 says.
     pub fn from_jiff(ts: jiff::Timestamp) -> Option<Timestamp> {
+        // jiff rounds towards zero, which before 1970 is towards the future: the last
+        // fraction of a millisecond before the epoch would become the epoch itself.
+        // Cutting digits off means going towards the past.
         let ms = ts.as_millisecond();
+        let ms = if ts.as_nanosecond() < i128::from(ms) * 1_000_000 { ms - 1 } else { ms };
         Timestamp::from_millis(ms)
     }
 
@@ -144,6 +152,29 @@ mod tests {
             assert_eq!(Timestamp::parse(bad), Err(TimestampError::Malformed), "{bad}");
         }
         assert_eq!(Timestamp::parse("1969-12-31T23:59:59Z"), Err(TimestampError::OutOfRange));
+    }
+
+    /// Found by the timestamp fuzz target: the instant just before the epoch was cut
+    /// towards zero, so it became 1970-01-01T00:00:00.000Z instead of out of range.
+    #[test]
+    fn the_instant_just_before_1970_is_out_of_range() {
+        for before in ["1969-12-31T23:59:59.9999Z", "1969-12-31T23:59:59.999999999Z", "1970-01-01T00:59:59.9999+01:00"]
+        {
+            assert_eq!(Timestamp::parse(before), Err(TimestampError::OutOfRange), "{before}");
+        }
+        assert_eq!(Timestamp::parse("1970-01-01T00:00:00.0009Z"), Ok(Timestamp::EPOCH));
+    }
+
+    /// Found by the timestamp fuzz target: milliseconds in the last day of 9999 (out of
+    /// jiff's range) were accepted, and rendered as 1970-01-01T00:00:00.000Z.
+    #[test]
+    fn the_latest_timestamp_is_the_latest_that_renders() {
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-30T22:00:00.000Z");
+        assert!(jiff::Timestamp::from_millisecond(Timestamp::MAX.as_millis() + 1).is_err());
+        assert_eq!(Timestamp::parse(&Timestamp::MAX.to_string()), Ok(Timestamp::MAX));
+        assert_eq!(Timestamp::from_millis(MAX_MILLIS + 1), None);
+        assert_eq!(Timestamp::from_millis(253_402_300_799_999), None);
+        assert_eq!(Timestamp::MAX.plus_millis(1), Timestamp::MAX);
     }
 
     #[test]

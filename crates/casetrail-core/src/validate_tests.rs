@@ -167,6 +167,42 @@ fn before_after_snapshots() {
     assert_eq!(fields(not_object), ["before"]);
 }
 
+/// Found by the ingest_validator fuzz target: a snapshot key "" gave a change whose
+/// field is empty, which a `changes` entry may not have, so the stored event could not
+/// be sent again as it reads. Snapshot paths now keep the rules of `field`.
+#[test]
+fn snapshot_paths_keep_the_rules_of_a_change_field() {
+    let with = |before: Value, after: Value| {
+        let mut body = minimal();
+        body["before"] = before;
+        body["after"] = after;
+        invalid(body)
+    };
+    assert_eq!(
+        with(json!({"status": "open"}), json!({"": "closed", "status": "open"})),
+        [("after".to_string(), "the changed field \"\" must not be empty".to_string())]
+    );
+    assert_eq!(
+        with(json!({" ": 1}), json!({})),
+        [("before".to_string(), "the changed field \" \" must not be empty".to_string())]
+    );
+    assert_eq!(fields(with_snapshot_key("a\u{0}b")), ["after"]);
+    assert_eq!(fields(with_snapshot_key(&"k".repeat(MAX_STRING_CHARS + 1))), ["after"]);
+    // A nested empty key still makes a dotted path that is not empty: accepted.
+    let mut nested = minimal();
+    nested["before"] = json!({});
+    nested["after"] = json!({"a": {"": 1}});
+    let changes = parse_ingest(&nested, &rules()).unwrap().remove(0).changes;
+    assert_eq!(changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), ["a."]);
+}
+
+fn with_snapshot_key(key: &str) -> Value {
+    let mut body = minimal();
+    body["before"] = json!({});
+    body["after"] = json!({ key: 1 });
+    body
+}
+
 #[test]
 fn hostile_strings_are_kept_verbatim() {
     let mut body = minimal();

@@ -213,8 +213,8 @@ impl EventGenerator {
     /// Instants before 1970 or after 9999 are moved into that range (casetrail keeps
     /// no others); an `end` before `start` puts every event at `start`.
     pub fn new(firm: &Firm, seed: u64, count: usize, start: jiff::Timestamp, end: jiff::Timestamp) -> EventGenerator {
-        // The last millisecond of year 9999, as casetrail_core::Timestamp bounds it.
-        let bound = |t: jiff::Timestamp| t.as_millisecond().clamp(0, 253_402_300_799_999);
+        // The range casetrail_core::Timestamp keeps.
+        let bound = |t: jiff::Timestamp| t.as_millisecond().clamp(0, casetrail_core::Timestamp::MAX.as_millis());
         let (start, end) = (bound(start), bound(end));
         let mut rng = Rng::with_seed(seed ^ 0x6576_656e_7473_5f5f);
         let world = World::new(firm, &mut rng);

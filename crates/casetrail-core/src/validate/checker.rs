@@ -37,28 +37,34 @@ impl<'a> Checker<'a> {
                 }
                 None
             }
-            Some(Value::String(s)) => {
-                if required && s.trim().is_empty() {
-                    self.fail(field, "must not be empty");
+            Some(Value::String(s)) => match string_problem(s, max, required) {
+                Some(problem) => {
+                    self.fail(field, problem);
                     None
-                } else if s.chars().count() > max {
-                    self.fail(field, format!("must be at most {max} characters"));
-                    None
-                } else if s.contains('\0') {
-                    // These members are also stored as plain text columns, and
-                    // PostgreSQL's text cannot hold U+0000: accepted, one such event
-                    // would fail the whole group commit it shares with others.
-                    self.fail(field, "must not contain the NUL character (U+0000)");
-                    None
-                } else {
-                    Some(s.clone())
                 }
-            }
+                None => Some(s.clone()),
+            },
             Some(other) => {
                 self.fail(field, format!("must be a string, not {}", json_type(other)));
                 None
             }
         }
+    }
+}
+
+/// What is wrong with the text of a string member, if anything.
+pub(super) fn string_problem(s: &str, max: usize, required: bool) -> Option<String> {
+    if required && s.trim().is_empty() {
+        Some("must not be empty".to_string())
+    } else if s.chars().count() > max {
+        Some(format!("must be at most {max} characters"))
+    } else if s.contains('\0') {
+        // These members are also stored as plain text columns, and PostgreSQL's text
+        // cannot hold U+0000: accepted, one such event would fail the whole group
+        // commit it shares with others.
+        Some("must not contain the NUL character (U+0000)".to_string())
+    } else {
+        None
     }
 }
 

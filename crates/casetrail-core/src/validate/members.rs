@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::checker::{Checker, json_type, truncate};
+use super::checker::{Checker, json_type, string_problem, truncate};
 use super::{IngestRules, MAX_CHANGES, MAX_FUTURE_MILLIS, MAX_METADATA_BYTES, MAX_RELATED, MAX_STRING_CHARS};
 use crate::activity::{Activity, RecordType};
 use crate::diff::diff;
@@ -204,6 +204,15 @@ fn snapshot_changes(c: &mut Checker<'_>, before: Option<&Value>, after: Option<&
     if changes.len() > MAX_CHANGES {
         c.fail("after", format!("before and after differ in more than {MAX_CHANGES} fields"));
         return Vec::new();
+    }
+    // A path is held to the rules of the `field` of a `changes` entry, so a stored
+    // event can be sent again as it reads. It is named on the side that holds it (a
+    // leaf that is null after is most likely gone from `after`).
+    for change in &changes {
+        if let Some(problem) = string_problem(&change.field, MAX_STRING_CHARS, true) {
+            let side = if change.after.is_null() { "before" } else { "after" };
+            c.fail(side, format!("the changed field {:?} {problem}", truncate(&change.field, 64)));
+        }
     }
     changes
 }

@@ -95,7 +95,7 @@ pub async fn ingest(
         ("case" = Option<String>, Query, description = "id of a related case"),
         ("client" = Option<String>, Query, description = "id of a related client"),
         ("q" = Option<String>, Query, description = "keywords; every word must match the start of a word"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(

@@ -2,6 +2,7 @@
 //! registered through `utoipa_axum`, so the OpenAPI document is built from the very
 //! table that routes requests and cannot drift from it.
 
+mod document;
 mod events;
 mod export;
 mod integrity;
@@ -72,7 +73,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 async fn openapi_json() -> Response {
     let (_, doc) = routes().split_for_parts();
-    axum::Json(doc).into_response()
+    axum::Json(document::with_credentials(doc)).into_response()
 }
 
 /// Unknown paths: a JSON 404 in the contract's shape.

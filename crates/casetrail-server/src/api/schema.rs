@@ -26,13 +26,33 @@ pub struct ErrorResponse {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
-    /// `bad_request`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
-    /// `payload_too_large`, `validation_failed`, `rate_limited` or `internal`.
+    /// One of the codes of docs/API.md §2.
+    #[schema(value_type = ErrorCode)]
     pub code: String,
     /// A sentence for people.
     pub message: String,
     /// Every bad field of a 422; empty otherwise.
     pub details: Vec<FieldErrorBody>,
+}
+
+/// The codes of docs/API.md §2, so that a client (and a schema checker) knows an
+/// error's `code` is one of these and nothing else.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // only its schema is used
+pub enum ErrorCode {
+    BadRequest,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    RateLimited,
+    Internal,
+    Unavailable,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
