@@ -72,6 +72,15 @@ pub struct StoredRecord {
     pub last_seen: i64,
 }
 
+/// A stored entry as [`PickerCheck::run`] compares it: name, email (actors only),
+/// `last_seen`.
+type Entry<'s> = (Option<&'s str>, Option<&'s str>, i64);
+
+/// A record type key as `&'static str` (the keys a page names are all known types).
+fn label_kind(kind: &str) -> &'static str {
+    RecordType::from_key(kind).map_or("", RecordType::key)
+}
+
 /// A picker entry, by what it is keyed on (besides the account).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PickerKey {
@@ -79,16 +88,26 @@ pub enum PickerKey {
     Record(&'static str, String),
 }
 
+/// The kind a mention of an actor goes by inside [`PickerCheck::run`] (no record
+/// type is empty).
+const ACTOR: &str = "";
+
+/// How the report names an entry of this kind (a record type key, or [`ACTOR`]).
+fn label(kind: &str) -> &'static str {
+    match RecordType::from_key(kind) {
+        _ if kind == ACTOR => "actor picker entry",
+        Some(RecordType::Case) => "case picker entry",
+        Some(RecordType::Client) => "client picker entry",
+        _ => "related record picker entry",
+    }
+}
+
 impl PickerKey {
     /// How the report names an entry of this kind.
     pub fn label(&self) -> &'static str {
         match self {
-            PickerKey::Actor(_) => "actor picker entry",
-            PickerKey::Record(kind, _) => match RecordType::from_key(kind) {
-                Some(RecordType::Case) => "case picker entry",
-                Some(RecordType::Client) => "client picker entry",
-                _ => "related record picker entry",
-            },
+            PickerKey::Actor(_) => label(ACTOR),
+            PickerKey::Record(kind, _) => label(kind),
         }
     }
 }
@@ -136,50 +155,59 @@ impl PickerCheck {
         actors: &HashMap<String, StoredActor>,
         records: &HashMap<(&'static str, String), StoredRecord>,
     ) -> PickerCheck {
+        // Entries whose search words are not their own name's, email's and id's are
+        // as good as absent: checked once per entry, not per mention.
+        let actors: HashMap<(&str, &str), Entry<'_>> = actors
+            .iter()
+            .filter(|(id, s)| s.search == picker_search(&[Some(&s.name), s.email.as_ref(), Some(id)]))
+            .map(|(id, s)| ((ACTOR, id.as_str()), (Some(s.name.as_str()), s.email.as_deref(), s.last_seen)))
+            .collect();
+        let records: HashMap<(&str, &str), Entry<'_>> = records
+            .iter()
+            .filter(|((_, id), s)| s.search == picker_search(&[s.name.as_ref(), Some(id)]))
+            .map(|((kind, id), s)| ((*kind, id.as_str()), (s.name.as_deref(), None, s.last_seen)))
+            .collect();
         let mut check = PickerCheck::default();
         // The newest `occurred_at` of any later mention in the page, by entry: a
         // mention with a later one at the same time or after is not the one whose
         // name the entry keeps (ingest lets the later of equal times win).
-        let mut later: HashMap<PickerKey, i64> = HashMap::new();
+        let mut later: HashMap<(&str, &str), i64> = HashMap::new();
         for &(index, seq, event) in page.iter().rev() {
             let at = event.occurred_at.as_millis();
-            for r in event.related.iter().rev() {
-                let key = PickerKey::Record(r.kind.key(), r.id.clone());
+            let actor = &event.actor;
+            // (entry, what this event says of it: a record's name only when it has
+            // one; an actor's name and email always), the last mention first.
+            let records_named = event.related.iter().rev().map(|r| {
+                let key = (r.kind.key(), r.id.as_str());
+                (key, records.get(&key), r.name.as_deref().map(|n| (n, None)))
+            });
+            let key = (ACTOR, actor.id.as_str());
+            let mentions = records_named.chain(std::iter::once((
+                key,
+                actors.get(&key),
+                Some((actor.name.as_str(), Some(actor.email.as_deref()))),
+            )));
+            for (key, stored, says) in mentions {
                 let newest = later.get(&key).is_none_or(|t| *t < at);
-                let stored = records.get(&(r.kind.key(), r.id.clone()));
-                let agrees = stored
-                    .is_some_and(|s| s.last_seen >= at && s.search == picker_search(&[s.name.as_ref(), Some(&r.id)]));
-                if !agrees {
-                    check.note(index, key.label());
-                } else if let Some(s) = stored
-                    && newest
-                    && s.last_seen == at
-                    && r.name.is_some()
-                    && s.name != r.name
-                {
-                    check.candidates.push(NameCandidate { index, seq, key: key.clone(), occurred_at: at });
+                match (stored, says) {
+                    (None, _) => check.note(index, label(key.0)),
+                    (Some((_, _, seen)), _) if *seen < at => check.note(index, label(key.0)),
+                    (Some((name, email, seen)), Some((said, said_email)))
+                        if newest
+                            && *seen == at
+                            && (*name != Some(said) || said_email.is_some_and(|e| e != *email)) =>
+                    {
+                        let key = match key {
+                            (ACTOR, id) => PickerKey::Actor(id.to_string()),
+                            (kind, id) => PickerKey::Record(label_kind(kind), id.to_string()),
+                        };
+                        check.candidates.push(NameCandidate { index, seq, key, occurred_at: at });
+                    }
+                    _ => {}
                 }
                 let t = later.entry(key).or_insert(at);
                 *t = (*t).max(at);
             }
-            let actor = &event.actor;
-            let key = PickerKey::Actor(actor.id.clone());
-            let newest = later.get(&key).is_none_or(|t| *t < at);
-            let stored = actors.get(&actor.id);
-            let agrees = stored.is_some_and(|s| {
-                s.last_seen >= at && s.search == picker_search(&[Some(&s.name), s.email.as_ref(), Some(&actor.id)])
-            });
-            if !agrees {
-                check.note(index, key.label());
-            } else if let Some(s) = stored
-                && newest
-                && s.last_seen == at
-                && (s.name != actor.name || s.email != actor.email)
-            {
-                check.candidates.push(NameCandidate { index, seq, key: key.clone(), occurred_at: at });
-            }
-            let t = later.entry(key).or_insert(at);
-            *t = (*t).max(at);
         }
         check
     }
