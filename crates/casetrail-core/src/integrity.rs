@@ -193,6 +193,11 @@ pub struct Columns {
     pub actor_id: String,
     pub activity: String,
     pub idempotency_key: Option<String>,
+    /// The rows the store derived from this event's body at ingest (filter links,
+    /// search index entry, picker entries) that no longer agree with what the same
+    /// derivation gives from the body now, named for the report (`"case link"`).
+    /// The store compares them while reading the page; each name is one problem.
+    pub derived: Vec<&'static str>,
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use casetrail_core::chain::{ChainHash, ChainedEvent};
-use casetrail_core::{Event, RecordType, Timestamp};
+use casetrail_core::{Event, Timestamp};
+use casetrail_store::derived::filter_links;
 use casetrail_store::{
     AccountId, AppendBatch, Appended, EventId, PickerUpdates, StoreError, StoreResult, picker_search,
 };
@@ -143,8 +144,8 @@ impl EventRows {
     fn push(&mut self, pk: i64, event: Event, sealed: ChainedEvent) {
         let occurred = event.occurred_at.as_millis();
         let seq = event.seq as i64;
-        for r in event.related.iter().filter(|r| matches!(r.kind, RecordType::Case | RecordType::Client)) {
-            self.links.insert((pk, r.kind.key(), r.id.clone(), occurred, seq));
+        for (kind, record_id) in filter_links(&event) {
+            self.links.insert((pk, kind, record_id.to_string(), occurred, seq));
         }
         self.words.push(lexemes(&event));
         self.acct.push(pk);

@@ -14,6 +14,9 @@ fn hash(bytes: Vec<u8>) -> ChainHash {
     ChainHash::from_slice(&bytes).unwrap_or_default()
 }
 
+/// A page of the chain with each row's indexed columns, and the rows derived from
+/// its body checked (`derived.rs`). The caller runs it in one snapshot, so that an
+/// append or a purge committing meanwhile cannot make the page disagree with itself.
 pub(crate) async fn chain_rows(
     db: Db<'_>,
     pk: i64,
@@ -23,12 +26,13 @@ pub(crate) async fn chain_rows(
 ) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
     let rows = db
         .query(
-            "SELECT seq, body, prev_hash, hash, id, occurred_at, actor_id, activity, idem_key, acct FROM events
-             WHERE acct = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            "SELECT seq, body, prev_hash, hash, id, occurred_at, actor_id, activity, idem_key, acct,
+                    tsvector_to_array(search)
+             FROM events WHERE acct = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             &[&pk, &(after as i64), &i64::from(limit)],
         )
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
+    let mut out: Vec<crate::derived::PageRow> = Vec::with_capacity(rows.len());
     for r in &rows {
         let acct: i64 = get(r, 9)?;
         out.push((
@@ -46,10 +50,14 @@ pub(crate) async fn chain_rows(
                 actor_id: get(r, 6)?,
                 activity: get(r, 7)?,
                 idempotency_key: get(r, 8)?,
+                derived: Vec::new(),
             },
+            get(r, 10)?,
         ));
     }
-    Ok(out)
+    drop(rows);
+    crate::derived::check_page(db, pk, &mut out).await?;
+    Ok(out.into_iter().map(|(event, columns, _)| (event, columns)).collect())
 }
 
 pub(crate) async fn add_checkpoint(db: Db<'_>, pk: i64, c: &Checkpoint) -> StoreResult<()> {

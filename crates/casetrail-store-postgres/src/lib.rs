@@ -62,6 +62,7 @@ mod changes;
 mod connect;
 mod credentials;
 mod db;
+mod derived;
 mod integrity;
 mod log_impl;
 mod page;

@@ -85,7 +85,14 @@ impl IntegrityStore for PostgresStore {
         after_seq: u64,
         limit: u32,
     ) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
-        for_account!(self, account, |db, pk| integrity::chain_rows(db, pk, account, after_seq, limit).await, Vec::new())
+        transact!(self, |db| async {
+            db.batch("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+            match self.account_pk(db, account).await? {
+                Some(pk) => integrity::chain_rows(db, pk, account, after_seq, limit).await,
+                None => Ok(Vec::new()),
+            }
+        }
+        .await)
     }
 
     async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()> {

@@ -198,6 +198,12 @@ const MIGRATIONS: &[&str] = &[
         expires_at BIGINT NOT NULL
     );
     "#,
+    // 4: verification reads each page's case/client links by seq, to compare them with
+    // what the bodies give (`derived.rs`); the included columns make it an index-only
+    // scan.
+    r#"
+    CREATE INDEX event_records_seq ON event_records (acct, seq) INCLUDE (kind, record_id, occurred_at);
+    "#,
 ];
 
 /// The first key of the migrations' advisory lock (the second is the schema's).

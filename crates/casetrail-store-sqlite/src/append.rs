@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::query::search_text;
-use casetrail_core::{Event, RecordType, Timestamp};
+use casetrail_core::{Event, Timestamp};
+use casetrail_store::derived::filter_links;
 use casetrail_store::{
     AccountId, AppendBatch, Appended, EventId, PickerUpdates, StoreError, StoreResult, picker_search,
 };
@@ -129,8 +130,8 @@ fn insert_event(tx: &Transaction<'_>, pk: i64, event: &Event, sealed: &ChainedEv
             "INSERT OR IGNORE INTO event_records (acct, kind, record_id, occurred_at, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(db)?;
-    for r in event.related.iter().filter(|r| matches!(r.kind, RecordType::Case | RecordType::Client)) {
-        link.execute(params![pk, r.kind.key(), r.id, occurred, seq]).map_err(db)?;
+    for (kind, record_id) in filter_links(event) {
+        link.execute(params![pk, kind, record_id, occurred, seq]).map_err(db)?;
     }
 
     let mut fts = tx.prepare_cached("INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)").map_err(db)?;

@@ -19,6 +19,9 @@ fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
 }
 
+/// A page of the chain with each row's indexed columns, and the rows derived from
+/// its body checked (`derived.rs`), all read in one transaction so that an append or
+/// a purge committing meanwhile cannot make the page disagree with itself.
 pub(crate) fn chain_rows(
     conn: &Connection,
     pk: i64,
@@ -26,9 +29,10 @@ pub(crate) fn chain_rows(
     after: u64,
     limit: u32,
 ) -> StoreResult<Vec<(ChainedEvent, Columns)>> {
-    let mut st = conn
+    let snapshot = conn.unchecked_transaction().map_err(db)?;
+    let mut st = snapshot
         .prepare_cached(
-            "SELECT seq, body, prev_hash, hash, id, occurred_at, actor_id, activity, idem_key, acct FROM events
+            "SELECT seq, body, prev_hash, hash, id, occurred_at, actor_id, activity, idem_key, acct, rid FROM events
              WHERE acct = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )
         .map_err(db)?;
@@ -51,11 +55,17 @@ pub(crate) fn chain_rows(
                     actor_id: r.get(6)?,
                     activity: r.get(7)?,
                     idempotency_key: r.get(8)?,
+                    derived: Vec::new(),
                 },
+                r.get::<_, i64>(10)?,
             ))
         })
         .map_err(db)?;
-    rows.collect::<Result<_, _>>().map_err(db)
+    let mut rows: Vec<crate::derived::PageRow> = rows.collect::<Result<_, _>>().map_err(db)?;
+    drop(st);
+    crate::derived::check_page(&snapshot, pk, &mut rows)?;
+    snapshot.commit().map_err(db)?;
+    Ok(rows.into_iter().map(|(event, columns, _)| (event, columns)).collect())
 }
 
 pub(crate) fn add_checkpoint(conn: &Connection, pk: i64, c: &Checkpoint) -> StoreResult<()> {

@@ -29,6 +29,7 @@ mod browse;
 mod changes;
 mod checkpointer;
 mod credentials;
+mod derived;
 mod integrity;
 mod log_impl;
 mod purge_runs;

@@ -206,6 +206,12 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 6: verification reads each page's case/client links by seq, to compare them with
+    // what the bodies give (`derived.rs`). The index holds the whole key, so that read
+    // never touches the table.
+    r#"
+    CREATE INDEX event_records_seq ON event_records(acct, seq);
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step. The version is

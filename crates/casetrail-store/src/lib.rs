@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod change;
+pub mod derived;
 mod pickers;
 mod records;
 mod service;

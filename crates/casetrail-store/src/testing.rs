@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use crate::Store;
 
+pub mod derived;
 pub mod state_changes;
 pub mod support;
 pub mod verify;
@@ -66,6 +67,7 @@ pub use changes::*;
 pub use checkpoints::*;
 pub use concurrency::*;
 pub use credentials::*;
+pub use derived::derived_rows_verify_across_pages;
 pub use filters::*;
 pub use holds::*;
 pub use idempotency::*;
@@ -223,6 +225,7 @@ macro_rules! store_conformance {
             checkpoints_newest_first_within_limit,
             checkpoints_are_checked_against_the_chain,
             chain_rows_agree_with_chain_and_bodies,
+            derived_rows_verify_across_pages,
             // what several servers share
             the_key_ring_registers_and_retires_keys,
             a_reachable_store_answers_a_ping,

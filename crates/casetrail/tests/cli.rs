@@ -109,3 +109,27 @@ fn verify_passes_an_intact_store_and_names_each_tampered_event() {
     assert_eq!(kinds, ["hash_mismatch", "missing"], "{stdout}");
     assert!(stdout.contains(&format!("account {account} seq 4: missing")));
 }
+
+#[test]
+fn verify_names_an_event_whose_case_link_was_removed_behind_the_servers_back() {
+    let db = TestDb::new();
+    let account = db.create_account_id("Firm", "a@firm.example");
+    let events = (0..3).map(|i| {
+        serde_json::json!({"actor": {"id": "u1", "name": "Jane"}, "activity": "case.updated",
+            "description": format!("event {i}"), "related": [{"type": "case", "id": format!("c{i}"), "name": "Smith"}]})
+    });
+    db.append(&account, events.collect());
+    assert_eq!(db.run(&["verify"], &[]).status.code(), Some(0));
+
+    // The case filter no longer finds event 2, though its body still names the case.
+    assert_eq!(db.sql().execute("DELETE FROM event_records WHERE seq = 2"), 1);
+    let out = db.run(&["verify"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [format!(
+            "account {account} seq 2: hash_mismatch: the stored case or client link differs from what the hashed content gives"
+        )]
+    );
+}

@@ -198,6 +198,12 @@ impl<'k> Verifier<'k> {
                 ProblemKind::HashMismatch,
                 format!("the stored {column} differs from the hashed content"),
             );
+        } else {
+            // Derived rows are only worth comparing with a body the hash vouches for.
+            for row in columns.map_or(&[][..], |c| &c.derived[..]) {
+                let message = format!("the stored {row} differs from what the hashed content gives");
+                self.problem(event.seq, ProblemKind::HashMismatch, message);
+            }
         }
         self.report.events_checked += 1;
         self.report.first_seq.get_or_insert(event.seq);

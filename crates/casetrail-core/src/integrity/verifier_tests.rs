@@ -35,6 +35,7 @@ fn chain(n: u64) -> Vec<(ChainedEvent, Columns)> {
                 actor_id: event.actor.id.clone(),
                 activity: event.activity.key().to_string(),
                 idempotency_key: event.idempotency_key.clone(),
+                derived: Vec::new(),
             };
             (sealed, columns)
         })
@@ -86,6 +87,23 @@ fn each_kind_of_tampering_is_named_at_its_seq() {
     let report = verify(&column, &keys, &[]);
     assert_eq!(kinds(&report), [(2, ProblemKind::HashMismatch)]);
     assert!(report.problems[0].message.contains("actor_id"));
+
+    // Each derived row the store found disagreeing is one problem at that seq; on a
+    // body whose hash fails, only the hash is reported.
+    let mut derived = chain(5);
+    derived[3].1.derived = vec!["case link", "search index entry"];
+    derived[4].1.derived = vec!["actor picker entry"];
+    derived[4].0.body = derived[4].0.body.replace("event 5", "event X");
+    let report = verify(&derived, &keys, &[]);
+    let got: Vec<(u64, &str)> = report.problems.iter().map(|p| (p.seq, p.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (4, "the stored case link differs from what the hashed content gives"),
+            (4, "the stored search index entry differs from what the hashed content gives"),
+            (5, "the stored hash does not match the event's content"),
+        ]
+    );
 
     // A whole re-hashed tail (an insider rewriting every later hash) still breaks at
     // the first rewritten link unless the rewrite starts from a consistent prev.
