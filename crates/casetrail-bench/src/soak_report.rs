@@ -258,4 +258,25 @@ mod tests {
         assert_eq!(verdict(&[(0.0, 100)], 20.0), None);
         assert_eq!(verdict(&[], 1800.0), None);
     }
+
+    #[test]
+    fn an_error_a_broken_chain_or_growth_on_a_long_soak_fails_it() {
+        let flat = every_5s(1800, |_| 100 * MIB);
+        let grown = every_5s(1800, |t| 100 * MIB + (t as u64 * MIB) / 20);
+        let ok = SoakFigures { secs: 1800.0, rss: flat, verified: Some(10), ..SoakFigures::default() };
+        assert_eq!(ok.failure(), None);
+        let errors = SoakFigures { errors: 2, ..ok_like(&ok) };
+        assert_eq!(errors.failure().as_deref(), Some("2 requests or steps failed"));
+        let broken = SoakFigures { verified: None, ..ok_like(&ok) };
+        assert_eq!(broken.failure().as_deref(), Some("the chain does not verify after the soak"));
+        let leaky = SoakFigures { rss: grown, ..ok_like(&ok) };
+        assert!(leaky.failure().is_some_and(|w| w.starts_with("the server's memory grew by")));
+        // The same growth over a 20-second soak is warm-up: reported, not failed.
+        let short = SoakFigures { secs: 20.0, rss: vec![(5.0, 100), (20.0, 150)], ..ok_like(&ok) };
+        assert_eq!(short.failure(), None);
+    }
+
+    fn ok_like(ok: &SoakFigures) -> SoakFigures {
+        SoakFigures { secs: ok.secs, rss: ok.rss.clone(), verified: ok.verified, ..SoakFigures::default() }
+    }
 }
