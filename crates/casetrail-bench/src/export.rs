@@ -85,7 +85,7 @@ impl CsvCounter {
 
 /// One export through HTTP: `(time, data rows counted (CSV only), bytes)`; checks the
 /// status, the content type and the file's framing as it streams.
-async fn fetch(
+pub async fn fetch(
     client: &reqwest::Client,
     base: &str,
     key: &str,

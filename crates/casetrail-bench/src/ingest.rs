@@ -37,6 +37,25 @@ pub fn bodies(events: impl Iterator<Item = Value>, size: usize) -> anyhow::Resul
         .collect()
 }
 
+/// Batches of `size` serialized on a thread of its own into a channel that stays ahead
+/// of the clients; the thread ends with the events or once the receiver is dropped.
+pub fn batch_stream(
+    events: impl Iterator<Item = Value> + Send + 'static,
+    size: usize,
+) -> (tokio::sync::mpsc::Receiver<Body>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Body>(64);
+    let producer = std::thread::spawn(move || {
+        for batch in casetrail_demo::ingest_batches(events, size) {
+            let events = batch["events"].as_array().map_or(0, Vec::len);
+            let Ok(bytes) = serde_json::to_vec(&batch) else { break };
+            if tx.blocking_send(Body { bytes, events }).is_err() {
+                break;
+            }
+        }
+    });
+    (rx, producer)
+}
+
 /// What an ingest run measured.
 #[derive(Debug, Clone, Default)]
 pub struct IngestResult {

@@ -33,6 +33,10 @@
 //! With `--database-url postgres://…` every phase runs on PostgreSQL instead, beside a
 //! raw tokio-postgres engine, and adds two servers on one database and a purge by
 //! partitions ([`pg`]); each database is a throwaway schema, dropped at the end.
+//!
+//! With `--soak-secs N` the command is a soak instead ([`soak`], [`soak_report`]): N
+//! seconds of ingest, browse, export and purge at once on one server child, its
+//! memory sampled; any error fails it. CI runs `--smoke --soak-secs 15`.
 #![forbid(unsafe_code)]
 
 mod child;
@@ -52,6 +56,8 @@ mod raw;
 mod raw_pg;
 mod report;
 mod server;
+mod soak;
+mod soak_report;
 mod stats;
 mod tables;
 mod verify;
@@ -120,6 +126,14 @@ struct Args {
     /// server's database, dropped at the end; the raw engine is plain tokio-postgres.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Instead of the benchmark, a soak of this many seconds ([`soak`]): `--events`
+    /// seeded, then ingest, browse, export and purge at once, the server's memory read
+    /// all along; fails on any error. With `--smoke`, 2000 events seeded.
+    #[arg(long, value_name = "SECS")]
+    soak_secs: Option<u64>,
+    /// The soak's ingest rate, events/s in all (0: back to back).
+    #[arg(long, default_value_t = 1000)]
+    soak_rate: u64,
     /// Internal: be the server child on `--db` or `--database-url` (see `child.rs`).
     #[arg(long, hide = true)]
     serve_child: bool,
@@ -176,6 +190,17 @@ fn main() -> anyhow::Result<()> {
     let mut rng = Rng::new(args.seed);
     let words = SearchWords::pick(&data, &mut rng);
     let plan = queries::plan(&data, &words, args.requests, Duration::from_secs(args.budget_secs), &mut rng);
+    if let Some(secs) = args.soak_secs {
+        let input = soak::SoakInput {
+            secs,
+            rate: args.soak_rate,
+            seed_batches: batches,
+            plan: &plan,
+            old_per_purge: args.purge_events.unwrap_or(args.events / 10).clamp(1, 10_000),
+        };
+        let figures = rt.block_on(soak::run(&data, input, args.database_url.as_deref(), &tmp))?;
+        return finish_soak(&figures, &args, &repo, &machine, secs);
+    }
     let single_bodies = ingest::bodies(data.events_of(args.seed.wrapping_add(1), singles), 1)?;
     let verify_batches = ingest::bodies(data.events_of(args.seed.wrapping_add(2), INCREMENTAL_RUNS * BATCH), BATCH)?;
     let bytes: usize = batches.iter().map(|b| b.bytes.len()).sum();
@@ -314,6 +339,37 @@ fn finish(run: &Run, args: &Args, repo: &std::path::Path) -> anyhow::Result<()> 
         eprintln!("casetrail-bench: wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Prints the soak's report, writes it into BENCHMARKS.md unless told not to, and
+/// fails unless the soak passed.
+fn finish_soak(
+    figures: &soak_report::SoakFigures,
+    args: &Args,
+    repo: &std::path::Path,
+    m: &Machine,
+    secs: u64,
+) -> anyhow::Result<()> {
+    let head = soak_report::SoakHead {
+        date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        commit: m.commit.clone(),
+        engine: if args.database_url.is_some() { " · PostgreSQL" } else { "" },
+        command: command_line(),
+        machine: format!("{} CPUs ({}), {:.1} GiB RAM, Linux {}", m.cpus, m.cpu_model, m.memory_gib, m.kernel),
+        purge_every_secs: soak::purge_every(secs).as_secs(),
+        export_every_secs: soak::export_every(secs).as_secs(),
+    };
+    let markdown = figures.markdown(&head);
+    println!("{markdown}");
+    if !args.no_write {
+        let path = args.out.clone().unwrap_or_else(|| repo.join("BENCHMARKS.md"));
+        report::write_section(&path, &markdown).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("casetrail-bench: wrote {}", path.display());
+    }
+    match figures.failure() {
+        Some(why) => anyhow::bail!("the soak failed: {why}"),
+        None => Ok(()),
+    }
 }
 
 /// What the report says of the machine's noise during the run.

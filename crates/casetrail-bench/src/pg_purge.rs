@@ -51,7 +51,7 @@ impl RawPurge {
 /// Stores the old events, builds the partitioned copy, then times both purges.
 pub async fn raw(raw: &mut RawPg, data: &Dataset, old: usize) -> anyhow::Result<RawPurge> {
     let now = Timestamp::now();
-    let mut events = crate::purge::old_events(data, old, now);
+    let mut events = crate::purge::old_events(data, data.seed.wrapping_add(3), old, now);
     loop {
         let chunk: Vec<Value> = events.by_ref().take(crate::BATCH).collect();
         if chunk.is_empty() {

@@ -59,21 +59,34 @@ fn age(event: &mut Value, span: (Timestamp, Timestamp), now: Timestamp) {
     }
 }
 
-/// The `count` old events: the generator's events of seed + 3, dated 120 to 91 days
-/// before `now`.
-pub fn old_events(data: &Dataset, count: usize, now: Timestamp) -> impl Iterator<Item = Value> + use<> {
+/// The `count` old events of the generator's `seed` (their own idempotency keys), dated
+/// 120 to 91 days before `now`.
+pub fn old_events(data: &Dataset, seed: u64, count: usize, now: Timestamp) -> impl Iterator<Item = Value> + use<> {
     let span = data.span();
-    data.events_of(data.seed.wrapping_add(3), count).map(move |mut e| {
+    data.events_of(seed, count).map(move |mut e| {
         age(&mut e, span, now);
         e
     })
 }
 
-/// Appends `count` old events through the store, 1000 per transaction.
+/// Appends `count` old events (the generator's events of seed + 3) through the store,
+/// 1000 per transaction.
 pub async fn append_old(store: &dyn Store, account: AccountId, data: &Dataset, count: usize) -> anyhow::Result<()> {
+    append_old_of(store, account, data, data.seed.wrapping_add(3), count).await
+}
+
+/// Like [`append_old`], the events of the generator's `seed`: a soak appends old
+/// events again and again, each time with idempotency keys of their own.
+pub async fn append_old_of(
+    store: &dyn Store,
+    account: AccountId,
+    data: &Dataset,
+    seed: u64,
+    count: usize,
+) -> anyhow::Result<()> {
     let now = Timestamp::now();
     let rules = IngestRules { now, window_start: None, allow_reserved: false };
-    let mut events = old_events(data, count, now);
+    let mut events = old_events(data, seed, count, now);
     loop {
         let chunk: Vec<Value> = events.by_ref().take(1000).collect();
         if chunk.is_empty() {
@@ -125,18 +138,8 @@ pub async fn run(
     data: &Dataset,
     old: usize,
 ) -> anyhow::Result<PurgeFigures> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Body>(64);
     let generated = data.events_of(data.seed.wrapping_add(4), MAX_INGEST_EVENTS);
-    let producer = std::thread::spawn(move || {
-        for batch in casetrail_demo::ingest_batches(generated, INGEST_BATCH) {
-            let events = batch["events"].as_array().map_or(0, Vec::len);
-            let Ok(bytes) = serde_json::to_vec(&batch) else { break };
-            // Ends once the client is done and has dropped the receiver.
-            if tx.blocking_send(Body { bytes, events }).is_err() {
-                break;
-            }
-        }
-    });
+    let (rx, producer) = crate::ingest::batch_stream(generated, INGEST_BATCH);
     // Let the generator get ahead before the clock matters.
     while rx.len() < rx.max_capacity() && !producer.is_finished() {
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -296,8 +296,32 @@ impl Run {
 /// run, then the older runs as they were.
 pub fn write(path: &Path, run: &Run) -> anyhow::Result<()> {
     let old = std::fs::read_to_string(path).unwrap_or_default();
+    std::fs::write(path, compose(&old, &run.markdown(), Some(run.summary())))?;
+    Ok(())
+}
+
+/// Writes a section that is not a run of the goals (a soak) at the top of the runs:
+/// it has no summary line, so the goals ignore it and later runs keep it as it is.
+pub fn write_section(path: &Path, section: &str) -> anyhow::Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    std::fs::write(path, with_section(&old, section))?;
+    Ok(())
+}
+
+/// `old` with `section` on top of its runs, everything else as it was (the goals too:
+/// nothing new to judge them on); a new file when `old` has no runs yet.
+fn with_section(old: &str, section: &str) -> String {
+    match old.split_once(RUNS_MARKER) {
+        Some((head, runs)) => format!("{head}{RUNS_MARKER}\n\n{section}\n{}\n", runs.trim()),
+        None => compose(old, section, None),
+    }
+}
+
+/// The file: header, goals from `summary` and the older runs' summaries, the kept
+/// notes, then `section` and the older runs.
+fn compose(old: &str, section: &str, summary: Option<Value>) -> String {
     let older = old.split_once(RUNS_MARKER).map_or("", |(_, runs)| runs).trim();
-    let mut summaries = vec![run.summary()];
+    let mut summaries: Vec<Value> = summary.into_iter().collect();
     summaries.extend(
         older
             .lines()
@@ -317,14 +341,13 @@ pub fn write(path: &Path, run: &Run) -> anyhow::Result<()> {
     out += "\n\n## Runs\n\n";
     out += RUNS_MARKER;
     out += "\n\n";
-    out += &run.markdown();
+    out += section;
     if !older.is_empty() {
         out += "\n";
         out += older;
         out += "\n";
     }
-    std::fs::write(path, out)?;
-    Ok(())
+    out
 }
 
 const HEADER: &str = "# Benchmarks
@@ -336,6 +359,7 @@ cargo run --release -p casetrail-bench -- --events 100000     # under ten minute
 cargo run --release -p casetrail-bench -- --events 1000000    # within the hour
 cargo run --release -p casetrail-bench -- --smoke             # 2000 events, seconds; writes nothing
 cargo run --release -p casetrail-bench -- --events 100000 --database-url postgres://postgres@127.0.0.1:5432/postgres
+cargo run --release -p casetrail-bench -- --events 100000 --soak-secs 1800   # a 30-minute soak
 ```
 
 With `--database-url` the run is on PostgreSQL: every database a throwaway schema of
@@ -357,3 +381,27 @@ others compiling): compare the medians and the **casetrail / raw** ratios, not s
 absolute figures. A run appends its section below; older runs are kept.
 
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_goes_on_top_of_the_runs_and_keeps_notes_and_older_runs() {
+        let old = format!(
+            "{HEADER}goals\n{NOTES_START}\nmy notes\n{NOTES_END}\n\n## Runs\n\n{RUNS_MARKER}\n\n### old run\n\n\
+             {SUMMARY_PREFIX}{{\"events\": 7}} -->\n"
+        );
+        let out = with_section(&old, "### soak\n");
+        assert!(out.starts_with(&format!("{HEADER}goals\n")), "{out}");
+        assert!(out.contains(&format!("{NOTES_START}\nmy notes\n{NOTES_END}")), "{out}");
+        let runs = out.split_once(RUNS_MARKER).unwrap().1;
+        assert!(runs.trim_start().starts_with("### soak\n\n### old run"), "{runs}");
+        // A later run keeps the soak (it has no summary line) below itself.
+        let later = compose(&out, "### new run\n", Some(json!({"events": 9})));
+        let runs = later.split_once(RUNS_MARKER).unwrap().1;
+        let order: Vec<&str> = runs.lines().filter(|l| l.starts_with("### ")).collect();
+        assert_eq!(order, ["### new run", "### soak", "### old run"]);
+        assert_eq!(later.matches("my notes").count(), 1);
+    }
+}
