@@ -260,10 +260,11 @@ pub fn unavailable_page(shell: Option<Shell>) -> Response {
 
 /// The page took longer than the server's limit (docs/API.md §2, "Time limits").
 pub fn timed_out_page(limit: std::time::Duration) -> Response {
+    let secs = limit.as_secs();
+    let unit = if secs == 1 { "second" } else { "seconds" };
     let message = format!(
-        "The System Log did not answer within {} seconds, so the request was stopped. \
-         Nothing has been lost; please try again in a moment, perhaps with narrower filters.",
-        limit.as_secs()
+        "The System Log did not answer within {secs} {unit}, so the request was stopped. \
+         Nothing has been lost; please try again in a moment, perhaps with narrower filters."
     );
     let page = StatusPage {
         shell: None,
