@@ -27,19 +27,16 @@ pub async fn run(store: Arc<dyn Store>, local: KeyRing, args: ExportArgs<'_>) ->
     let account = store.account(args.account).await?.with_context(|| format!("no account {}", args.account))?;
     let tz = account.time_zone();
     let query = BrowseQuery::from_params(&args.params, tz, &[]).map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let file =
-        std::fs::File::create(args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
-    let sink = BufWriter::new(file);
+    let format = match args.format {
+        "jsonl" => None,
+        other => {
+            Some(Format::from_param(other).with_context(|| format!("--format {other:?}: must be csv, xlsx or jsonl"))?)
+        }
+    };
+    let mut output = Output::create(args.output)?;
+    let sink = BufWriter::new(output.file()?);
     let rt = tokio::runtime::Handle::current();
-    let (format_key, outcome) = if args.format == "jsonl" {
-        anyhow::ensure!(query.filter.is_empty(), "a jsonl export holds the whole chain; filters do not apply");
-        let store = store.clone();
-        let keys_list = casetrail_app::signing::ring(store.as_ref(), &local).await?.public_keys();
-        let id = account.id;
-        ("jsonl", tokio::task::spawn_blocking(move || write_chain(&rt, store.as_ref(), &keys_list, id, sink)).await?)
-    } else {
-        let format = Format::from_param(args.format)
-            .with_context(|| format!("--format {:?}: must be csv, xlsx or jsonl", args.format))?;
+    let (format_key, outcome) = if let Some(format) = format {
         let store = store.clone();
         let id = account.id;
         let bar = progress_bar();
@@ -56,11 +53,71 @@ pub async fn run(store: Arc<dyn Store>, local: KeyRing, args: ExportArgs<'_>) ->
             bar.finish_and_clear();
         }
         (format.key(), outcome)
+    } else {
+        anyhow::ensure!(query.filter.is_empty(), "a jsonl export holds the whole chain; filters do not apply");
+        let store = store.clone();
+        let keys_list = casetrail_app::signing::ring(store.as_ref(), &local).await?.public_keys();
+        let id = account.id;
+        ("jsonl", tokio::task::spawn_blocking(move || write_chain(&rt, store.as_ref(), &keys_list, id, sink)).await?)
+    };
+    // Only a complete file takes the output's name; a failed one is removed.
+    let outcome = match (&outcome.error, output.finish_if_whole(outcome.error.is_none())) {
+        (None, Err(err)) => ExportOutcome { rows: outcome.rows, error: Some(err) },
+        _ => outcome,
     };
     record(store.clone(), account.id, format_key, &args.params, &outcome).await?;
     match outcome.error {
         Some(err) => Err(err.context(format!("the export stopped after {} events", outcome.rows))),
         None => Ok(outcome.rows),
+    }
+}
+
+/// Where an export is written. A path to a regular file (or to nothing yet) gets a
+/// temporary file beside it, renamed over it once the export is whole, so that a
+/// failure midway never leaves a truncated file under the name asked for, nor
+/// clobbers an earlier export there. Anything else (`/dev/stdout`, a pipe) is
+/// written in place.
+enum Output {
+    Staged { file: tempfile::NamedTempFile, target: std::path::PathBuf },
+    Direct(Option<std::fs::File>),
+}
+
+impl Output {
+    fn create(path: &Path) -> anyhow::Result<Output> {
+        let cannot = || format!("cannot create {}", path.display());
+        let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+        if special {
+            return Ok(Output::Direct(Some(std::fs::File::create(path).with_context(cannot)?)));
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        // The temporary file is 0600, as an export of the log should be.
+        let file = tempfile::Builder::new().prefix(".casetrail-export-").tempfile_in(dir).with_context(cannot)?;
+        Ok(Output::Staged { file, target: path.to_path_buf() })
+    }
+
+    fn file(&mut self) -> anyhow::Result<std::fs::File> {
+        match self {
+            Output::Staged { file, .. } => Ok(file.as_file().try_clone()?),
+            Output::Direct(file) => file.take().context("the output is already taken"),
+        }
+    }
+
+    /// Makes a whole export durable under its name; a partial one is removed.
+    fn finish_if_whole(self, whole: bool) -> anyhow::Result<()> {
+        if !whole {
+            return Ok(());
+        }
+        match self {
+            Output::Staged { file, target } => {
+                file.as_file().sync_all().context("flushing the export to disk")?;
+                file.persist(&target).with_context(|| format!("cannot write {}", target.display()))?;
+                Ok(())
+            }
+            Output::Direct(_) => Ok(()),
+        }
     }
 }
 

@@ -123,3 +123,71 @@ fn csv_export_with_filters_guards_formulas_and_is_recorded() {
     let out = db.run(&["export"], &["--account", &account, "--activity", "case.opened", "--output", "x"]);
     assert!(!out.status.success());
 }
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_refused_export_creates_no_file_and_keeps_an_earlier_one() {
+    let db = TestDb::new();
+    let account = firm(&db);
+    let out_dir = db.dir().join("exports");
+    std::fs::create_dir(&out_dir).unwrap();
+    std::fs::write(out_dir.join("earlier.csv"), b"an earlier export").unwrap();
+    for (format, output) in [("pdf", "exports/new.pdf"), ("pdf", "exports/earlier.csv")] {
+        let out = db.run(&["export"], &["--account", &account, "--format", format, "--output", output]);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--format \"pdf\""),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(names_in(&out_dir), ["earlier.csv"]);
+    assert_eq!(std::fs::read(out_dir.join("earlier.csv")).unwrap(), b"an earlier export");
+}
+
+/// The disk fills up midway through the file: the command fails, the name asked for
+/// keeps what it held, no temporary file is left, and the export is recorded as
+/// incomplete. Mounts a tmpfs, so it needs root (it fails, never skips, without).
+#[test]
+fn an_export_that_fails_midway_leaves_no_partial_file() {
+    let db = TestDb::new();
+    let account = db.create_account_id("Big Firm", "a@big.example");
+    let now = casetrail_core::Timestamp::now();
+    let event = |i: i64| {
+        serde_json::json!({"actor": {"id": "u1", "name": "Jane Doe"}, "activity": "case.updated",
+            "description": format!("event {i} with a description long enough to take room"),
+            "occurred_at": now.minus_days(1).plus_millis(i).to_string()})
+    };
+    db.append_batches(&account, vec![(0..1_000).map(event).collect(), (1_000..2_000).map(event).collect()]);
+    let disk = cli_support::tmpfs::Tmpfs::mount(&db.dir().join("small"), "64k");
+    std::fs::write(disk.dir.join("out.csv"), b"an earlier export").unwrap();
+
+    let out = db.run(&["export"], &["--account", &account, "--format", "csv", "--output", "small/out.csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the export stopped after"), "{stderr}");
+    assert_eq!(names_in(&disk.dir), ["out.csv"]);
+    assert_eq!(std::fs::read(disk.dir.join("out.csv")).unwrap(), b"an earlier export");
+
+    let recorded = db.block_on(db.store().chain(account.parse().unwrap(), 2_000, 10)).unwrap();
+    let recorded: Vec<Value> = recorded.iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["activity"], "system_log.exported");
+    assert_eq!(recorded[0]["metadata"]["complete"], Value::from(false), "{}", recorded[0]);
+
+    // With room, the same command writes the whole file under the name.
+    drop(disk);
+    std::fs::remove_dir(db.dir().join("small")).unwrap();
+    let out = db.run(&["export"], &["--account", &account, "--format", "csv", "--output", "whole.csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(db.dir().join("whole.csv")).unwrap();
+    // The 2,000 events and the record of the failed export.
+    assert_eq!(csv::Reader::from_reader(&bytes[3..]).records().count(), 2_001);
+}

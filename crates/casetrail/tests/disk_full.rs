@@ -16,12 +16,11 @@ mod crash_support;
 mod multi_server_support;
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cli_support::casetrail;
+use cli_support::tmpfs::Tmpfs;
 use crash_support::try_ingest;
 use multi_server_support::Server;
 use serde_json::{Value, json};
@@ -211,35 +210,4 @@ fn read_only(db_file: &Path) -> rusqlite::Connection {
     let db = rusqlite::Connection::open_with_flags(db_file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     db.busy_timeout(Duration::from_secs(10)).unwrap();
     db
-}
-
-/// A size-limited tmpfs mounted on a directory; unmounted when dropped, also after a
-/// failed assertion.
-struct Tmpfs {
-    dir: PathBuf,
-}
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Tmpfs {
-        let uid = std::fs::metadata("/proc/self").expect("read /proc/self").uid();
-        assert_eq!(uid, 0, "this test mounts a small tmpfs to fill its disk, which needs root; run it as root");
-        std::fs::create_dir_all(dir).unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
-            .arg(dir)
-            .output()
-            .expect("run mount");
-        assert!(out.status.success(), "mount a tmpfs: {}", String::from_utf8_lossy(&out.stderr));
-        Tmpfs { dir: dir.to_path_buf() }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let unmounted = Command::new("umount").arg(&self.dir).status().is_ok_and(|s| s.success());
-        if !unmounted {
-            // Something still holds a file open in it: detach it now, freed once closed.
-            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-        }
-    }
 }

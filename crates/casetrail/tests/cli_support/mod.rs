@@ -9,6 +9,8 @@
 //! it besides `--data-dir data`, which still holds the signing keys.
 #![allow(dead_code)]
 
+pub mod tmpfs;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
