@@ -69,6 +69,11 @@ use anyhow::Context as _;
 use casetrail_core::Timestamp;
 use clap::Parser;
 
+/// The product's allocator (see `casetrail`'s `main.rs`), so the server child
+/// measures what `casetrail serve` would.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use casetrail_export::Format;
 
 use crate::data::{Dataset, Rng, SearchWords};

@@ -104,7 +104,7 @@ pub struct BodyTimedOut {
 
 impl std::fmt::Display for BodyTimedOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the request body did not arrive within {} seconds", self.limit.as_secs())
+        write!(f, "the request body did not arrive within {}", crate::error::in_seconds(self.limit))
     }
 }
 

@@ -114,7 +114,7 @@ impl ApiError {
 
     /// The client sent its body too slowly; the rest of it is not waited for.
     pub fn request_timeout(limit: std::time::Duration) -> ApiError {
-        let message = format!("the request body did not arrive within {} seconds", limit.as_secs());
+        let message = format!("the request body did not arrive within {}", in_seconds(limit));
         ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", message)
     }
 
@@ -122,7 +122,7 @@ impl ApiError {
     /// dropped (a write not yet committed was not acknowledged), and the same
     /// request may succeed in a moment.
     pub fn timed_out(limit: std::time::Duration) -> ApiError {
-        let message = format!("the server could not answer within {} seconds; try again shortly", limit.as_secs());
+        let message = format!("the server could not answer within {}; try again shortly", in_seconds(limit));
         let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
         e.retry_after = Some(UNAVAILABLE_RETRY_SECS);
         e
@@ -193,6 +193,14 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A time limit in words: "1 second", "30 seconds".
+pub(crate) fn in_seconds(limit: std::time::Duration) -> String {
+    match limit.as_secs() {
+        1 => "1 second".to_string(),
+        n => format!("{n} seconds"),
+    }
+}
 
 #[cfg(test)]
 mod tests {

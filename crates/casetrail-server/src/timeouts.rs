@@ -11,9 +11,13 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 
-/// Routes whose work must not be cut short halfway: a purge run by hand removes
-/// batch after batch, and the caller should learn what it removed.
-const UNBOUNDED: &[&str] = &["/api/v1/retention/run"];
+/// Routes whose work must not be cut short halfway, as it grows with the log and the
+/// caller asked for all of it: a purge run by hand removes batch after batch, and the
+/// caller should learn what it removed; a verification walks the whole chain (a
+/// minute or more for a few million events on a busy machine), and one cut short
+/// tells the admin nothing. A client that gives up closes its connection, which
+/// drops the work all the same.
+const UNBOUNDED: &[&str] = &["/api/v1/retention/run", "/api/v1/integrity", crate::web::integrity::INTEGRITY_PATH];
 
 pub(crate) async fn limit_handler_time(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
@@ -29,6 +33,52 @@ pub(crate) async fn limit_handler_time(State(limit): State<Duration>, request: R
             } else {
                 crate::web::timed_out_page(limit)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::{get, post};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// Every route answers after `work`, under a limit of `limit`.
+    fn app(work: Duration, limit: Duration) -> Router {
+        let slow = move || async move {
+            tokio::time::sleep(work).await;
+            "done"
+        };
+        Router::new()
+            .route("/api/v1/events", get(slow))
+            .route("/api/v1/integrity", get(slow))
+            .route("/api/v1/integrity/checkpoints", get(slow))
+            .route("/api/v1/retention/run", post(slow))
+            .route(crate::web::integrity::INTEGRITY_PATH, post(slow))
+            .layer(axum::middleware::from_fn_with_state(limit, limit_handler_time))
+    }
+
+    async fn status(app: &Router, method: &str, path: &str) -> StatusCode {
+        let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        app.clone().oneshot(request).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn only_whole_log_work_outlives_the_handler_limit() {
+        let app = app(Duration::from_millis(300), Duration::from_millis(50));
+        for (method, path) in [
+            ("GET", "/api/v1/integrity"),
+            ("POST", "/api/v1/retention/run"),
+            ("POST", crate::web::integrity::INTEGRITY_PATH),
+        ] {
+            assert_eq!(status(&app, method, path).await, StatusCode::OK, "{method} {path}");
+        }
+        for (method, path) in [("GET", "/api/v1/events"), ("GET", "/api/v1/integrity/checkpoints")] {
+            assert_eq!(status(&app, method, path).await, StatusCode::SERVICE_UNAVAILABLE, "{method} {path}");
         }
     }
 }

@@ -26,7 +26,7 @@ mod csrf;
 mod entry;
 mod filters;
 mod format;
-mod integrity;
+pub(crate) mod integrity;
 mod log;
 mod login;
 #[cfg(test)]
@@ -260,10 +260,9 @@ pub fn unavailable_page(shell: Option<Shell>) -> Response {
 
 /// The page took longer than the server's limit (docs/API.md §2, "Time limits").
 pub fn timed_out_page(limit: std::time::Duration) -> Response {
-    let secs = limit.as_secs();
-    let unit = if secs == 1 { "second" } else { "seconds" };
+    let within = crate::error::in_seconds(limit);
     let message = format!(
-        "The System Log did not answer within {secs} {unit}, so the request was stopped. \
+        "The System Log did not answer within {within}, so the request was stopped. \
          Nothing has been lost; please try again in a moment, perhaps with narrower filters."
     );
     let page = StatusPage {

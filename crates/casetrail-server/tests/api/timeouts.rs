@@ -103,7 +103,7 @@ async fn a_body_trickled_byte_by_byte_is_cut_off_with_a_408() {
     assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(5), "answered after {waited:?}");
     let json: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(json["error"]["code"], "request_timeout");
-    assert_eq!(json["error"]["message"], "the request body did not arrive within 1 seconds");
+    assert_eq!(json["error"]["message"], "the request body did not arrive within 1 second");
     // Nothing half-sent was stored.
     let (_, list) = app.admin_get("/api/v1/events?q=slowly").await;
     assert_eq!(list["events"].as_array().unwrap().len(), 0);
@@ -127,7 +127,7 @@ async fn a_request_the_database_holds_up_is_answered_503_in_time() {
     assert_eq!(response.headers()["retry-after"], "1");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unavailable");
-    assert_eq!(body["error"]["message"], "the server could not answer within 1 seconds; try again shortly");
+    assert_eq!(body["error"]["message"], "the server could not answer within 1 second; try again shortly");
     // A sign-in commits its session with its event: held up the same way, answered with a page.
     let email = app.firm.admin.email.clone();
     let fields = [("email", email.as_str()), ("password", app.firm.admin_password.as_str()), ("csrf", &csrf)];
