@@ -119,11 +119,18 @@ fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Signs and stores a checkpoint of `account`'s current head.
+/// Signs and stores a checkpoint of `account`'s current head, with the Merkle tree's
+/// head of the same size (docs/API.md §15). The tree's nodes below the head never
+/// change once written, so reading them after the head is as good as with it. An
+/// account whose tree could not be built gets a checkpoint of the chain alone.
 pub async fn checkpoint_now(store: &dyn Store, keys: &Keys, account: AccountId) -> StoreResult<Checkpoint> {
     let head = store.head(account).await?;
     let (seq, hash) = head.map_or((0, ChainHash::GENESIS), |h| (h.seq, h.hash));
-    let checkpoint = Checkpoint::sign(&keys.current(), account, seq, hash, Timestamp::now());
+    let key = keys.current();
+    let checkpoint = match crate::proofs::root_at(store, account, seq).await? {
+        Some(root) => Checkpoint::sign_with_tree(&key, account, (seq, hash), root, Timestamp::now()),
+        None => Checkpoint::sign(&key, account, seq, hash, Timestamp::now()),
+    };
     store.add_checkpoint(&checkpoint).await?;
     Ok(checkpoint)
 }

@@ -33,6 +33,7 @@ pub mod export;
 pub mod holds;
 pub mod integrity;
 pub mod keys;
+pub mod proofs;
 pub mod provision;
 pub mod purge;
 pub mod retention;
