@@ -70,7 +70,10 @@ pub async fn verify_account_with_progress(
     let started_after = start.as_ref().map_or(0, |c| c.seq);
     let mut pending = tombstones.into_iter().filter(|t| t.first_seq > started_after).peekable();
     let mut rows = store.chain_rows(account, started_after, PAGE).await?;
+    let mut tree_problems = Vec::new();
     while let Some((last, _)) = rows.last() {
+        let page: Vec<(u64, ChainHash)> = rows.iter().map(|(e, _)| (e.seq, e.hash)).collect();
+        tree_problems.extend(crate::tree_check::leaf_problems(store, account, &page).await?);
         // The next page is read while this one is checked: reading and checking
         // (JSON, SHA-256) each take about half the time (BENCHMARKS.md). `join!` polls
         // the read first, which hands it to the store's blocking thread; the check is
@@ -94,6 +97,11 @@ pub async fn verify_account_with_progress(
         verifier.tombstone(&t);
     }
     let mut report = verifier.finish();
+    // A leaf that differs from an event already reported (its hash or link broken)
+    // adds nothing to that report.
+    let reported: std::collections::HashSet<u64> = report.problems.iter().map(|p| p.seq).collect();
+    report.problems.extend(tree_problems.into_iter().filter(|p| !reported.contains(&p.seq)));
+    report.problems.extend(crate::tree_check::checkpoint_problems(store, account, &checkpoints, ring).await?);
     // The head the store records must be where the walk ended; a head beyond it means
     // events were cut off the end.
     if let Some(head) = store.head(account).await? {

@@ -29,6 +29,7 @@ mod audit;
 mod context;
 pub mod credentials;
 mod error;
+pub mod evidence;
 pub mod export;
 pub mod holds;
 pub mod integrity;
@@ -41,6 +42,7 @@ pub mod settings;
 pub mod signing;
 pub mod tasks;
 pub mod team;
+mod tree_check;
 pub mod writer;
 
 pub use audit::AuditEvent;
