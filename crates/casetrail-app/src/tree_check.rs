@@ -68,13 +68,11 @@ pub async fn checkpoint_problems(
             ));
         }
     }
-    if let Some(&(size, root, seq)) = heads.last() {
-        if crate::proofs::root_at(store, account, size).await? != Some(root) {
-            problems.push(mismatch(
-                seq,
-                format!("the stored Merkle tree's root at size {size} differs from the checkpoint's"),
-            ));
-        }
+    if let Some(&(size, root, seq)) = heads.last()
+        && crate::proofs::root_at(store, account, size).await? != Some(root)
+    {
+        problems
+            .push(mismatch(seq, format!("the stored Merkle tree's root at size {size} differs from the checkpoint's")));
     }
     Ok(problems)
 }
