@@ -70,7 +70,10 @@ pub async fn verify_account_with_progress(
     let started_after = start.as_ref().map_or(0, |c| c.seq);
     let mut pending = tombstones.into_iter().filter(|t| t.first_seq > started_after).peekable();
     let mut rows = store.chain_rows(account, started_after, PAGE).await?;
+    let mut tree_problems = Vec::new();
     while let Some((last, _)) = rows.last() {
+        let page: Vec<(u64, ChainHash)> = rows.iter().map(|(e, _)| (e.seq, e.hash)).collect();
+        tree_problems.extend(crate::tree_check::leaf_problems(store, account, &page).await?);
         // The next page is read while this one is checked: reading and checking
         // (JSON, SHA-256) each take about half the time (BENCHMARKS.md). `join!` polls
         // the read first, which hands it to the store's blocking thread; the check is
@@ -94,6 +97,11 @@ pub async fn verify_account_with_progress(
         verifier.tombstone(&t);
     }
     let mut report = verifier.finish();
+    // A leaf that differs from an event already reported (its hash or link broken)
+    // adds nothing to that report.
+    let reported: std::collections::HashSet<u64> = report.problems.iter().map(|p| p.seq).collect();
+    report.problems.extend(tree_problems.into_iter().filter(|p| !reported.contains(&p.seq)));
+    report.problems.extend(crate::tree_check::checkpoint_problems(store, account, &checkpoints, ring).await?);
     // The head the store records must be where the walk ended; a head beyond it means
     // events were cut off the end.
     if let Some(head) = store.head(account).await? {
@@ -119,11 +127,18 @@ fn off_the_runtime<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Signs and stores a checkpoint of `account`'s current head.
+/// Signs and stores a checkpoint of `account`'s current head, with the Merkle tree's
+/// head of the same size (docs/API.md §15). The tree's nodes below the head never
+/// change once written, so reading them after the head is as good as with it. An
+/// account whose tree could not be built gets a checkpoint of the chain alone.
 pub async fn checkpoint_now(store: &dyn Store, keys: &Keys, account: AccountId) -> StoreResult<Checkpoint> {
     let head = store.head(account).await?;
     let (seq, hash) = head.map_or((0, ChainHash::GENESIS), |h| (h.seq, h.hash));
-    let checkpoint = Checkpoint::sign(&keys.current(), account, seq, hash, Timestamp::now());
+    let key = keys.current();
+    let checkpoint = match crate::proofs::root_at(store, account, seq).await? {
+        Some(root) => Checkpoint::sign_with_tree(&key, account, (seq, hash), root, Timestamp::now()),
+        None => Checkpoint::sign(&key, account, seq, hash, Timestamp::now()),
+    };
     store.add_checkpoint(&checkpoint).await?;
     Ok(checkpoint)
 }

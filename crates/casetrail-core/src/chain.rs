@@ -104,6 +104,24 @@ impl ChainedEvent {
         link(&self.prev_hash, &self.body) == self.hash
     }
 
+    /// An event as the API returns it, taken back to what the chain hashes: its
+    /// `hash` and `prev_hash` as given, and the body without them and without
+    /// `category` and `activity_label`, in canonical form. Whether the hash holds
+    /// is then [`ChainedEvent::hash_is_consistent`].
+    pub fn from_api_json(event: &serde_json::Value) -> Result<ChainedEvent, String> {
+        let mut event = event.clone();
+        let object = event.as_object_mut().ok_or("the event is not an object")?;
+        let mut take_hash = |name: &str| {
+            object.remove(name).and_then(|h| h.as_str().and_then(|h| h.parse::<ChainHash>().ok())).unwrap_or_default()
+        };
+        let (hash, prev_hash) = (take_hash("hash"), take_hash("prev_hash"));
+        object.remove("category");
+        object.remove("activity_label");
+        let seq = object.get("seq").and_then(serde_json::Value::as_u64).ok_or("the event has no seq")?;
+        let body = crate::canonical::to_canonical_string(&event);
+        Ok(ChainedEvent { seq, body, prev_hash, hash })
+    }
+
     /// The event as the API returns it: the body plus `category`, `activity_label`,
     /// `prev_hash` and `hash`, written without re-encoding the body (so it is the
     /// stored text exactly, however deep it nests).

@@ -32,6 +32,16 @@ pub struct Checkpoint {
     pub key_id: String,
     /// Standard base64 of the 64-byte Ed25519 signature.
     pub signature: String,
+    /// The Merkle tree's size (docs/API.md §15): always `seq`.
+    #[serde(default)]
+    pub tree_size: u64,
+    /// The tree's root at `tree_size`; `None` for a checkpoint signed before the
+    /// tree existed, or of an account whose tree could not be built.
+    #[serde(default)]
+    pub root_hash: Option<ChainHash>,
+    /// The tree head as a C2SP signed note, present with `root_hash`.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl Checkpoint {
@@ -40,17 +50,59 @@ impl Checkpoint {
         to_canonical_string(&json!({"account_id": account_id, "seq": seq, "hash": hash, "signed_at": signed_at}))
     }
 
+    /// A checkpoint of the chain alone, without a tree head.
     pub fn sign(key: &ChainKey, account_id: AccountId, seq: u64, hash: ChainHash, signed_at: Timestamp) -> Checkpoint {
         let signature = key.sign(Checkpoint::message(account_id, seq, &hash, signed_at).as_bytes());
-        Checkpoint { account_id, seq, hash, signed_at, key_id: key.key_id.clone(), signature }
+        Checkpoint {
+            account_id,
+            seq,
+            hash,
+            signed_at,
+            key_id: key.key_id.clone(),
+            signature,
+            tree_size: seq,
+            root_hash: None,
+            note: None,
+        }
     }
 
+    /// A checkpoint of the chain and of the Merkle tree of the same size, whose root
+    /// is `root`: the §7 signature and the signed note.
+    pub fn sign_with_tree(
+        key: &ChainKey,
+        account_id: AccountId,
+        (seq, hash): (u64, ChainHash),
+        root: ChainHash,
+        signed_at: Timestamp,
+    ) -> Checkpoint {
+        let note = note::sign_note(key, account_id, seq, &root);
+        Checkpoint {
+            root_hash: Some(root),
+            note: Some(note),
+            ..Checkpoint::sign(key, account_id, seq, hash, signed_at)
+        }
+    }
+
+    /// Checks the §7 signature and, when the checkpoint has a tree head, its note:
+    /// that it states this size and root and is signed by the same key.
     pub fn verify(&self, keys: &KeyRing) -> Result<(), String> {
         keys.verify(
             &self.key_id,
             Checkpoint::message(self.account_id, self.seq, &self.hash, self.signed_at).as_bytes(),
             &self.signature,
-        )
+        )?;
+        if self.tree_size != self.seq {
+            return Err(format!("the tree size {} is not the checkpoint's seq {}", self.tree_size, self.seq));
+        }
+        match (&self.root_hash, &self.note) {
+            (None, None) => Ok(()),
+            (Some(root), Some(note)) => {
+                let key =
+                    keys.get(&self.key_id).ok_or_else(|| format!("signed with an unknown key {:?}", self.key_id))?;
+                note::verify_note(note, self.account_id, self.tree_size, root, key)
+            }
+            _ => Err("the checkpoint has a root hash without its signed note, or a note without a root".into()),
+        }
     }
 }
 
@@ -175,6 +227,10 @@ impl KeyRing {
         out
     }
 
+    pub fn get(&self, key_id: &str) -> Option<&VerifyingKey> {
+        self.keys.get(key_id)
+    }
+
     pub fn verify(&self, key_id: &str, message: &[u8], signature: &str) -> Result<(), String> {
         let key = self.keys.get(key_id).ok_or_else(|| format!("signed with an unknown key {key_id:?}"))?;
         let bytes = STANDARD.decode(signature).map_err(|_| "the signature is not base64".to_string())?;
@@ -220,6 +276,7 @@ struct ActorKey<'a> {
     id: Cow<'a, str>,
 }
 
+pub mod note;
 mod tombstone;
 mod verifier;
 pub use tombstone::{MergedRun, PurgedRun};

@@ -33,6 +33,7 @@ pub mod diff;
 pub mod event;
 pub mod ids;
 pub mod integrity;
+pub mod merkle;
 pub mod query;
 pub mod time;
 pub mod validate;

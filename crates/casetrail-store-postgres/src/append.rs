@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use casetrail_core::chain::{ChainHash, ChainedEvent};
+use casetrail_core::merkle::Frontier;
 use casetrail_core::{Event, Timestamp};
 use casetrail_store::derived::filter_links;
 use casetrail_store::{
@@ -13,12 +14,16 @@ use uuid::Uuid;
 
 use crate::db::{Db, get, pg, violates};
 use crate::search::lexemes;
+use crate::tree::NodeRows;
 
 /// The moving head of one account's chain within the transaction.
 struct Head {
     pk: i64,
     seq: u64,
     hash: ChainHash,
+    /// The Merkle tree's right edge; `None` for an account whose tree could not be
+    /// built (`casetrail_store::tree`), which appends then leave without one.
+    tree: Option<Frontier>,
 }
 
 /// Appends every batch inside the caller's transaction; the caller commits.
@@ -29,6 +34,7 @@ pub(crate) async fn append_all(db: Db<'_>, batches: Vec<AppendBatch>) -> StoreRe
     // unique index would catch both, but only as an error.
     let mut taken = stored_keys(db, &batches, &heads).await?;
     let mut rows = EventRows::default();
+    let mut nodes = NodeRows::default();
     let mut pickers = PickerUpdates::default();
     let mut out = Vec::with_capacity(batches.len());
 
@@ -47,6 +53,9 @@ pub(crate) async fn append_all(db: Db<'_>, batches: Vec<AppendBatch>) -> StoreRe
             pickers.saw(head.pk, &event);
             head.seq = seq;
             head.hash = sealed.hash;
+            if let Some(tree) = &mut head.tree {
+                nodes.push(head.pk, tree.push(&sealed.hash));
+            }
             let appended = Appended { id, seq, duplicate: false };
             if let Some(key) = &event.idempotency_key {
                 taken.insert((head.pk, key.clone()), Appended { duplicate: true, ..appended });
@@ -58,6 +67,7 @@ pub(crate) async fn append_all(db: Db<'_>, batches: Vec<AppendBatch>) -> StoreRe
     }
 
     rows.insert(db).await?;
+    nodes.insert(db).await?;
     flush_pickers(pickers, db).await?;
     move_heads(db, &heads).await?;
     Ok(out)
@@ -84,7 +94,12 @@ async fn lock_heads(db: Db<'_>, batches: &[AppendBatch]) -> StoreResult<HashMap<
         let hash =
             ChainHash::from_slice(&hash).ok_or_else(|| StoreError::Corrupt("chain head is not 32 bytes".into()))?;
         let id = AccountId::from(get::<Uuid>(&row, 1)?);
-        heads.insert(id, Head { pk: get(&row, 0)?, seq: get::<i64>(&row, 2)? as u64, hash });
+        heads.insert(id, Head { pk: get(&row, 0)?, seq: get::<i64>(&row, 2)? as u64, hash, tree: None });
+    }
+    let sizes: Vec<(i64, u64)> = heads.values().map(|h| (h.pk, h.seq)).collect();
+    let mut trees = crate::tree::frontiers(db, &sizes).await?;
+    for head in heads.values_mut() {
+        head.tree = trees.remove(&head.pk).flatten();
     }
     Ok(heads)
 }

@@ -62,8 +62,18 @@ pub(crate) async fn chain_rows(
 
 pub(crate) async fn add_checkpoint(db: Db<'_>, pk: i64, c: &Checkpoint) -> StoreResult<()> {
     db.execute(
-        "INSERT INTO checkpoints (acct, seq, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&pk, &(c.seq as i64), &c.hash.0.as_slice(), &c.signed_at.as_millis(), &c.key_id, &c.signature],
+        "INSERT INTO checkpoints (acct, seq, hash, signed_at, key_id, signature, root_hash, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &pk,
+            &(c.seq as i64),
+            &c.hash.0.as_slice(),
+            &c.signed_at.as_millis(),
+            &c.key_id,
+            &c.signature,
+            &c.root_hash.as_ref().map(|h| h.0.as_slice()),
+            &c.note,
+        ],
     )
     .await?;
     Ok(())
@@ -72,20 +82,24 @@ pub(crate) async fn add_checkpoint(db: Db<'_>, pk: i64, c: &Checkpoint) -> Store
 pub(crate) async fn checkpoints(db: Db<'_>, pk: i64, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>> {
     let rows = db
         .query(
-            "SELECT seq, hash, signed_at, key_id, signature FROM checkpoints WHERE acct = $1
+            "SELECT seq, hash, signed_at, key_id, signature, root_hash, note FROM checkpoints WHERE acct = $1
              ORDER BY seq DESC, signed_at DESC LIMIT $2",
             &[&pk, &i64::from(limit)],
         )
         .await?;
     rows.iter()
         .map(|r| {
+            let seq = get::<i64>(r, 0)? as u64;
             Ok(Checkpoint {
                 account_id: account,
-                seq: get::<i64>(r, 0)? as u64,
+                seq,
                 hash: hash(get(r, 1)?),
                 signed_at: ts(get(r, 2)?),
                 key_id: get(r, 3)?,
                 signature: get(r, 4)?,
+                tree_size: seq,
+                root_hash: get::<Option<Vec<u8>>>(r, 5)?.map(hash),
+                note: get(r, 6)?,
             })
         })
         .collect()

@@ -78,6 +78,7 @@ mod store_impl;
 #[cfg(feature = "testing")]
 mod testing;
 mod tls;
+mod tree;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -190,6 +191,7 @@ async fn open(target: &connect::Target) -> Result<Pool, ConnectError> {
         return Err(target.message("unsupported database", format!("its encoding is {encoding}, not UTF8")));
     }
     schema::migrate(&mut client).await.map_err(|e| target.error("the schema could not be brought up to date", e))?;
+    tree::build_missing(&mut client).await.map_err(|e| target.error("the Merkle tree could not be built", e))?;
     Ok(pool)
 }
 

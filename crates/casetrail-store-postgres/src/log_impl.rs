@@ -2,8 +2,11 @@
 //! reads, and holds and purging.
 
 use async_trait::async_trait;
-use casetrail_core::chain::ChainedEvent;
+use std::collections::HashMap;
+
+use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
+use casetrail_core::merkle::NodeId;
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{
@@ -108,6 +111,19 @@ impl IntegrityStore for PostgresStore {
 
     async fn tombstones(&self, account: AccountId) -> StoreResult<Vec<Tombstone>> {
         for_account!(self, account, |db, pk| integrity::tombstones(db, pk, account).await, Vec::new())
+    }
+
+    async fn tree_nodes(&self, account: AccountId, nodes: &[NodeId]) -> StoreResult<HashMap<NodeId, ChainHash>> {
+        for_account!(
+            self,
+            account,
+            |db, pk| {
+                let wanted: Vec<(i64, NodeId)> = nodes.iter().map(|n| (pk, *n)).collect();
+                let found = crate::tree::read_nodes(db, &wanted).await?;
+                Ok(found.into_iter().map(|((_, n), h)| (n, h)).collect())
+            },
+            HashMap::new()
+        )
     }
 }
 

@@ -204,6 +204,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX event_records_seq ON event_records (acct, seq) INCLUDE (kind, record_id, occurred_at);
     "#,
+    // 5: the Merkle tree of docs/API.md §15, one row per full subtree (level 0: the
+    // leaves), and each checkpoint's tree head. A purge never deletes a node. The
+    // tree of events stored before this step is built at open (`tree.rs`).
+    r#"
+    CREATE TABLE merkle_nodes (
+        acct BIGINT NOT NULL,
+        level SMALLINT NOT NULL,
+        idx BIGINT NOT NULL,
+        hash BYTEA NOT NULL,
+        PRIMARY KEY (acct, level, idx)
+    );
+    ALTER TABLE checkpoints ADD COLUMN root_hash BYTEA, ADD COLUMN note TEXT;
+    "#,
 ];
 
 /// The first key of the migrations' advisory lock (the second is the schema's).

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use casetrail_core::chain::{ChainHash, ChainedEvent};
+use casetrail_core::merkle::Frontier;
 use casetrail_core::query::search_text;
 use casetrail_core::{Event, Timestamp};
 use casetrail_store::derived::filter_links;
@@ -19,6 +20,9 @@ struct Head {
     pk: i64,
     seq: u64,
     hash: ChainHash,
+    /// The Merkle tree's right edge; `None` for an account whose tree could not be
+    /// built (`casetrail_store::tree`), which appends then leave without one.
+    tree: Option<Frontier>,
 }
 
 /// Appends every batch inside `tx`; the caller commits.
@@ -49,6 +53,9 @@ pub(crate) fn append_all(tx: &Transaction<'_>, batches: Vec<AppendBatch>) -> Sto
             let event = new.into_event(id, batch.account_id, seq, recorded_at);
             let sealed = ChainedEvent::seal(&event, head.hash);
             insert_event(tx, head.pk, &event, &sealed)?;
+            if let Some(tree) = &mut head.tree {
+                crate::tree::insert_nodes(tx, head.pk, &tree.push(&sealed.hash))?;
+            }
             pickers.saw(head.pk, &event);
             head.seq = seq;
             head.hash = sealed.hash;
@@ -76,7 +83,8 @@ fn load_head(tx: &Transaction<'_>, account: AccountId) -> StoreResult<Head> {
         .and_then(|mut st| st.query_row([pk], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(db)?;
     let hash = ChainHash::from_slice(&hash).ok_or_else(|| StoreError::Corrupt("chain head is not 32 bytes".into()))?;
-    Ok(Head { pk, seq: seq as u64, hash })
+    let tree = crate::tree::frontier(tx, pk, seq as u64)?;
+    Ok(Head { pk, seq: seq as u64, hash, tree })
 }
 
 fn find_duplicate(

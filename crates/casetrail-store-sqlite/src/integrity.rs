@@ -70,8 +70,18 @@ pub(crate) fn chain_rows(
 
 pub(crate) fn add_checkpoint(conn: &Connection, pk: i64, c: &Checkpoint) -> StoreResult<()> {
     conn.execute(
-        "INSERT INTO checkpoints (acct, seq, hash, signed_at, key_id, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![pk, c.seq as i64, c.hash.0.as_slice(), c.signed_at.as_millis(), c.key_id, c.signature],
+        "INSERT INTO checkpoints (acct, seq, hash, signed_at, key_id, signature, root_hash, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            pk,
+            c.seq as i64,
+            c.hash.0.as_slice(),
+            c.signed_at.as_millis(),
+            c.key_id,
+            c.signature,
+            c.root_hash.as_ref().map(|h| h.0.to_vec()),
+            c.note
+        ],
     )
     .map_err(db)?;
     Ok(())
@@ -80,19 +90,23 @@ pub(crate) fn add_checkpoint(conn: &Connection, pk: i64, c: &Checkpoint) -> Stor
 pub(crate) fn checkpoints(conn: &Connection, pk: i64, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>> {
     let mut st = conn
         .prepare_cached(
-            "SELECT seq, hash, signed_at, key_id, signature FROM checkpoints WHERE acct = ?1
+            "SELECT seq, hash, signed_at, key_id, signature, root_hash, note FROM checkpoints WHERE acct = ?1
              ORDER BY seq DESC, signed_at DESC LIMIT ?2",
         )
         .map_err(db)?;
     let rows = st
         .query_map(params![pk, limit], |r| {
+            let seq = r.get::<_, i64>(0)? as u64;
             Ok(Checkpoint {
                 account_id: account,
-                seq: r.get::<_, i64>(0)? as u64,
+                seq,
                 hash: hash(r.get(1)?),
                 signed_at: ts(r.get(2)?),
                 key_id: r.get(3)?,
                 signature: r.get(4)?,
+                tree_size: seq,
+                root_hash: r.get::<_, Option<Vec<u8>>>(5)?.map(hash),
+                note: r.get(6)?,
             })
         })
         .map_err(db)?;

@@ -39,6 +39,7 @@ mod schema;
 mod service;
 mod stats;
 mod store_impl;
+mod tree;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,6 +89,7 @@ impl SqliteStore {
         owner_only(&path);
         schema::configure(&writer).map_err(StoreError::backend)?;
         schema::migrate(&mut writer).map_err(StoreError::backend)?;
+        tree::build_missing(&mut writer)?;
         let stats = stats::Freshness::load(&writer).map_err(StoreError::backend)?;
         let checkpointer = checkpointer::Checkpointer::start(&path).map_err(StoreError::backend)?;
         Ok(SqliteStore {

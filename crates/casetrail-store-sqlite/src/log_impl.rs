@@ -2,8 +2,11 @@
 //! reads, and holds and purging.
 
 use async_trait::async_trait;
-use casetrail_core::chain::ChainedEvent;
+use std::collections::HashMap;
+
+use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
+use casetrail_core::merkle::NodeId;
 use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{
@@ -118,6 +121,15 @@ impl IntegrityStore for SqliteStore {
         self.read(move |conn| match account_pk_opt(conn, account)? {
             Some(pk) => integrity::tombstones(conn, pk, account),
             None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn tree_nodes(&self, account: AccountId, nodes: &[NodeId]) -> StoreResult<HashMap<NodeId, ChainHash>> {
+        let nodes = nodes.to_vec();
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => crate::tree::read_nodes(conn, pk, &nodes),
+            None => Ok(HashMap::new()),
         })
         .await
     }

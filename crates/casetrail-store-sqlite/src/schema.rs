@@ -212,6 +212,20 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX event_records_seq ON event_records(acct, seq);
     "#,
+    // 7: the Merkle tree of docs/API.md §15, one row per full subtree (level 0: the
+    // leaves), and each checkpoint's tree head. A purge never deletes a node. The
+    // tree of events stored before this step is built at open (`tree.rs`).
+    r#"
+    CREATE TABLE merkle_nodes (
+        acct INTEGER NOT NULL,
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (acct, level, idx)
+    ) WITHOUT ROWID;
+    ALTER TABLE checkpoints ADD COLUMN root_hash BLOB;
+    ALTER TABLE checkpoints ADD COLUMN note TEXT;
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step. The version is

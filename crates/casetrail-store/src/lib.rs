@@ -24,10 +24,12 @@ pub mod derived;
 mod pickers;
 mod records;
 mod service;
+pub mod tree;
 
 use async_trait::async_trait;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
+use casetrail_core::merkle::NodeId;
 use casetrail_core::query::{BrowseQuery, Cursor};
 pub use casetrail_core::{AccountId, EventId, KeyId, UserId};
 use casetrail_core::{NewEvent, RecordType, Timestamp};
@@ -317,6 +319,14 @@ pub trait IntegrityStore: Send + Sync + std::fmt::Debug {
     async fn checkpoints(&self, account: AccountId, limit: u32) -> StoreResult<Vec<Checkpoint>>;
     /// Every purge tombstone, in seq order.
     async fn tombstones(&self, account: AccountId) -> StoreResult<Vec<Tombstone>>;
+    /// The stored hashes of these nodes of the account's Merkle tree (docs/API.md
+    /// §15), which every append extends in its own transaction and no purge
+    /// touches; a node not stored is absent from the answer.
+    async fn tree_nodes(
+        &self,
+        account: AccountId,
+        nodes: &[NodeId],
+    ) -> StoreResult<std::collections::HashMap<NodeId, ChainHash>>;
 }
 
 /// Holds and purging.

@@ -60,6 +60,7 @@ mod purge_runs;
 mod search;
 mod service;
 mod tenancy;
+mod tree;
 
 pub use accounts::*;
 pub use chain::*;
@@ -78,6 +79,7 @@ pub use purge_runs::*;
 pub use search::*;
 pub use service::*;
 pub use tenancy::*;
+pub use tree::*;
 
 /// What a backend gives the suite: fresh databases, and more handles on one of them.
 ///
@@ -226,6 +228,11 @@ macro_rules! store_conformance {
             checkpoints_are_checked_against_the_chain,
             chain_rows_agree_with_chain_and_bodies,
             derived_rows_verify_across_pages,
+            // the Merkle tree
+            the_tree_follows_every_append,
+            a_purge_keeps_every_leaf_of_the_tree,
+            trees_are_per_account,
+            checkpoints_keep_their_tree_head,
             // what several servers share
             the_key_ring_registers_and_retires_keys,
             a_reachable_store_answers_a_ping,
@@ -234,6 +241,7 @@ macro_rules! store_conformance {
         );
         $crate::store_conformance!(@two $backend;
             // two independent handles on one database
+            two_handles_build_one_tree,
             two_handles_append_concurrently_without_fork_or_gap,
             same_key_through_two_handles_is_stored_once,
             purge_on_one_handle_while_the_other_appends,

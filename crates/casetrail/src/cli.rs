@@ -62,8 +62,12 @@ enum Command {
         /// Check a jsonl chain export offline instead of the data dir.
         #[arg(long, value_name = "EXPORT")]
         file: Option<PathBuf>,
-        /// With --file: the base64 Ed25519 public key to trust (from /api/v1/integrity/public-key).
-        #[arg(long, value_name = "BASE64", requires = "file")]
+        /// Check an evidence zip (an export with format=evidence) offline instead.
+        #[arg(long, value_name = "ZIP", conflicts_with = "file")]
+        evidence: Option<PathBuf>,
+        /// With --file or --evidence: the base64 Ed25519 public key to trust (from
+        /// /api/v1/integrity/public-key).
+        #[arg(long, value_name = "BASE64")]
         public_key: Option<String>,
     },
     /// Export an account's log: csv or xlsx with filters, or jsonl (the whole chain).
@@ -181,6 +185,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { file: Some(file), public_key, .. } => crate::verify::run_file(&file, public_key.as_deref()),
+        Command::Verify { evidence: Some(zip), public_key, .. } => crate::evidence::run(&zip, public_key.as_deref()),
+        Command::Verify { public_key: Some(_), .. } => anyhow::bail!("--public-key goes with --file or --evidence"),
         Command::Verify { common, account, .. } => {
             let config = config(&common, None)?;
             let store = open_store(&config).await?;

@@ -12,6 +12,7 @@ mod cli;
 mod config;
 mod database;
 mod demo;
+mod evidence;
 mod export;
 mod keys;
 mod verify;

@@ -109,18 +109,8 @@ pub fn run_file(path: &std::path::Path, pinned_key: Option<&str>) -> anyhow::Res
         let line: Value = serde_json::from_str(&line?)?;
         match line["record"].as_str() {
             Some("event") => {
-                let mut event = line["event"].clone();
-                let object =
-                    event.as_object_mut().with_context(|| format!("line {}: event is not an object", n + 1))?;
-                let hash = object.remove("hash").and_then(|h| h.as_str().and_then(|h| h.parse().ok()));
-                let prev = object.remove("prev_hash").and_then(|h| h.as_str().and_then(|h| h.parse().ok()));
-                object.remove("category");
-                object.remove("activity_label");
-                let seq =
-                    object.get("seq").and_then(Value::as_u64).with_context(|| format!("line {}: no seq", n + 1))?;
-                let body = casetrail_core::canonical::to_canonical_string(&event);
                 let chained =
-                    ChainedEvent { seq, body, prev_hash: prev.unwrap_or_default(), hash: hash.unwrap_or_default() };
+                    ChainedEvent::from_api_json(&line["event"]).map_err(|e| anyhow::anyhow!("line {}: {e}", n + 1))?;
                 verifier.event(&chained, None);
             }
             Some("tombstone") => verifier.tombstone(&serde_json::from_value::<Tombstone>(line["tombstone"].clone())?),

@@ -8,13 +8,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use casetrail_app::evidence::write_evidence;
 use casetrail_app::export::{ExportOutcome, filters_json, record_export, write_chain, write_filtered};
 use casetrail_core::Timestamp;
 use casetrail_export::Format;
 use tokio::sync::mpsc;
 
 use super::QueryPairs;
-use super::schema::{ErrorResponse, XlsxWorkbook};
+use super::schema::{ErrorResponse, EvidenceZip, XlsxWorkbook};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -90,7 +91,7 @@ fn is_unavailable(err: &anyhow::Error) -> bool {
 
 #[utoipa::path(get, path = "/api/v1/events/export", tag = "events",
     params(
-        ("format" = Option<String>, Query, description = "csv (default), xlsx, or jsonl (the whole chain, no filters)"),
+        ("format" = Option<String>, Query, description = "csv (default), xlsx, jsonl (the whole chain, no filters), or evidence (a zip of the matching events with their Merkle proofs)"),
         ("from" = Option<String>, Query, description = "as for GET /api/v1/events; so are to, actor, activity, case, client, q"),
     ),
     responses(
@@ -100,6 +101,7 @@ fn is_unavailable(err: &anyhow::Error) -> bool {
                 (String = "text/csv; charset=utf-8"),
                 (XlsxWorkbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 (String = "application/x-ndjson"),
+                (EvidenceZip = "application/zip"),
             )),
         (status = 400, description = "Bad format or filter", body = ErrorResponse),
     ))]
@@ -136,9 +138,23 @@ pub async fn export(
             let name = Format::Csv.file_name(now).replace(".csv", ".jsonl");
             ("application/x-ndjson", name, Box::new(move || write_chain(&rt, store.as_ref(), &keys, account, sink)))
         }
+        "evidence" => {
+            // A checkpoint signed now covers every event the export can find.
+            let checkpoint =
+                casetrail_app::integrity::checkpoint_now(state.store.as_ref(), &state.keys, account).await?;
+            let keys = state.ring().await?.public_keys();
+            let name =
+                Format::Csv.file_name(now).replace("system-log-", "system-log-evidence-").replace(".csv", ".zip");
+            let q = query.clone();
+            (
+                "application/zip",
+                name,
+                Box::new(move || write_evidence(&rt, store.as_ref(), account, &q, (&checkpoint, &keys), sink)),
+            )
+        }
         other => {
-            let format =
-                Format::from_param(other).ok_or_else(|| ApiError::bad_request("format: must be csv or xlsx"))?;
+            let format = Format::from_param(other)
+                .ok_or_else(|| ApiError::bad_request("format: must be csv, xlsx, jsonl or evidence"))?;
             let q = query.clone();
             (
                 format.content_type(),

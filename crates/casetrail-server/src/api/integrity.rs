@@ -20,7 +20,8 @@ use casetrail_app::integrity::{checkpoint_now, verify_account};
 // (serde_json sorts an object's keys), so the bytes on the wire did not change.
 
 /// A signed checkpoint of a chain (docs/API.md §7). The signature is over
-/// `JCS({"account_id", "seq", "hash", "signed_at"})`.
+/// `JCS({"account_id", "seq", "hash", "signed_at"})`; the Merkle tree head of the
+/// same size is signed as the C2SP note (§15).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointBody<'a> {
     #[schema(value_type = Uuid)]
@@ -29,11 +30,20 @@ pub struct CheckpointBody<'a> {
     pub hash: &'a ChainHash,
     /// The first 16 hex digits of SHA-256 of the raw public key.
     pub key_id: &'a str,
+    /// The tree head as a C2SP signed note; null for a checkpoint without a root.
+    #[schema(required = true)]
+    pub note: Option<&'a str>,
+    /// The Merkle tree's root at `tree_size`; null for a checkpoint signed before
+    /// the tree existed.
+    #[schema(value_type = Option<String>, required = true, pattern = "^[0-9a-f]{64}$")]
+    pub root_hash: Option<&'a ChainHash>,
     pub seq: u64,
     /// Standard base64 of the 64-byte Ed25519 signature.
     pub signature: &'a str,
     #[schema(value_type = String, format = DateTime)]
     pub signed_at: Timestamp,
+    /// The Merkle tree's size: always `seq`.
+    pub tree_size: u64,
 }
 
 impl<'a> From<&'a Checkpoint> for CheckpointBody<'a> {
@@ -42,9 +52,12 @@ impl<'a> From<&'a Checkpoint> for CheckpointBody<'a> {
             account_id: c.account_id,
             hash: &c.hash,
             key_id: &c.key_id,
+            note: c.note.as_deref(),
+            root_hash: c.root_hash.as_ref(),
             seq: c.seq,
             signature: &c.signature,
             signed_at: c.signed_at,
+            tree_size: c.tree_size,
         }
     }
 }

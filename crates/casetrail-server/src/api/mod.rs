@@ -8,6 +8,7 @@ mod export;
 mod integrity;
 mod keys;
 mod pickers;
+mod proofs;
 pub mod retention;
 pub mod schema;
 mod settings;
@@ -59,6 +60,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(integrity::create_checkpoint, integrity::list_checkpoints))
         .routes(routes!(integrity::public_key))
         .routes(routes!(integrity::public_keys))
+        .routes(routes!(proofs::inclusion))
+        .routes(routes!(proofs::consistency))
         .routes(routes!(retention::get, retention::put))
         .routes(routes!(retention::put_legal_hold))
         .routes(routes!(retention::add_hold))

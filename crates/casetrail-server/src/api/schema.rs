@@ -254,6 +254,11 @@ pub enum IngestRequest {
 #[schema(value_type = String, format = Binary)]
 pub struct XlsxWorkbook(pub Vec<u8>);
 
+/// The bytes of an evidence zip (docs/API.md §15).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct EvidenceZip(pub Vec<u8>);
+
 /// `GET /api/v1/settings/account` (and the answer of `PUT`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountSettings {

@@ -83,6 +83,7 @@ struct LogPage {
     /// The export links: the current filters only, never the paging.
     export_csv: String,
     export_xlsx: String,
+    export_evidence: String,
 }
 
 pub async fn page(
@@ -166,6 +167,7 @@ async fn build(
         shell: None,
         export_csv: export("csv"),
         export_xlsx: export("xlsx"),
+        export_evidence: export("evidence"),
         filter_count: filters.count(),
         chips: filters.chips(&names, &tz),
         presets: date_presets(&filters, &tz),

@@ -100,6 +100,8 @@ async fn the_openapi_document_lists_every_route() {
         "GET /api/v1/integrity/checkpoints",
         "GET /api/v1/integrity/public-key",
         "GET /api/v1/integrity/public-keys",
+        "GET /api/v1/events/{id}/proof",
+        "GET /api/v1/integrity/consistency",
         "GET /api/v1/settings/retention",
         "PUT /api/v1/settings/retention",
         "PUT /api/v1/settings/legal-hold",
@@ -240,7 +242,7 @@ async fn every_operation_has_request_and_response_schemas() {
     app.stop().await;
     let gaps = schema_gaps(&doc);
     assert!(gaps.is_empty(), "the OpenAPI document leaves these without a schema:\n{}", gaps.join("\n"));
-    // The export is the one answer that is not JSON: its three formats are described.
+    // The export is the one answer that is not JSON: its four formats are described.
     let export = doc["paths"]["/api/v1/events/export"]["get"]["responses"]["200"]["content"].as_object().unwrap();
     let types: BTreeSet<&str> = export.keys().map(String::as_str).collect();
     assert_eq!(
@@ -248,6 +250,7 @@ async fn every_operation_has_request_and_response_schemas() {
         BTreeSet::from([
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "application/x-ndjson",
+            "application/zip",
             "text/csv; charset=utf-8",
         ])
     );

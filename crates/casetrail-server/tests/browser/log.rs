@@ -93,6 +93,8 @@ async fn each_filter_applies_through_its_control() {
         assert_eq!(csv, "/api/v1/events/export?format=csv&case=c_204");
         let xlsx = b.find("#export-xlsx").await.attr("href").await.unwrap().unwrap();
         assert_eq!(xlsx, "/api/v1/events/export?format=xlsx&case=c_204");
+        let evidence = b.find("#export-evidence").await.attr("href").await.unwrap().unwrap();
+        assert_eq!(evidence, "/api/v1/events/export?format=evidence&case=c_204");
         let fetched = b
             .client
             .execute_async(

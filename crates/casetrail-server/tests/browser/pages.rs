@@ -96,5 +96,11 @@ async fn the_export_links_carry_the_current_filters_and_download_with_the_sessio
     let response = browser.get(app.url(&xlsx)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.bytes().await.unwrap().starts_with(b"PK"), "an xlsx is a zip");
+    let evidence = href("export-evidence");
+    assert_eq!(evidence, "/api/v1/events/export?format=evidence&q=smith&case=c_7");
+    let response = browser.get(app.url(&evidence)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    assert!(response.bytes().await.unwrap().starts_with(b"PK"), "the evidence is a zip");
     app.stop().await;
 }

@@ -1,0 +1,78 @@
+//! What verification checks of the Merkle tree (docs/API.md §15), beside the chain:
+//! that each retained event's leaf is its hash, that the newest checkpoint's root is
+//! the stored tree's, and that each checkpoint's tree extends the one signed before
+//! it — a consistency proof from the stored nodes must verify against both signed
+//! roots. So a history rewritten and re-signed is caught as long as an older
+//! checkpoint of the true history is still there.
+
+use std::collections::HashMap;
+
+use casetrail_core::chain::ChainHash;
+use casetrail_core::integrity::{Checkpoint, KeyRing, Problem, ProblemKind};
+use casetrail_core::merkle::{NodeId, ProofPlan, leaf_hash, verify_consistency};
+use casetrail_store::{AccountId, Store, StoreResult};
+
+fn mismatch(seq: u64, message: String) -> Problem {
+    Problem { seq, kind: ProblemKind::HashMismatch, message }
+}
+
+/// The events of a page whose stored leaf is not the leaf of their hash. An account
+/// without a tree (`casetrail_store::tree`) has no leaves to compare.
+/// `page` holds each event's `(seq, hash)`.
+pub async fn leaf_problems(
+    store: &dyn Store,
+    account: AccountId,
+    page: &[(u64, ChainHash)],
+) -> StoreResult<Vec<Problem>> {
+    let wanted: Vec<NodeId> = page.iter().map(|(seq, _)| NodeId::leaf(seq - 1)).collect();
+    let leaves: HashMap<NodeId, ChainHash> = store.tree_nodes(account, &wanted).await?;
+    if leaves.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(page
+        .iter()
+        .filter(|(seq, hash)| leaves.get(&NodeId::leaf(seq - 1)) != Some(&leaf_hash(hash)))
+        .map(|(seq, _)| mismatch(*seq, "the Merkle tree's leaf differs from the event's hash".into()))
+        .collect())
+}
+
+/// The checkpoints' tree heads against the stored tree and one another.
+/// `checkpoints` may come in any order; those whose signatures fail are reported
+/// elsewhere and left out here.
+pub async fn checkpoint_problems(
+    store: &dyn Store,
+    account: AccountId,
+    checkpoints: &[Checkpoint],
+    ring: &KeyRing,
+) -> StoreResult<Vec<Problem>> {
+    let mut heads: Vec<(u64, ChainHash, u64)> = checkpoints
+        .iter()
+        .filter(|c| c.tree_size > 0 && c.verify(ring).is_ok())
+        .filter_map(|c| c.root_hash.map(|root| (c.tree_size, root, c.seq)))
+        .collect();
+    heads.sort_by_key(|(size, _, _)| *size);
+    heads.dedup();
+    let mut problems = Vec::new();
+    for pair in heads.windows(2) {
+        let ((from, from_root, _), (to, to_root, seq)) = (pair[0], pair[1]);
+        let plan = ProofPlan::consistency(from, to).expect("sorted sizes above zero");
+        let nodes = store.tree_nodes(account, &plan.nodes()).await?;
+        let consistent =
+            plan.hashes(&nodes).is_some_and(|path| verify_consistency(from, to, &from_root, &to_root, &path));
+        if !consistent {
+            problems.push(mismatch(
+                seq,
+                format!(
+                    "the checkpoint's tree of size {to} is not an extension of the checkpointed tree of size {from}"
+                ),
+            ));
+        }
+    }
+    if let Some(&(size, root, seq)) = heads.last()
+        && crate::proofs::root_at(store, account, size).await? != Some(root)
+    {
+        problems
+            .push(mismatch(seq, format!("the stored Merkle tree's root at size {size} differs from the checkpoint's")));
+    }
+    Ok(problems)
+}
