@@ -39,6 +39,7 @@ mod schema;
 mod service;
 mod stats;
 mod store_impl;
+mod streams;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -24,6 +24,7 @@ pub mod derived;
 mod pickers;
 mod records;
 mod service;
+mod streams;
 
 use async_trait::async_trait;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
@@ -37,6 +38,7 @@ pub use change::*;
 pub use pickers::*;
 pub use records::*;
 pub use service::*;
+pub use streams::*;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -201,9 +203,15 @@ pub struct ChainHead {
 /// account's rows. Several handles (in several processes or servers) may use one
 /// database at once: every guarantee below must hold across them, not only within one
 /// handle.
-pub trait Store: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore {}
+pub trait Store:
+    AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore + StreamStore
+{
+}
 
-impl<T: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore> Store for T {}
+impl<T: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore + StreamStore>
+    Store for T
+{
+}
 
 /// Accounts and their users. Every change here records itself (see the `change` types: [`Recorder`], [`Recorded`], [`Transition`]).
 #[async_trait]
