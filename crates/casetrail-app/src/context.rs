@@ -15,6 +15,7 @@ use casetrail_store::{Account, AccountId, Appended, Store, StoreResult};
 use tokio::task::JoinHandle;
 
 use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
 use crate::signing::Keys;
 use crate::writer::Writer;
 
@@ -24,14 +25,17 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub keys: Arc<Keys>,
+    /// What `/metrics` shows; the writer counts its commits here.
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
     /// Starts the ingest writer over `store`. The returned task ends once every clone
     /// of the `App` (and of its writer) is dropped and the queue has drained.
     pub fn start(store: Arc<dyn Store>, keys: Arc<Keys>, checkpoint_every: u64) -> (App, JoinHandle<()>) {
-        let (writer, task) = Writer::start(store.clone(), keys.clone(), checkpoint_every);
-        (App { store, writer, keys }, task)
+        let metrics = Arc::new(Metrics::default());
+        let (writer, task) = Writer::start(store.clone(), keys.clone(), checkpoint_every, metrics.clone());
+        (App { store, writer, keys, metrics }, task)
     }
 
     /// Every public key that verifies: the database's ring and this process's own

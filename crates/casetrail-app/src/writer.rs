@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use casetrail_core::NewEvent;
 
+use crate::metrics::Metrics;
 use crate::signing::Keys;
 use casetrail_store::{AccountId, AppendBatch, Appended, EventStore, Store, StoreError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// At most this many events go into one transaction, so one huge group cannot hold
@@ -35,6 +36,10 @@ struct Job {
 #[derive(Clone, Debug)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    /// How many groups this writer has committed: the feed's long polls and the
+    /// stream senders wake on a change instead of waiting for their next poll (which
+    /// still finds what other servers, and changes that record themselves, appended).
+    commits: watch::Receiver<u64>,
 }
 
 /// Why an append did not happen.
@@ -49,10 +54,22 @@ pub enum WriteError {
 impl Writer {
     /// Starts the writer task. It ends once every `Writer` clone has been dropped and
     /// the queue is drained, so in-flight commits always finish.
-    pub fn start(store: Arc<dyn Store>, keys: Arc<Keys>, checkpoint_every: u64) -> (Writer, JoinHandle<()>) {
+    pub fn start(
+        store: Arc<dyn Store>,
+        keys: Arc<Keys>,
+        checkpoint_every: u64,
+        metrics: Arc<Metrics>,
+    ) -> (Writer, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::spawn(run(store, keys, checkpoint_every.max(1), rx));
-        (Writer { tx }, task)
+        let (committed, commits) = watch::channel(0);
+        let signals = Signals { committed, metrics };
+        let task = tokio::spawn(run(store, keys, checkpoint_every.max(1), rx, signals));
+        (Writer { tx, commits }, task)
+    }
+
+    /// Changes whenever a group has committed through this writer.
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.clone()
     }
 
     /// Appends one request's events atomically; answers once they are committed.
@@ -64,7 +81,13 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, every: u64, mut rx: mpsc::Receiver<Job>) {
+/// Who hears of each commit.
+struct Signals {
+    committed: watch::Sender<u64>,
+    metrics: Arc<Metrics>,
+}
+
+async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, every: u64, mut rx: mpsc::Receiver<Job>, signals: Signals) {
     // The seq of each account's newest checkpoint, learned lazily.
     let mut checkpointed: HashMap<AccountId, u64> = HashMap::new();
     while let Some(first) = rx.recv().await {
@@ -79,7 +102,12 @@ async fn run(store: Arc<dyn Store>, keys: Arc<Keys>, every: u64, mut rx: mpsc::R
                 Err(_) => break,
             }
         }
-        let heads = commit(store.as_ref(), jobs, events).await;
+        let started = std::time::Instant::now();
+        let (heads, appended) = commit(store.as_ref(), jobs, events).await;
+        signals.metrics.committed(appended, started.elapsed());
+        if appended > 0 {
+            signals.committed.send_modify(|n| *n = n.wrapping_add(1));
+        }
         for (account, head) in heads {
             if let Err(err) = checkpoint_if_due(store.as_ref(), &keys, every, &mut checkpointed, account, head).await {
                 tracing::error!(error = ?err, %account, "could not sign a checkpoint");
@@ -148,12 +176,15 @@ async fn append_when_free(
 }
 
 /// Commits a group and answers its requests; returns the highest seq it reached in
-/// each account (the chain heads, without asking the store again).
-async fn commit(store: &dyn EventStore, jobs: Vec<Job>, events: usize) -> HashMap<AccountId, u64> {
+/// each account (the chain heads, without asking the store again) and how many new
+/// events (not duplicates) it appended.
+async fn commit(store: &dyn EventStore, jobs: Vec<Job>, events: usize) -> (HashMap<AccountId, u64>, u64) {
     let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
     let accounts: Vec<AccountId> = batches.iter().map(|b| b.account_id).collect();
     let mut heads = HashMap::new();
+    let mut appended = 0u64;
     let mut saw = |account: AccountId, answer: &[Appended]| {
+        appended += answer.iter().filter(|a| !a.duplicate).count() as u64;
         if let Some(seq) = answer.iter().map(|a| a.seq).max() {
             let head = heads.entry(account).or_insert(0);
             *head = seq.max(*head);
@@ -181,7 +212,7 @@ async fn commit(store: &dyn EventStore, jobs: Vec<Job>, events: usize) -> HashMa
                 for reply in replies {
                     let _ = reply.send(Err(err.clone()));
                 }
-                return heads;
+                return (heads, appended);
             }
             for ((batch, reply), account) in kept.into_iter().zip(replies).zip(accounts) {
                 let alone = std::slice::from_ref(&batch);
@@ -194,7 +225,7 @@ async fn commit(store: &dyn EventStore, jobs: Vec<Job>, events: usize) -> HashMa
             }
         }
     }
-    heads
+    (heads, appended)
 }
 
 #[cfg(test)]
@@ -298,8 +329,9 @@ mod tests {
                 (Job { batch: one_batch().remove(0), reply }, answer)
             })
             .unzip();
-        let heads = commit(&store, jobs, 0).await;
+        let (heads, appended) = commit(&store, jobs, 0).await;
         assert!(heads.is_empty());
+        assert_eq!(appended, 0);
         for answer in answers {
             let refusal = answer.await.unwrap().expect_err("nothing was committed");
             assert!(matches!(*refusal, StoreError::Unavailable(_)), "{refusal:?}");

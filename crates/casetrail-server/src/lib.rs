@@ -28,6 +28,7 @@ mod connections;
 pub mod error;
 pub mod health;
 mod limiter;
+pub mod metrics;
 mod state;
 mod timeouts;
 pub mod web;
@@ -64,6 +65,9 @@ pub async fn serve(
     if let Some((source, every)) = key_source {
         background.spawn(casetrail_app::signing::watch::follow(app.clone(), source, every, stop.clone()));
     }
+    let streams =
+        casetrail_app::streams::StreamOptions { allow_private: state.config.allow_private_stream_destinations };
+    background.spawn(casetrail_app::streams::deliver::run(app.clone(), streams, stop.clone()));
     background.spawn(casetrail_app::tasks::run(app, schedule, stop.clone()));
     let timeouts = state.config.timeouts;
     connections::serve_connections(listener, router(state), timeouts, shutdown).await;
@@ -102,6 +106,7 @@ pub fn router(state: AppState) -> axum::Router {
     let mut router = axum::Router::new()
         .route("/healthz", get(health::healthz))
         .route("/livez", get(health::livez))
+        .route("/metrics", get(metrics::metrics))
         .merge(api)
         .merge(web::routes())
         .fallback(api::not_found)
@@ -112,6 +117,7 @@ pub fn router(state: AppState) -> axum::Router {
         .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.config.timeouts.handler, timeouts::limit_handler_time))
         .layer(CatchPanicLayer::custom(api::panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.app.metrics.clone(), metrics::count_requests))
         .layer(TraceLayer::new_for_http())
         .layer(tower_http::sensitive_headers::SetSensitiveHeadersLayer::new([
             axum::http::header::AUTHORIZATION,

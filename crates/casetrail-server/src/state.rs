@@ -41,6 +41,10 @@ pub struct ServerConfig {
     pub checkpoint_every: u64,
     /// How long a client may take to send a request, and the server to answer it.
     pub timeouts: Timeouts,
+    /// Streams may send to loopback and private addresses (docs/API.md §13).
+    pub allow_private_stream_destinations: bool,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<crate::metrics::MetricsToken>,
 }
 
 /// The limits on how long one request may take (docs/API.md §2, "Time limits").
@@ -80,6 +84,8 @@ impl Default for ServerConfig {
             retention_first_after: std::time::Duration::from_secs(3600),
             checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,
             timeouts: Timeouts::default(),
+            allow_private_stream_destinations: false,
+            metrics_token: None,
         }
     }
 }

@@ -75,6 +75,7 @@ mod search_plan;
 mod service;
 mod statistics;
 mod store_impl;
+mod streams;
 #[cfg(feature = "testing")]
 mod testing;
 mod tls;

@@ -217,6 +217,30 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE checkpoints ADD COLUMN root_hash BYTEA, ADD COLUMN note TEXT;
     "#,
+    // 6: streams (casetrail_store::streams): each is a position in its account's chain
+    // and the lease of the one server that delivers it; no copy of any event.
+    r#"
+    CREATE TABLE streams (
+        id UUID PRIMARY KEY,
+        acct BIGINT NOT NULL REFERENCES accounts (pk),
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL,
+        format TEXT NOT NULL,
+        filters TEXT NOT NULL,
+        enabled BOOLEAN NOT NULL,
+        secret TEXT,
+        ca_cert TEXT,
+        created_at BIGINT NOT NULL,
+        delivered_seq BIGINT NOT NULL,
+        last_delivery_at BIGINT,
+        last_error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        lease_holder UUID,
+        lease_until BIGINT
+    );
+    CREATE INDEX streams_acct ON streams (acct);
+    "#,
 ];
 
 /// The first key of the migrations' advisory lock (the second is the schema's).

@@ -14,7 +14,11 @@ use crate::records::*;
 use crate::{account_pk, account_pk_opt, append, credentials, db, retention};
 
 /// Appends a change's event (if any) inside the change's transaction.
-fn append_record(tx: &Transaction<'_>, account: AccountId, event: Option<NewEvent>) -> StoreResult<Option<Appended>> {
+pub(crate) fn append_record(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    event: Option<NewEvent>,
+) -> StoreResult<Option<Appended>> {
     let Some(event) = event else { return Ok(None) };
     let mut answers = append::append_all(tx, vec![AppendBatch { account_id: account, events: vec![event] }])?;
     Ok(answers.pop().and_then(|mut batch| batch.pop()))

@@ -40,6 +40,7 @@ mod service;
 mod stats;
 mod store_impl;
 mod tree;
+mod streams;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -226,6 +226,30 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE checkpoints ADD COLUMN root_hash BLOB;
     ALTER TABLE checkpoints ADD COLUMN note TEXT;
     "#,
+    // 8: streams (casetrail_store::streams): each is a position in its account's chain
+    // and the lease of the one process that delivers it; no copy of any event.
+    r#"
+    CREATE TABLE streams (
+        id BLOB PRIMARY KEY,
+        acct INTEGER NOT NULL REFERENCES accounts(pk),
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL,
+        format TEXT NOT NULL,
+        filters TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        secret TEXT,
+        ca_cert TEXT,
+        created_at INTEGER NOT NULL,
+        delivered_seq INTEGER NOT NULL,
+        last_delivery_at INTEGER,
+        last_error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        lease_holder BLOB,
+        lease_until INTEGER
+    );
+    CREATE INDEX streams_acct ON streams(acct);
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step. The version is

@@ -25,6 +25,7 @@ mod pickers;
 mod records;
 mod service;
 pub mod tree;
+mod streams;
 
 use async_trait::async_trait;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
@@ -39,6 +40,7 @@ pub use change::*;
 pub use pickers::*;
 pub use records::*;
 pub use service::*;
+pub use streams::*;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -203,9 +205,15 @@ pub struct ChainHead {
 /// account's rows. Several handles (in several processes or servers) may use one
 /// database at once: every guarantee below must hold across them, not only within one
 /// handle.
-pub trait Store: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore {}
+pub trait Store:
+    AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore + StreamStore
+{
+}
 
-impl<T: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore> Store for T {}
+impl<T: AccountStore + CredentialStore + EventStore + IntegrityStore + RetentionStore + ServiceStore + StreamStore>
+    Store for T
+{
+}
 
 /// Accounts and their users. Every change here records itself (see the `change` types: [`Recorder`], [`Recorded`], [`Transition`]).
 #[async_trait]

@@ -59,6 +59,7 @@ mod purge;
 mod purge_runs;
 mod search;
 mod service;
+mod streams;
 mod tenancy;
 mod tree;
 
@@ -78,6 +79,7 @@ pub use purge::*;
 pub use purge_runs::*;
 pub use search::*;
 pub use service::*;
+pub use streams::*;
 pub use tenancy::*;
 pub use tree::*;
 
@@ -238,6 +240,8 @@ macro_rules! store_conformance {
             a_reachable_store_answers_a_ping,
             login_attempts_are_limited_refunded_and_forgotten,
             a_lease_has_one_holder_until_it_expires_or_is_released,
+            // streams
+            streams_are_created_changed_replayed_and_deleted_with_their_records,
         );
         $crate::store_conformance!(@two $backend;
             // two independent handles on one database
@@ -247,6 +251,7 @@ macro_rules! store_conformance {
             purge_on_one_handle_while_the_other_appends,
             simultaneous_login_attempts_through_two_handles_pass_the_limit_exactly,
             a_lease_raced_through_two_handles_has_one_holder,
+            only_a_streams_lease_holder_moves_it,
         );
     };
 }

@@ -275,6 +275,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         retention_first_after: std::time::Duration::from_secs(60),
         checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,
         timeouts: config.timeouts()?,
+        allow_private_stream_destinations: config.allow_private_stream_destinations,
+        metrics_token: config.metrics_token.as_deref().and_then(casetrail_server::metrics::MetricsToken::new),
     };
     casetrail_server::serve(listener, store, server_config, shutdown_signal()).await?;
     tracing::info!("casetrail stopped");

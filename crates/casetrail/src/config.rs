@@ -35,6 +35,11 @@ pub struct Config {
     pub body_timeout_secs: u64,
     /// Seconds the server has to start answering a request.
     pub request_timeout_secs: u64,
+    /// Streams may send to loopback and private addresses (a collector inside the
+    /// firm's network).
+    pub allow_private_stream_destinations: bool,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`. Never logged.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -51,6 +56,8 @@ impl Default for Config {
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             request_timeout_secs: 60,
+            allow_private_stream_destinations: false,
+            metrics_token: None,
         }
     }
 }
@@ -91,6 +98,8 @@ impl std::fmt::Debug for Config {
             .field("header_timeout_secs", &self.header_timeout_secs)
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("allow_private_stream_destinations", &self.allow_private_stream_destinations)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }

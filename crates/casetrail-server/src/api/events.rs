@@ -110,15 +110,8 @@ pub async fn list(
     principal.require_admin()?;
     let query = browse_query(&state, &principal, &params, &[]).await?;
     let page = state.store.events(principal.account_id, &query).await?;
-    let mut body = String::with_capacity(page.events.len() * 1024 + 64);
-    body.push_str("{\"events\":[");
-    for (i, event) in page.events.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&api_json(event)?);
-    }
-    body.push_str("],\"next_cursor\":");
+    let mut body = events_array(&page.events)?;
+    body.push_str(",\"next_cursor\":");
     body.push_str(&match page.next_cursor {
         Some(c) => json!(c.encode()).to_string(),
         None => "null".to_string(),
@@ -137,6 +130,21 @@ pub async fn browse_query(
     let account = state.account(principal.account_id).await?;
     let tz = account.time_zone();
     BrowseQuery::from_params(params, tz, extra).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// `{"events":[...]` with each event as the API shows it; the caller adds the other
+/// members and the closing brace.
+pub fn events_array(events: &[ChainedEvent]) -> ApiResult<String> {
+    let mut body = String::with_capacity(events.len() * 1024 + 64);
+    body.push_str("{\"events\":[");
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&api_json(event)?);
+    }
+    body.push(']');
+    Ok(body)
 }
 
 pub fn api_json(event: &ChainedEvent) -> ApiResult<String> {

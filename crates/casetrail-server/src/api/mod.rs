@@ -5,6 +5,7 @@
 mod document;
 mod events;
 mod export;
+mod feed;
 mod integrity;
 mod keys;
 mod pickers;
@@ -12,6 +13,7 @@ mod proofs;
 pub mod retention;
 pub mod schema;
 mod settings;
+mod streams;
 mod users;
 
 use std::any::Any;
@@ -38,7 +40,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "casetrail", description = "The System Log of a law firm's account: a tamper-evident audit trail."),
-    tags((name = "events"), (name = "settings"), (name = "team"), (name = "integrity"), (name = "retention"), (name = "meta"))
+    tags((name = "events"), (name = "settings"), (name = "team"), (name = "integrity"), (name = "retention"), (name = "streams"), (name = "meta"))
 )]
 struct ApiDoc;
 
@@ -48,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::ingest, events::list))
         .routes(routes!(export::export))
         .routes(routes!(events::get_one))
+        .routes(routes!(feed::feed))
         .routes(routes!(events::activity_types))
         .routes(routes!(pickers::actors))
         .routes(routes!(pickers::records))
@@ -68,6 +71,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retention::remove_hold))
         .routes(routes!(retention::run))
         .routes(routes!(retention::preview))
+        .routes(routes!(streams::list, streams::create))
+        .routes(routes!(streams::get_one, streams::update, streams::remove))
+        .routes(routes!(streams::replay))
         .routes(routes!(openapi_json))
 }
 

@@ -83,6 +83,7 @@ async fn the_openapi_document_lists_every_route() {
         "GET /api/v1/events",
         "GET /api/v1/events/{id}",
         "GET /api/v1/events/export",
+        "GET /api/v1/events/feed",
         "GET /api/v1/activity-types",
         "GET /api/v1/actors",
         "GET /api/v1/records",
@@ -109,6 +110,12 @@ async fn the_openapi_document_lists_every_route() {
         "DELETE /api/v1/holds/{type}/{id}",
         "POST /api/v1/retention/run",
         "GET /api/v1/retention/preview",
+        "GET /api/v1/streams",
+        "POST /api/v1/streams",
+        "GET /api/v1/streams/{id}",
+        "PATCH /api/v1/streams/{id}",
+        "DELETE /api/v1/streams/{id}",
+        "POST /api/v1/streams/{id}/replay",
     ]
     .into_iter()
     .map(String::from)
