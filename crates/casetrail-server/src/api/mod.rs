@@ -5,8 +5,10 @@
 mod document;
 mod events;
 mod export;
+pub mod history;
 mod integrity;
 mod keys;
+mod masking;
 mod pickers;
 pub mod retention;
 pub mod schema;
@@ -50,7 +52,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::activity_types))
         .routes(routes!(pickers::actors))
         .routes(routes!(pickers::records))
+        .routes(routes!(history::get))
         .routes(routes!(settings::get_account, settings::put_account))
+        .routes(routes!(masking::get, masking::put))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update, users::remove))
         .routes(routes!(keys::list, keys::create))
