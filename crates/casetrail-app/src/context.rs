@@ -7,10 +7,12 @@
 //! moment it signs, and everything that verifies asks [`App::ring`], which reads the
 //! database's ring of public keys each time.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use casetrail_core::NewEvent;
 use casetrail_core::integrity::KeyRing;
+use casetrail_core::mask::FingerprintKey;
 use casetrail_store::{Account, AccountId, Appended, Store, StoreResult};
 use tokio::task::JoinHandle;
 
@@ -27,6 +29,8 @@ pub struct App {
     pub keys: Arc<Keys>,
     /// What `/metrics` shows; the writer counts its commits here.
     pub metrics: Arc<Metrics>,
+    /// Each account's fingerprint key once read (`crate::masking`): keys never change.
+    pub(crate) fingerprint_keys: Arc<Mutex<HashMap<AccountId, FingerprintKey>>>,
 }
 
 impl App {
@@ -35,7 +39,7 @@ impl App {
     pub fn start(store: Arc<dyn Store>, keys: Arc<Keys>, checkpoint_every: u64) -> (App, JoinHandle<()>) {
         let metrics = Arc::new(Metrics::default());
         let (writer, task) = Writer::start(store.clone(), keys.clone(), checkpoint_every, metrics.clone());
-        (App { store, writer, keys, metrics }, task)
+        (App { store, writer, keys, metrics, fingerprint_keys: Arc::default() }, task)
     }
 
     /// Every public key that verifies: the database's ring and this process's own

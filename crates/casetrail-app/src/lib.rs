@@ -10,6 +10,8 @@
 //!   recorder of its audit event, so both commit in one transaction.
 //! - Work over the whole log: [`retention`] purges, [`integrity`] verification and
 //!   checkpoints, [`export`] writers, and the background [`tasks`] that run them.
+//! - [`masking`] replaces masked values at ingest ([`App::ingest`]) and keeps the
+//!   account's patterns.
 //! - [`provision`] creates accounts with their first admin and keys.
 //!
 //! ```no_run
@@ -37,6 +39,8 @@ pub mod integrity;
 pub mod keys;
 pub mod proofs;
 pub mod metrics;
+pub mod history;
+pub mod masking;
 pub mod provision;
 pub mod purge;
 pub mod retention;

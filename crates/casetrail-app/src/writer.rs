@@ -290,6 +290,14 @@ mod tests {
         ) -> StoreResult<Vec<RecordSummary>> {
             unreachable!("the writer only appends")
         }
+        async fn record_events(
+            &self,
+            _: AccountId,
+            _: RecordType,
+            _: &str,
+        ) -> StoreResult<Option<casetrail_store::RecordEvents>> {
+            unreachable!("the writer only appends")
+        }
     }
 
     fn one_batch() -> Vec<AppendBatch> {

@@ -7,6 +7,8 @@
 //! - [`event`]: the stored [`Event`]; its canonical JSON ([`canonical`]) is what the
 //!   per-account hash chain ([`chain`]) covers.
 //! - [`diff`]: `before`/`after` snapshots into a list of changes.
+//! - [`mask`]: the masking patterns of an account and the fingerprints that replace
+//!   masked values at ingest.
 //! - [`query`]: browse filters, keyset cursors and the keyword tokenizer.
 //! - [`integrity`]: signed checkpoints and purge tombstones, and the streaming verifier
 //!   of a stored chain (docs/API.md §7).
@@ -34,6 +36,7 @@ pub mod event;
 pub mod ids;
 pub mod integrity;
 pub mod merkle;
+pub mod mask;
 pub mod query;
 pub mod time;
 pub mod validate;

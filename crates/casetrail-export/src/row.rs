@@ -116,10 +116,15 @@ fn push_timestamp(out: &mut String, ts: Timestamp) {
     out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
-/// A JSON string bare; anything else as compact JSON text.
+/// What an export shows for a masked value (docs/API.md §14).
+pub const MASKED_CELL: &str = "[masked]";
+
+/// A JSON string bare; a masked value as `[masked]` (its fingerprint means nothing
+/// to the reader of a spreadsheet); anything else as compact JSON text.
 fn push_value(out: &mut String, value: &Value) {
     match value {
         Value::String(s) => out.push_str(s),
+        masked if casetrail_core::mask::masked_fingerprint(masked).is_some() => out.push_str(MASKED_CELL),
         // `Value`'s Display is compact JSON (`{:#}` would be pretty).
         other => {
             let _ = write!(out, "{other}");

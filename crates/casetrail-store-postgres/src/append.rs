@@ -153,6 +153,7 @@ struct EventRows {
     hash: Vec<Vec<u8>>,
     words: Vec<String>,
     links: BTreeSet<(i64, &'static str, String, i64, i64)>,
+    history: crate::history::RecordLinks,
 }
 
 impl EventRows {
@@ -162,6 +163,7 @@ impl EventRows {
         for (kind, record_id) in filter_links(&event) {
             self.links.insert((pk, kind, record_id.to_string(), occurred, seq));
         }
+        self.history.push(pk, &event);
         self.words.push(lexemes(&event));
         self.acct.push(pk);
         self.seq.push(seq);
@@ -205,6 +207,7 @@ impl EventRows {
         // Only a key stored by a transaction that did not hold this head's lock (none
         // of ours) gets here; trying again finds it and answers the duplicate.
         .map_err(|e| if violates(&e, "events_idem") { StoreError::Busy(Box::new(e)) } else { pg(e) })?;
+        self.history.insert(db).await?;
         if self.links.is_empty() {
             return Ok(());
         }

@@ -67,6 +67,14 @@ pub(crate) async fn change_account(
         AccountChange::LegalHold(on) => {
             db.execute("UPDATE accounts SET legal_hold = $1 WHERE pk = $2", &[on, &pk]).await?
         }
+        AccountChange::Masking(patterns) => {
+            let text = serde_json::to_string(patterns).map_err(StoreError::backend)?;
+            db.execute("UPDATE accounts SET masking = $1 WHERE pk = $2", &[&text, &pk]).await?
+        }
+        AccountChange::RetentionCategories(map) => {
+            let text = serde_json::to_string(map).map_err(StoreError::backend)?;
+            db.execute("UPDATE accounts SET retention_categories = $1 WHERE pk = $2", &[&text, &pk]).await?
+        }
     };
     recorded(db, id, Transition { before, after }, record).await
 }

@@ -63,6 +63,7 @@ mod connect;
 mod credentials;
 mod db;
 mod derived;
+mod history;
 mod integrity;
 mod log_impl;
 mod page;

@@ -11,8 +11,8 @@ use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{
     AccountId, ActorSummary, AppendBatch, Appended, ChainHead, EventId, EventStore, Hold, IntegrityStore, Page,
-    PurgeBatch, PurgePreview, PurgeRun, PurgeRunSummary, RecordSummary, Recorded, Recorder, RetentionStore, StoreError,
-    StoreResult,
+    PurgeBatch, PurgePreview, PurgeRun, PurgeRunSummary, RecordEvents, RecordSummary, Recorded, Recorder,
+    RetentionStore, StoreError, StoreResult,
 };
 use uuid::Uuid;
 
@@ -77,6 +77,10 @@ impl EventStore for PostgresStore {
         limit: u32,
     ) -> StoreResult<Vec<RecordSummary>> {
         for_account!(self, account, |db, pk| browse::records(db, pk, kind, words, limit).await, Vec::new())
+    }
+
+    async fn record_events(&self, account: AccountId, kind: RecordType, id: &str) -> StoreResult<Option<RecordEvents>> {
+        for_account!(self, account, |db, pk| crate::history::record_events(db, pk, kind, id).await, None)
     }
 }
 

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::db::{Db, get, ts};
 
-pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, timezone, record_urls, retention_days, legal_hold, created_at";
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, name, timezone, record_urls, retention_days, legal_hold, created_at, masking, retention_categories";
 
 pub(crate) fn account_row(r: &Row) -> StoreResult<Account> {
     let urls: String = get(r, 3)?;
@@ -25,7 +26,31 @@ pub(crate) fn account_row(r: &Row) -> StoreResult<Account> {
         retention_days: get::<Option<i32>>(r, 4)?.map(|d| d as u32),
         legal_hold: get(r, 5)?,
         created_at: ts(get(r, 6)?),
+        masking: json_column(r, 7)?,
+        retention_categories: json_column(r, 8)?,
     })
+}
+
+/// A JSON text column that casetrail wrote; one that no longer parses was changed
+/// behind the store's back.
+fn json_column<T: serde::de::DeserializeOwned>(r: &Row, index: usize) -> StoreResult<T> {
+    let text: String = get(r, index)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("account column {index}: {e}")))
+}
+
+/// The stored key, or `candidate` stored now. One statement: the row lock makes a
+/// second caller wait and then see the first one's key.
+pub(crate) async fn fingerprint_key(
+    db: Db<'_>,
+    account: AccountId,
+    candidate: &casetrail_store::FingerprintKey,
+) -> StoreResult<casetrail_store::FingerprintKey> {
+    let sql = "UPDATE accounts SET masking_key = coalesce(masking_key, $1) WHERE id = $2 RETURNING masking_key";
+    let row = db.query_opt(sql, &[&candidate.as_bytes().as_slice(), &account.into_inner()]).await?;
+    let bytes: Vec<u8> = get(&row.ok_or(StoreError::UnknownAccount)?, 0)?;
+    let bytes: [u8; 32] =
+        bytes.try_into().map_err(|_| StoreError::Corrupt("a fingerprint key is not 32 bytes".into()))?;
+    Ok(casetrail_store::FingerprintKey::from_bytes(bytes))
 }
 
 pub(crate) const USER_COLUMNS: &str = "u.id, a.id, u.email, u.name, u.role, u.created_at";

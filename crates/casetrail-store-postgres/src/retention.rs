@@ -143,6 +143,8 @@ pub(crate) async fn purge(
         )
         .await?;
     }
+    let seqs: Vec<i64> = doomed.iter().map(|d| d.seq as i64).collect();
+    crate::history::unlink_events(db, pk, &seqs).await?;
     doomed.sort_by_key(|d| d.seq);
     let now = Timestamp::now();
     let mut start = 0;

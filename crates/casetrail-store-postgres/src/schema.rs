@@ -241,6 +241,34 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX streams_acct ON streams (acct);
     "#,
+    // 7: masking and retention by category (docs/API.md §14). Accounts made before
+    // masking existed get the default patterns too: a firm upgrading should not keep
+    // logging passwords because it never opened a settings page. The fingerprint key
+    // is made the first time it is needed (`fingerprint_key`).
+    r#"
+    ALTER TABLE accounts ADD COLUMN masking TEXT NOT NULL
+        DEFAULT '["password","*.password","ssn","*.ssn","secret","*.secret","token","*.token"]';
+    ALTER TABLE accounts ADD COLUMN masking_key BYTEA;
+    ALTER TABLE accounts ADD COLUMN retention_categories TEXT NOT NULL DEFAULT '{}';
+    "#,
+    // 8: the related-records index behind a record's history (`history.rs`), filled
+    // from the stored bodies for the events already there.
+    r#"
+    CREATE TABLE record_events (
+        acct BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        occurred_at BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        first BOOLEAN NOT NULL,
+        PRIMARY KEY (acct, kind, record_id, occurred_at, seq)
+    );
+    CREATE INDEX record_events_seq ON record_events (acct, seq);
+    INSERT INTO record_events (acct, kind, record_id, occurred_at, seq, first)
+        SELECT e.acct, r.value ->> 'type', r.value ->> 'id', e.occurred_at, e.seq, bool_or(r.ord = 1)
+        FROM events e, jsonb_array_elements(e.body::jsonb -> 'related') WITH ORDINALITY AS r (value, ord)
+        GROUP BY 1, 2, 3, 4, 5;
+    "#,
 ];
 
 /// The first key of the migrations' advisory lock (the second is the schema's).

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use casetrail_core::Timestamp;
 use casetrail_store::{
-    Account, AccountChange, AccountId, AccountStore, ApiKey, CredentialStore, KeyId, NewApiKey, NewUser, Recorded,
-    Recorder, Role, Session, StoreResult, Transition, User, UserId,
+    Account, AccountChange, AccountId, AccountStore, ApiKey, CredentialStore, FingerprintKey, KeyId, NewApiKey,
+    NewUser, Recorded, Recorder, Role, Session, StoreResult, Transition, User, UserId,
 };
 
 use crate::db::{Db, get};
@@ -93,6 +93,11 @@ impl AccountStore for PostgresStore {
         record: Recorder<User>,
     ) -> StoreResult<Option<Recorded<User>>> {
         transact!(self, |db| changes::delete_user(db, account, id, record).await)
+    }
+
+    async fn fingerprint_key(&self, account: AccountId, candidate: FingerprintKey) -> StoreResult<FingerprintKey> {
+        let client = self.client().await?;
+        fingerprint_key(Db::pooled(&client), account, &candidate).await
     }
 }
 

@@ -141,6 +141,7 @@ fn insert_event(tx: &Transaction<'_>, pk: i64, event: &Event, sealed: &ChainedEv
     for (kind, record_id) in filter_links(event) {
         link.execute(params![pk, kind, record_id, occurred, seq]).map_err(db)?;
     }
+    crate::history::link_event(tx, pk, event)?;
 
     let mut fts = tx.prepare_cached("INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)").map_err(db)?;
     fts.execute(params![rid, search_text(event)]).map_err(db)?;

@@ -11,10 +11,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::db;
 
-const EVENT_COLUMNS: &str = "e.seq, e.occurred_at, e.body, e.prev_hash, e.hash";
+pub(crate) const EVENT_COLUMNS: &str = "e.seq, e.occurred_at, e.body, e.prev_hash, e.hash";
 
 /// Reads the columns of [`EVENT_COLUMNS`].
-fn chained(row: &Row<'_>) -> rusqlite::Result<(ChainedEvent, i64)> {
+pub(crate) fn chained(row: &Row<'_>) -> rusqlite::Result<(ChainedEvent, i64)> {
     let seq: i64 = row.get(0)?;
     let occurred: i64 = row.get(1)?;
     let prev: Vec<u8> = row.get(3)?;

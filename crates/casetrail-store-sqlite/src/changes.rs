@@ -5,8 +5,8 @@
 
 use casetrail_core::{NewEvent, Timestamp};
 use casetrail_store::{
-    Account, AccountChange, AccountId, ApiKey, AppendBatch, Appended, ConflictCode, Hold, KeyId, NewApiKey, NewUser,
-    Recorded, Recorder, Role, Session, StoreError, StoreResult, Transition, User, UserId,
+    Account, AccountChange, AccountId, ApiKey, AppendBatch, Appended, ConflictCode, FingerprintKey, Hold, KeyId,
+    NewApiKey, NewUser, Recorded, Recorder, Role, Session, StoreError, StoreResult, Transition, User, UserId,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -60,9 +60,38 @@ pub(crate) fn change_account(
         AccountChange::LegalHold(on) => {
             tx.execute("UPDATE accounts SET legal_hold = ?1 WHERE id = ?2", params![on, key])
         }
+        AccountChange::Masking(patterns) => {
+            let text = serde_json::to_string(patterns).map_err(StoreError::backend)?;
+            tx.execute("UPDATE accounts SET masking = ?1 WHERE id = ?2", params![text, key])
+        }
+        AccountChange::RetentionCategories(map) => {
+            let text = serde_json::to_string(map).map_err(StoreError::backend)?;
+            tx.execute("UPDATE accounts SET retention_categories = ?1 WHERE id = ?2", params![text, key])
+        }
     }
     .map_err(db)?;
     recorded(tx, id, Transition { before, after }, record)
+}
+
+/// The stored key, or `candidate` stored now; inside `IMMEDIATE`, so two processes
+/// asking at once agree on one.
+pub(crate) fn fingerprint_key(
+    tx: &Transaction<'_>,
+    account: AccountId,
+    candidate: &FingerprintKey,
+) -> StoreResult<FingerprintKey> {
+    let key = account.as_bytes().as_slice();
+    tx.execute(
+        "UPDATE accounts SET masking_key = ?1 WHERE id = ?2 AND masking_key IS NULL",
+        params![candidate.as_bytes().as_slice(), key],
+    )
+    .map_err(db)?;
+    let stored: Option<Option<Vec<u8>>> =
+        tx.query_row("SELECT masking_key FROM accounts WHERE id = ?1", [key], |r| r.get(0)).optional().map_err(db)?;
+    let bytes = stored.ok_or(StoreError::UnknownAccount)?.unwrap_or_default();
+    let bytes: [u8; 32] =
+        bytes.try_into().map_err(|_| StoreError::Corrupt("a fingerprint key is not 32 bytes".into()))?;
+    Ok(FingerprintKey::from_bytes(bytes))
 }
 
 pub(crate) fn create_user(tx: &Transaction<'_>, user: NewUser, record: Recorder<User>) -> StoreResult<Recorded<User>> {

@@ -30,6 +30,7 @@ mod changes;
 mod checkpointer;
 mod credentials;
 mod derived;
+mod history;
 mod integrity;
 mod log_impl;
 mod purge_runs;

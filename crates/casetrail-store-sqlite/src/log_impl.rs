@@ -11,8 +11,8 @@ use casetrail_core::query::BrowseQuery;
 use casetrail_core::{RecordType, Timestamp};
 use casetrail_store::{
     AccountId, ActorSummary, AppendBatch, Appended, ChainHead, EventId, EventStore, Hold, IntegrityStore, Page,
-    PurgeBatch, PurgePreview, PurgeRun, PurgeRunSummary, RecordSummary, Recorded, Recorder, RetentionStore,
-    StoreResult,
+    PurgeBatch, PurgePreview, PurgeRun, PurgeRunSummary, RecordEvents, RecordSummary, Recorded, Recorder,
+    RetentionStore, StoreResult,
 };
 use uuid::Uuid;
 
@@ -80,6 +80,15 @@ impl EventStore for SqliteStore {
         self.read(move |conn| match account_pk_opt(conn, account)? {
             Some(pk) => browse::records(conn, pk, kind, &words, limit),
             None => Ok(Vec::new()),
+        })
+        .await
+    }
+
+    async fn record_events(&self, account: AccountId, kind: RecordType, id: &str) -> StoreResult<Option<RecordEvents>> {
+        let id = id.to_string();
+        self.read(move |conn| match account_pk_opt(conn, account)? {
+            Some(pk) => crate::history::record_events(conn, pk, kind, &id),
+            None => Ok(None),
         })
         .await
     }

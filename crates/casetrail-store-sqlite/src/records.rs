@@ -32,7 +32,8 @@ fn zone(name: String) -> rusqlite::Result<casetrail_core::Zone> {
     })
 }
 
-pub(crate) const ACCOUNT_COLUMNS: &str = "id, name, timezone, record_urls, retention_days, legal_hold, created_at";
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, name, timezone, record_urls, retention_days, legal_hold, created_at, masking, retention_categories";
 
 pub(crate) fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     let urls: String = r.get(3)?;
@@ -44,7 +45,17 @@ pub(crate) fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         retention_days: r.get::<_, Option<i64>>(4)?.map(|d| d as u32),
         legal_hold: r.get(5)?,
         created_at: ts(r.get(6)?),
+        masking: json_column(r, 7)?,
+        retention_categories: json_column(r, 8)?,
     })
+}
+
+/// A JSON text column that casetrail wrote; one that no longer parses was changed
+/// behind the store's back.
+fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(index)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 pub(crate) const USER_COLUMNS: &str = "u.id, a.id, u.email, u.name, u.role, u.created_at";

@@ -155,6 +155,7 @@ fn delete_event(tx: &Transaction<'_>, pk: i64, d: &Doomed) -> StoreResult<()> {
     for r in links.related.iter().filter(|r| matches!(r.kind, RecordType::Case | RecordType::Client)) {
         st.execute(params![pk, r.kind.key(), r.id, d.occurred_at, d.seq as i64]).map_err(db)?;
     }
+    crate::history::unlink_event(tx, pk, d.seq)?;
     tx.prepare_cached("DELETE FROM events_fts WHERE rowid = ?1").and_then(|mut s| s.execute([d.rid])).map_err(db)?;
     tx.prepare_cached("DELETE FROM events WHERE rid = ?1").and_then(|mut s| s.execute([d.rid])).map_err(db)?;
     Ok(())

@@ -250,6 +250,35 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX streams_acct ON streams(acct);
     "#,
+    // 9: masking and retention by category (docs/API.md §14). Accounts made before
+    // masking existed get the default patterns too: a firm upgrading should not keep
+    // logging passwords because it never opened a settings page. The fingerprint key
+    // is made the first time it is needed (`fingerprint_key`).
+    r#"
+    ALTER TABLE accounts ADD COLUMN masking TEXT NOT NULL
+        DEFAULT '["password","*.password","ssn","*.ssn","secret","*.secret","token","*.token"]';
+    ALTER TABLE accounts ADD COLUMN masking_key BLOB;
+    ALTER TABLE accounts ADD COLUMN retention_categories TEXT NOT NULL DEFAULT '{}';
+    "#,
+    // 10: the related-records index behind a record's history (`history.rs`), filled
+    // from the stored bodies for the events already there.
+    r#"
+    CREATE TABLE record_events (
+        acct INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        first INTEGER NOT NULL,
+        PRIMARY KEY (acct, kind, record_id, occurred_at, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX record_events_seq ON record_events(acct, seq);
+    INSERT INTO record_events (acct, kind, record_id, occurred_at, seq, first)
+        SELECT e.acct, json_extract(r.value, '$.type'), json_extract(r.value, '$.id'), e.occurred_at, e.seq,
+               max(r.key = 0)
+        FROM events e, json_each(e.body, '$.related') r
+        GROUP BY e.acct, json_extract(r.value, '$.type'), json_extract(r.value, '$.id'), e.occurred_at, e.seq;
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step. The version is

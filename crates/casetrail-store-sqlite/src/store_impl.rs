@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use casetrail_core::Timestamp;
 use casetrail_store::{
-    Account, AccountChange, AccountId, AccountStore, ApiKey, CredentialStore, KeyId, NewApiKey, NewUser, Recorded,
-    Recorder, Role, Session, StoreResult, Transition, User, UserId,
+    Account, AccountChange, AccountId, AccountStore, ApiKey, CredentialStore, FingerprintKey, KeyId, NewApiKey,
+    NewUser, Recorded, Recorder, Role, Session, StoreResult, Transition, User, UserId,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -110,6 +110,10 @@ impl AccountStore for SqliteStore {
         record: Recorder<User>,
     ) -> StoreResult<Option<Recorded<User>>> {
         self.transact(move |tx| changes::delete_user(tx, account, id, record)).await
+    }
+
+    async fn fingerprint_key(&self, account: AccountId, candidate: FingerprintKey) -> StoreResult<FingerprintKey> {
+        self.transact(move |tx| changes::fingerprint_key(tx, account, &candidate)).await
     }
 }
 

@@ -47,6 +47,10 @@ pub enum AccountChange {
     /// `None` keeps events forever.
     RetentionDays(Option<u32>),
     LegalHold(bool),
+    /// The whole list of masking patterns, already checked.
+    Masking(Vec<String>),
+    /// The whole map of per-category retention, already checked.
+    RetentionCategories(BTreeMap<String, Option<u32>>),
 }
 
 /// The members of the account profile that an update sets.
@@ -75,6 +79,8 @@ impl AccountChange {
             }
             AccountChange::RetentionDays(days) => after.retention_days = *days,
             AccountChange::LegalHold(on) => after.legal_hold = *on,
+            AccountChange::Masking(patterns) => after.masking = patterns.clone(),
+            AccountChange::RetentionCategories(map) => after.retention_categories = map.clone(),
         }
         after
     }
@@ -94,6 +100,8 @@ mod tests {
             retention_days: Some(90),
             legal_hold: false,
             created_at: Timestamp::EPOCH,
+            masking: casetrail_core::mask::default_patterns(),
+            retention_categories: BTreeMap::new(),
         }
     }
 
@@ -106,6 +114,11 @@ mod tests {
         assert_eq!(days, Account { retention_days: None, ..before.clone() });
         let update = ProfileUpdate { timezone: Zone::parse("Europe/Paris"), ..Default::default() };
         let profile = AccountChange::Profile(update).apply(&before);
-        assert_eq!(profile, Account { timezone: Zone::parse("Europe/Paris").unwrap(), ..before });
+        assert_eq!(profile, Account { timezone: Zone::parse("Europe/Paris").unwrap(), ..before.clone() });
+        let masking = AccountChange::Masking(vec!["pin".into()]).apply(&before);
+        assert_eq!(masking, Account { masking: vec!["pin".into()], ..before.clone() });
+        let map = BTreeMap::from([("team".to_string(), Some(2555))]);
+        let categories = AccountChange::RetentionCategories(map.clone()).apply(&before);
+        assert_eq!(categories, Account { retention_categories: map, ..before });
     }
 }

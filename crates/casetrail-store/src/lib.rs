@@ -21,6 +21,7 @@
 
 mod change;
 pub mod derived;
+mod history;
 mod pickers;
 mod records;
 mod service;
@@ -31,12 +32,14 @@ use async_trait::async_trait;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_core::merkle::NodeId;
+pub use casetrail_core::mask::FingerprintKey;
 use casetrail_core::query::{BrowseQuery, Cursor};
 pub use casetrail_core::{AccountId, EventId, KeyId, UserId};
 use casetrail_core::{NewEvent, RecordType, Timestamp};
 use uuid::Uuid;
 
 pub use change::*;
+pub use history::*;
 pub use pickers::*;
 pub use records::*;
 pub use service::*;
@@ -256,6 +259,12 @@ pub trait AccountStore: Send + Sync + std::fmt::Debug {
         id: UserId,
         record: Recorder<User>,
     ) -> StoreResult<Option<Recorded<User>>>;
+
+    /// The account's fingerprint key for masking (docs/API.md §14). An account that
+    /// has none yet takes `candidate` (fresh random bytes from the caller); several
+    /// callers racing to set it all get the one that was stored first. The key is
+    /// kept by the store and never leaves the server.
+    async fn fingerprint_key(&self, account: AccountId, candidate: FingerprintKey) -> StoreResult<FingerprintKey>;
 }
 
 /// API keys and browser sessions.
@@ -309,6 +318,11 @@ pub trait EventStore: Send + Sync + std::fmt::Debug {
         words: &[String],
         limit: u32,
     ) -> StoreResult<Vec<RecordSummary>>;
+
+    /// Everything the log holds about one related record, read through the
+    /// related-records index (never a scan of the log); `None` when no stored event
+    /// relates to it.
+    async fn record_events(&self, account: AccountId, kind: RecordType, id: &str) -> StoreResult<Option<RecordEvents>>;
 }
 
 /// What verification reads besides the chain: checkpoints and tombstones.

@@ -19,6 +19,11 @@ pub struct Account {
     pub retention_days: Option<u32>,
     pub legal_hold: bool,
     pub created_at: Timestamp,
+    /// The masking patterns (docs/API.md §14), as last set; checked when set.
+    pub masking: Vec<String>,
+    /// Category key → its own retention (`None`: forever), replacing
+    /// `retention_days` for the events of that category.
+    pub retention_categories: BTreeMap<String, Option<u32>>,
 }
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;

@@ -51,10 +51,12 @@ mod checkpoints;
 mod concurrency;
 mod credentials;
 mod filters;
+mod history;
 mod holds;
 mod idempotency;
 mod paging;
 mod pickers;
+mod privacy;
 mod purge;
 mod purge_runs;
 mod search;
@@ -71,10 +73,12 @@ pub use concurrency::*;
 pub use credentials::*;
 pub use derived::derived_rows_verify_across_pages;
 pub use filters::*;
+pub use history::*;
 pub use holds::*;
 pub use idempotency::*;
 pub use paging::*;
 pub use pickers::*;
+pub use privacy::*;
 pub use purge::*;
 pub use purge_runs::*;
 pub use search::*;
@@ -205,6 +209,11 @@ macro_rules! store_conformance {
             actors_picker,
             records_picker,
             pickers_respect_limit,
+            // masking settings and keys
+            masking_patterns_default_and_replace,
+            the_fingerprint_key_is_set_once_per_account,
+            // one record's history
+            a_record_history_is_read_through_its_index,
             // changes that record themselves
             a_change_and_its_record_commit_together,
             a_failed_record_leaves_neither_change_nor_event,
@@ -252,6 +261,7 @@ macro_rules! store_conformance {
             simultaneous_login_attempts_through_two_handles_pass_the_limit_exactly,
             a_lease_raced_through_two_handles_has_one_holder,
             only_a_streams_lease_holder_moves_it,
+            two_handles_agree_on_the_fingerprint_key,
         );
     };
 }

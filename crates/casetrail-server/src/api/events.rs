@@ -79,7 +79,8 @@ pub async fn ingest(
         IngestError::TooManyEvents(n) => ApiError::too_large(format!("a batch holds at most 1000 events, not {n}")),
         IngestError::Invalid(details) => ApiError::validation(details),
     })?;
-    let appended = state.append(account.id, events).await?;
+    // Masked here, before the writer: nothing of a masked value is stored or hashed.
+    let appended = state.app.ingest(&account, events).await?;
     let status = if appended.iter().all(|a| a.duplicate) { StatusCode::OK } else { StatusCode::CREATED };
     let events = appended.iter().map(|a| IngestedEvent { duplicate: a.duplicate, id: a.id, seq: a.seq }).collect();
     typed_json(status, &IngestResponse { events })

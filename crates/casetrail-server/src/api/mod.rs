@@ -6,8 +6,10 @@ mod document;
 mod events;
 mod export;
 mod feed;
+pub mod history;
 mod integrity;
 mod keys;
+mod masking;
 mod pickers;
 mod proofs;
 pub mod retention;
@@ -54,7 +56,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::activity_types))
         .routes(routes!(pickers::actors))
         .routes(routes!(pickers::records))
+        .routes(routes!(history::get))
         .routes(routes!(settings::get_account, settings::put_account))
+        .routes(routes!(masking::get, masking::put))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update, users::remove))
         .routes(routes!(keys::list, keys::create))

@@ -8,7 +8,8 @@ use axum::routing::get;
 
 use crate::AppState;
 
-/// One stylesheet, kept in four source files: the frame, the log, the entry, the settings.
+/// One stylesheet, kept in five source files: the frame, the log, the entry, the
+/// settings, a record's history.
 const CSS: &str = concat!(
     include_str!("../../static/css/base.css"),
     "\n",
@@ -17,6 +18,8 @@ const CSS: &str = concat!(
     include_str!("../../static/css/entry.css"),
     "\n",
     include_str!("../../static/css/settings.css"),
+    "\n",
+    include_str!("../../static/css/history.css"),
 );
 const JS: &str = include_str!("../../static/app.js");
 const ICON: &str = include_str!("../../static/icon.svg");

@@ -63,34 +63,49 @@ pub fn avatar_class(id: &str) -> String {
     format!("av-{}", sum % 8)
 }
 
-/// A related record as a page shows it: a link to the log filtered by it, and one
-/// to the CRM's own page when the firm configured a URL template for its type.
+/// A related record as a page shows it: a link to its history page, and one to the
+/// CRM's own page when the firm configured a URL template for its type.
 #[derive(Debug, Clone)]
 pub struct RecordLink {
     pub type_key: &'static str,
     pub type_label: &'static str,
     pub name: String,
     pub id: String,
-    /// The log, filtered by this record.
+    /// The record's history page.
     pub href: String,
     /// The CRM's page for this record.
     pub external: Option<String>,
 }
 
 pub fn record_link(record: &Related, record_urls: &BTreeMap<String, String>) -> RecordLink {
-    let href = match record.kind {
-        RecordType::Case => format!("{LOG_PATH}?case={}", encode(&record.id)),
-        RecordType::Client => format!("{LOG_PATH}?client={}", encode(&record.id)),
-        _ => format!("{LOG_PATH}?q={}", encode(record.display_name())),
-    };
     RecordLink {
         type_key: record.kind.key(),
         type_label: record.kind.label(),
         name: record.display_name().to_string(),
         id: record.id.clone(),
-        href,
+        href: history_href(record.kind, &record.id),
         external: crm_url(record_urls.get(record.kind.key()), &record.id),
     }
+}
+
+/// `/settings/system-log/records/{type}/{id}`, the id as one path segment.
+pub fn history_href(kind: RecordType, id: &str) -> String {
+    format!("{LOG_PATH}/records/{}/{}", kind.key(), encode_component(id))
+}
+
+/// The log filtered by a record, where the log has a filter for its type (cases and
+/// clients); other records have none, and their history page is the way in.
+pub fn record_log_href(kind: RecordType, id: &str) -> Option<String> {
+    match kind {
+        RecordType::Case => Some(format!("{LOG_PATH}?case={}", encode(id))),
+        RecordType::Client => Some(format!("{LOG_PATH}?client={}", encode(id))),
+        _ => None,
+    }
+}
+
+/// A CRM link for a record of this type, when the firm has a template for it.
+pub fn record_crm_url(kind: RecordType, id: &str, record_urls: &BTreeMap<String, String>) -> Option<String> {
+    crm_url(record_urls.get(kind.key()), id)
 }
 
 /// Fills a CRM URL template; only web links, whatever the stored template says.
@@ -116,10 +131,15 @@ pub enum Shown {
     Scalar(String),
     /// An array or object, pretty-printed JSON.
     Json(String),
+    /// A value masked at ingest: only its fingerprint is known.
+    Masked(String),
 }
 
 impl Shown {
     pub fn of(value: &Value) -> Shown {
+        if let Some(fingerprint) = casetrail_core::mask::masked_fingerprint(value) {
+            return Shown::Masked(fingerprint.to_string());
+        }
         match value {
             Value::String(s) if s.is_empty() => Shown::EmptyString,
             Value::String(s) => Shown::Text(s.clone()),
@@ -171,20 +191,22 @@ mod tests {
     }
 
     #[test]
-    fn record_links_filter_and_reach_the_crm() {
+    fn record_links_lead_to_the_history_and_reach_the_crm() {
         let urls = BTreeMap::from([
             ("case".to_string(), "https://crm.example/cases/{id}".to_string()),
             ("client".to_string(), "javascript:alert({id})".to_string()),
         ]);
         let case = Related { kind: RecordType::Case, id: "c 1/2".into(), name: Some("Smith v. Jones".into()) };
         let link = record_link(&case, &urls);
-        assert_eq!(link.href, "/settings/system-log?case=c+1%2F2");
+        assert_eq!(link.href, "/settings/system-log/records/case/c%201%2F2", "the record's history page");
+        assert_eq!(record_log_href(RecordType::Case, "c 1/2").as_deref(), Some("/settings/system-log?case=c+1%2F2"));
         assert_eq!(link.external.as_deref(), Some("https://crm.example/cases/c%201%2F2"));
         let client = Related { kind: RecordType::Client, id: "cl_1".into(), name: None };
         let link = record_link(&client, &urls);
         assert_eq!(link.name, "cl_1");
         assert!(link.external.is_none(), "only http(s) templates become links");
         let comm = Related { kind: RecordType::Communication, id: "sms_1".into(), name: Some("SMS to Ann".into()) };
-        assert_eq!(record_link(&comm, &urls).href, "/settings/system-log?q=SMS+to+Ann");
+        assert_eq!(record_link(&comm, &urls).href, "/settings/system-log/records/communication/sms_1");
+        assert_eq!(record_log_href(RecordType::Communication, "sms_1"), None);
     }
 }

@@ -7,8 +7,13 @@
 //!   removable chips and keyset paging that works without JavaScript.
 //! - `entry`: `/settings/system-log/{id}`, one entry whole, with before and after
 //!   values side by side and its chain link checked.
+//! - `history`: `/settings/system-log/records/{type}/{id}`, one record's fields over
+//!   time and its timeline; every related-record link of the log and entry pages
+//!   leads there.
 //! - `retention`: `/settings/system-log/retention`, the retention policy and holds,
 //!   changed through CSRF-checked forms, a new period only after its dry run.
+//! - `privacy`: `/settings/system-log/privacy`, the masking patterns and a preview of
+//!   what a pattern would hide.
 //! - `integrity`: "Verify now", the chain re-walked and its verdict shown.
 //! - `assets`: the stylesheet, script and icon, embedded in the binary and served
 //!   with a content version so browsers may cache them for good.
@@ -26,9 +31,11 @@ mod csrf;
 mod entry;
 mod filters;
 mod format;
+mod history;
 pub(crate) mod integrity;
 mod log;
 mod login;
+mod privacy;
 #[cfg(test)]
 mod render_tests;
 mod retention;
@@ -71,8 +78,10 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/logout", axum::routing::post(login::logout))
         .route(LOG_PATH, get(log::page))
         .route(retention::RETENTION_PATH, get(retention::page).post(retention::submit))
+        .route(privacy::PRIVACY_PATH, get(privacy::page).post(privacy::submit))
         // A reload of the verdict's address goes back to the log, which has the button.
         .route(integrity::INTEGRITY_PATH, get(|| async { Redirect::to(LOG_PATH) }).post(integrity::verify))
+        .route("/settings/system-log/records/{type}/{id}", get(history::page))
         .route("/settings/system-log/{id}", get(entry::page))
         // Any deeper path is still a System Log page: admins only, then a 404 page.
         .route("/settings/system-log/{id}/{*rest}", get(not_found_page));

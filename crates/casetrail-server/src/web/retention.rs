@@ -36,6 +36,10 @@ pub struct HoldRow {
     pub kind: &'static str,
     pub kind_label: &'static str,
     pub id: String,
+    /// The name the log gives the record (its id when it never named it), and its
+    /// history page.
+    pub name: String,
+    pub history: String,
     pub reason: String,
     pub created_by: String,
     pub created_at: String,
@@ -70,6 +74,21 @@ struct RetentionPage {
     hold_type: String,
     hold_id: String,
     hold_reason: String,
+    /// How often the server purges by itself, in words ("every hour").
+    purge_every: String,
+}
+
+/// An interval in words, as the page says how often the purge runs: the server's
+/// real setting, not a promise.
+pub fn every(interval: std::time::Duration) -> String {
+    let secs = interval.as_secs().max(1);
+    let (n, unit) = match secs {
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3600 == 0 => (s / 3600, "hour"),
+        s if s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    if n == 1 { format!("every {unit}") } else { format!("every {n} {unit}s") }
 }
 
 fn policy_label(days: Option<u32>) -> String {
@@ -84,6 +103,12 @@ fn when(ts: Timestamp, tz: &TimeZone) -> String {
 async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> {
     let tz = account.time_zone().clone();
     let holds = state.store.holds(account.id).await?;
+    let mut names = Vec::with_capacity(holds.len());
+    for h in &holds {
+        // A hold may name a record the log has not seen (yet, or any more).
+        let seen = state.store.record_events(account.id, h.kind, &h.id).await?;
+        names.push(seen.and_then(|r| r.name).unwrap_or_else(|| h.id.clone()));
+    }
     Ok(RetentionPage {
         shell: None,
         policy: policy_label(account.retention_days),
@@ -91,10 +116,13 @@ async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> 
         legal_hold: account.legal_hold,
         holds: holds
             .iter()
-            .map(|h| HoldRow {
+            .zip(names)
+            .map(|(h, name)| HoldRow {
                 kind: h.kind.key(),
                 kind_label: if h.kind == RecordType::Case { "Case" } else { "Client" },
                 id: h.id.clone(),
+                name,
+                history: super::format::history_href(h.kind, &h.id),
                 reason: h.reason.clone(),
                 created_by: h.created_by.clone(),
                 created_at: when(h.created_at, &tz),
@@ -106,6 +134,7 @@ async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> 
         hold_type: "case".into(),
         hold_id: String::new(),
         hold_reason: String::new(),
+        purge_every: every(state.config.retention_every),
     })
 }
 
@@ -293,4 +322,19 @@ async fn purge(state: &AppState, principal: &Principal) -> ApiResult<Outcome> {
         1 => "Purged 1 entry.".to_string(),
         n => format!("Purged {n} entries."),
     }))
+}
+
+#[cfg(test)]
+mod every_tests {
+    use std::time::Duration;
+
+    #[test]
+    fn intervals_read_as_words() {
+        assert_eq!(super::every(Duration::from_secs(3600)), "every hour");
+        assert_eq!(super::every(Duration::from_secs(7200)), "every 2 hours");
+        assert_eq!(super::every(Duration::from_secs(86_400)), "every day");
+        assert_eq!(super::every(Duration::from_secs(90)), "every 90 seconds");
+        assert_eq!(super::every(Duration::from_secs(300)), "every 5 minutes");
+        assert_eq!(super::every(Duration::from_millis(10)), "every second");
+    }
 }

@@ -12,8 +12,10 @@ mod seed;
 
 mod auth;
 mod entry;
+mod history;
 mod integrity;
 mod log;
 mod pages;
+mod privacy;
 mod retention;
 mod screenshots;

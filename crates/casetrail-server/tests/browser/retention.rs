@@ -41,6 +41,12 @@ async fn holds_are_placed_listed_and_lifted_and_retention_changes_after_a_dry_ru
         assert_eq!(rows.len(), 1, "{rows:?}");
         assert!(rows[0].contains("Case") && rows[0].contains("c_9") && rows[0].contains("Smith v. Jones litigation"));
         assert!(rows[0].contains(&app_admin_name(&b).await), "{rows:?}");
+        // The record by the name the log gives it, linked to its history.
+        let name = b.find("tr.hold-row a.hold-name").await;
+        assert_eq!(name.text().await.unwrap(), "Case c_9");
+        assert_eq!(name.attr("href").await.unwrap().as_deref(), Some("/settings/system-log/records/case/c_9"));
+        let schedule = b.find("#purge-schedule").await.text().await.unwrap();
+        assert!(schedule.starts_with("The server purges by itself every hour."), "{schedule}");
         // The same hold again is refused in words.
         b.type_into("#hold-id", "c_9").await;
         submit(&b, "#place-hold").await;

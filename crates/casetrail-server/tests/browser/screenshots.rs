@@ -110,8 +110,19 @@ async fn screenshots() {
     app.stop().await;
 }
 
+/// Screenshots of a page that a test has just checked, at desktop and phone widths,
+/// when `SCREENSHOT_DIR` names a directory: for looking at, not a check.
+pub(crate) async fn when_asked(b: &Browser, name: &str) {
+    let Ok(dir) = std::env::var("SCREENSHOT_DIR") else { return };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    save(b, &dir, &format!("{name}.png"), 1280, 900, true).await;
+    save(b, &dir, &format!("{name}-phone.png"), 390, 844, true).await;
+    b.client.set_window_size(1280, 900).await.unwrap();
+}
+
 /// A screenshot at `width`, of the viewport or of the whole page.
-async fn save(b: &Browser, dir: &std::path::Path, name: &str, width: u32, height: u32, full: bool) {
+pub(crate) async fn save(b: &Browser, dir: &std::path::Path, name: &str, width: u32, height: u32, full: bool) {
     b.client.set_window_size(width, height).await.unwrap();
     let mut height = height;
     if full {

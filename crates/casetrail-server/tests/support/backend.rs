@@ -75,6 +75,26 @@ impl TamperWith for PostgresTamper {
         client.batch_execute("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE").await.expect("locking events");
         Box::new(client)
     }
+
+    async fn stored_anywhere(&self, needle: &str) -> bool {
+        let (client, connection) =
+            tokio_postgres::connect(self.0.url(), tokio_postgres::NoTls).await.expect("the test database");
+        tokio::spawn(connection);
+        let tables = client
+            .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()", &[])
+            .await
+            .expect("listing the schema's tables");
+        assert!(tables.len() > 5, "the schema's tables were found");
+        for table in tables {
+            let name: String = table.get(0);
+            let sql = format!("SELECT count(*) FROM \"{name}\" t WHERE strpos(t::text, $1) > 0");
+            let found: i64 = client.query_one(&sql, &[&needle]).await.expect("scanning a table").get(0);
+            if found > 0 {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// Edits a backend's stored chain directly, the way someone with access to the
@@ -88,6 +108,11 @@ pub trait TamperWith: Send + Sync {
     /// Holds up every write of an event, as a long migration or a stuck session
     /// would, until the returned guard is dropped; reads go on.
     async fn lock_events(&self) -> Box<dyn std::any::Any + Send>;
+
+    /// Whether `needle` occurs anywhere in what the database keeps: every byte of the
+    /// SQLite file and its WAL, or the text of every row of every table of the
+    /// PostgreSQL schema.
+    async fn stored_anywhere(&self, needle: &str) -> bool;
 }
 
 /// A backend's [`TamperWith`], cheap to clone and `'static`, so browser test bodies
@@ -107,6 +132,11 @@ impl Tamper {
     /// [`TamperWith::lock_events`].
     pub async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {
         self.0.lock_events().await
+    }
+
+    /// [`TamperWith::stored_anywhere`].
+    pub async fn stored_anywhere(&self, needle: &str) -> bool {
+        self.0.stored_anywhere(needle).await
     }
 }
 
@@ -136,5 +166,16 @@ impl TamperWith for SqliteTamper {
         // The one write lock, held: readers go on (WAL), the writer waits.
         db.execute_batch("BEGIN IMMEDIATE").expect("locking the database");
         Box::new(db)
+    }
+
+    async fn stored_anywhere(&self, needle: &str) -> bool {
+        let mut files = vec![self.0.path().to_path_buf()];
+        for suffix in ["-wal", "-journal"] {
+            let mut name = self.0.path().as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        let needle = needle.as_bytes();
+        files.iter().filter_map(|f| std::fs::read(f).ok()).any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
     }
 }

@@ -242,6 +242,11 @@ impl TestApp {
         self.tamperer().event_body(seq, from, to).await;
     }
 
+    /// Whether `needle` is anywhere in the database (see `TamperWith::stored_anywhere`).
+    pub async fn stored_anywhere(&self, needle: &str) -> bool {
+        self.tamper.stored_anywhere(needle).await
+    }
+
     /// Holds up every write of an event until the guard is dropped.
     pub async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {
         self.tamper.lock_events().await

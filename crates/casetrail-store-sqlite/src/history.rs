@@ -1,0 +1,73 @@
+//! The related-records index, `record_events`: one row per record an event relates
+//! to (every record type, unlike `event_records`, which holds the case and client
+//! filters), with whether it is the event's first related record. A record's history
+//! is then an index range: its count, its first and last `occurred_at`, and the
+//! events it leads, without reading any other event.
+
+use casetrail_core::{Event, RecordType, Timestamp};
+use casetrail_store::{RECENT_EVENTS, RecordEvents, StoreResult, name_in_body};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::browse::{EVENT_COLUMNS, chained};
+use crate::db;
+
+/// Indexes an event's related records, inside its append transaction. A record
+/// named twice in one event is one row; the first mention is inserted first, so the
+/// row says `first` when either mention is.
+pub(crate) fn link_event(tx: &Transaction<'_>, pk: i64, event: &Event) -> StoreResult<()> {
+    let mut st = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO record_events (acct, kind, record_id, occurred_at, seq, first)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(db)?;
+    let (occurred, seq) = (event.occurred_at.as_millis(), event.seq as i64);
+    for (i, r) in event.related.iter().enumerate() {
+        st.execute(params![pk, r.kind.key(), r.id, occurred, seq, i == 0]).map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Forgets a purged event's rows.
+pub(crate) fn unlink_event(tx: &Transaction<'_>, pk: i64, seq: u64) -> StoreResult<()> {
+    let mut st = tx.prepare_cached("DELETE FROM record_events WHERE acct = ?1 AND seq = ?2").map_err(db)?;
+    st.execute(params![pk, seq as i64]).map_err(db)?;
+    Ok(())
+}
+
+pub(crate) fn record_events(
+    conn: &Connection,
+    pk: i64,
+    kind: RecordType,
+    id: &str,
+) -> StoreResult<Option<RecordEvents>> {
+    let key = params![pk, kind.key(), id];
+    let (count, first, last): (i64, Option<i64>, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT count(*), min(occurred_at), max(occurred_at) FROM record_events
+             WHERE acct = ?1 AND kind = ?2 AND record_id = ?3",
+        )
+        .and_then(|mut st| st.query_row(key, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+        .map_err(db)?;
+    let (Some(first), Some(last)) = (first, last) else { return Ok(None) };
+    let ts = |ms: i64| Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH);
+
+    let range = "FROM record_events r CROSS JOIN events e ON e.acct = r.acct AND e.seq = r.seq \
+                 WHERE r.acct = ?1 AND r.kind = ?2 AND r.record_id = ?3";
+    let sql = format!("SELECT {EVENT_COLUMNS} {range} AND r.first ORDER BY r.occurred_at, r.seq");
+    let mut st = conn.prepare_cached(&sql).map_err(db)?;
+    let led = st.query_map(key, |r| chained(r).map(|(e, _)| e)).map_err(db)?.collect::<Result<Vec<_>, _>>();
+    let led = led.map_err(db)?;
+
+    let sql = format!("SELECT {EVENT_COLUMNS} {range} ORDER BY r.occurred_at DESC, r.seq DESC LIMIT {RECENT_EVENTS}");
+    let mut st = conn.prepare_cached(&sql).map_err(db)?;
+    let recent = st.query_map(key, |r| chained(r).map(|(e, _)| e)).map_err(db)?.collect::<Result<Vec<_>, _>>();
+    let recent = recent.map_err(db)?;
+    let mut name = recent.iter().find_map(|e| name_in_body(&e.body, kind, id));
+    if name.is_none() {
+        // Named only further back: the picker keeps the newest name it saw.
+        let picker = "SELECT name FROM records WHERE acct = ?1 AND kind = ?2 AND record_id = ?3";
+        name = conn.query_row(picker, key, |r| r.get(0)).optional().map_err(db)?.flatten();
+    }
+    Ok(Some(RecordEvents { events: count as u64, first_seen: ts(first), last_seen: ts(last), name, led, recent }))
+}
