@@ -40,8 +40,8 @@ mod schema;
 mod service;
 mod stats;
 mod store_impl;
-mod tree;
 mod streams;
+mod tree;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

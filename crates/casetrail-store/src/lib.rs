@@ -25,14 +25,14 @@ mod history;
 mod pickers;
 mod records;
 mod service;
-pub mod tree;
 mod streams;
+pub mod tree;
 
 use async_trait::async_trait;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
-use casetrail_core::merkle::NodeId;
 pub use casetrail_core::mask::FingerprintKey;
+use casetrail_core::merkle::NodeId;
 use casetrail_core::query::{BrowseQuery, Cursor};
 pub use casetrail_core::{AccountId, EventId, KeyId, UserId};
 use casetrail_core::{NewEvent, RecordType, Timestamp};
