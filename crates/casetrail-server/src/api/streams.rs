@@ -116,6 +116,7 @@ pub async fn get_one(
     request_body(content = Object, description = "any of name, url, format, filters, enabled, secret, token, ca_cert"),
     responses(
         (status = 200, description = "The stream as changed", body = StreamObject),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 404, description = "No such stream in your account", body = ErrorResponse),
         (status = 422, description = "Invalid; every bad member named", body = ErrorResponse),
     ))]
@@ -153,6 +154,7 @@ pub async fn remove(
     request_body(content = Object, description = "{\"from_seq\": N}"),
     responses(
         (status = 200, description = "The stream, its position moved", body = StreamObject),
+        (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
         (status = 404, description = "No such stream in your account", body = ErrorResponse),
         (status = 422, description = "from_seq missing or not a whole number of 1 or more", body = ErrorResponse),
     ))]
