@@ -13,6 +13,10 @@ pub enum AppError {
     /// The thing named (`"user"`, `"hold"`, ...) does not exist in the caller's account.
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// The request is sound, but the account's state does not allow it; the message
+    /// says why, in words for the caller.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(StoreError),
     /// Anything else that failed on our side; for logs only.

@@ -21,6 +21,20 @@ pub struct Inclusion {
     pub checkpoint: Checkpoint,
 }
 
+/// Why an account without a tree gets no proof: its answer is a 409 with this.
+pub const NO_TREE: &str = "this account has no Merkle tree to prove events against: events were purged before \
+casetrail kept one, and their leaves are lost with them; the hash chain still verifies (GET /api/v1/integrity)";
+
+/// Whether the account's tree reaches its head: false only for an account that
+/// purged two or more events in a row before the tree existed (its leaves could not
+/// be rebuilt when the store was migrated, docs/API.md §15).
+pub async fn has_tree(store: &dyn Store, account: AccountId) -> StoreResult<bool> {
+    match store.head(account).await? {
+        None => Ok(true),
+        Some(head) => Ok(root_at(store, account, head.seq).await?.is_some()),
+    }
+}
+
 /// The root of the account's tree at `size`, from the stored nodes; `None` when the
 /// tree does not reach that far (an account whose tree could not be built).
 pub async fn root_at(store: &dyn Store, account: AccountId, size: u64) -> StoreResult<Option<ChainHash>> {
@@ -33,8 +47,11 @@ pub async fn root_at(store: &dyn Store, account: AccountId, size: u64) -> StoreR
 /// lacks means the tree is damaged or was never built: no proof can be given.
 pub async fn prove(store: &dyn Store, account: AccountId, plan: &ProofPlan) -> AppResult<Vec<ChainHash>> {
     let nodes = store.tree_nodes(account, &plan.nodes()).await?;
-    plan.hashes(&nodes)
-        .ok_or_else(|| AppError::Store(StoreError::Corrupt("the Merkle tree lacks a node this proof needs".into())))
+    match plan.hashes(&nodes) {
+        Some(hashes) => Ok(hashes),
+        None if !has_tree(store, account).await? => Err(AppError::Conflict(NO_TREE.into())),
+        None => Err(AppError::Store(StoreError::Corrupt("the Merkle tree lacks a node this proof needs".into()))),
+    }
 }
 
 /// The inclusion proof of event `id` in the tree of `tree_size` leaves (the newest
@@ -53,6 +70,9 @@ pub async fn inclusion(
         Some(n) => checkpoints.into_iter().find(|c| c.tree_size == n && c.root_hash.is_some()),
     };
     let Some(checkpoint) = checkpoint else {
+        if !has_tree(store, account).await? {
+            return Err(AppError::Conflict(NO_TREE.into()));
+        }
         return Err(match tree_size {
             Some(n) => AppError::field("tree_size", format!("no checkpoint has the tree size {n}")),
             None => AppError::field("tree_size", "no checkpoint with a tree head exists yet"),

@@ -138,7 +138,7 @@ pub async fn fetch(
 
 /// Waits for the `system_log.exported` event of export number `exports` (counting
 /// every export of the run) and answers its `metadata`.
-async fn exported_event(client: &reqwest::Client, base: &str, key: &str, exports: usize) -> anyhow::Result<Value> {
+pub async fn exported_event(client: &reqwest::Client, base: &str, key: &str, exports: usize) -> anyhow::Result<Value> {
     let url = format!("{base}/api/v1/events?activity=system_log.exported&limit=500");
     let started = Instant::now();
     loop {

@@ -170,6 +170,7 @@ fn sqlite_goals(runs: &[Value]) -> String {
 
     export_goal(&mut out, runs);
     purge_line(&mut out, runs);
+    out += &crate::evidence::goal(runs);
     memory_goal(&mut out, runs);
     out
 }

@@ -42,6 +42,7 @@
 mod child;
 mod cpu;
 mod data;
+mod evidence;
 mod export;
 mod goals;
 mod ingest;
@@ -139,6 +140,9 @@ struct Args {
     /// The soak's ingest rate, events/s in all (0: back to back).
     #[arg(long, default_value_t = 1000)]
     soak_rate: u64,
+    /// A soak at a fixed store size: ingested events age out and are purged.
+    #[arg(long)]
+    soak_steady: bool,
     /// Internal: be the server child on `--db` or `--database-url` (see `child.rs`).
     #[arg(long, hide = true)]
     serve_child: bool,
@@ -202,6 +206,7 @@ fn main() -> anyhow::Result<()> {
             seed_batches: batches,
             plan: &plan,
             old_per_purge: args.purge_events.unwrap_or(args.events / 10).clamp(1, 10_000),
+            steady: args.soak_steady,
         };
         let figures = rt.block_on(soak::run(&data, input, args.database_url.as_deref(), &tmp))?;
         return finish_soak(&figures, &args, &repo, &machine, secs);
@@ -312,10 +317,11 @@ fn main() -> anyhow::Result<()> {
             .to_string(),
     ];
     notes.extend(noise_notes(&phases));
+    let csv_rows_per_s = http.exports.iter().find(|e| e.format == Format::Csv).and_then(|e| e.rows_per_s());
     let run = Run {
         engine: Engine::Sqlite,
-        extra_summary: serde_json::Map::new(),
-        extra_markdown: String::new(),
+        extra_summary: evidence::summary(&http.evidence),
+        extra_markdown: evidence::markdown(&http.evidence, csv_rows_per_s),
         date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
         command: command_line(),
         machine,
@@ -361,7 +367,7 @@ fn finish_soak(
         engine: if args.database_url.is_some() { " · PostgreSQL" } else { "" },
         command: command_line(),
         machine: format!("{} CPUs ({}), {:.1} GiB RAM, Linux {}", m.cpus, m.cpu_model, m.memory_gib, m.kernel),
-        purge_every_secs: soak::purge_every(secs).as_secs(),
+        purge_every_secs: soak::purge_every(secs, args.soak_steady).as_secs(),
         export_every_secs: soak::export_every(secs).as_secs(),
     };
     let markdown = figures.markdown(&head);

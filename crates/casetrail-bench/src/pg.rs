@@ -196,6 +196,9 @@ pub async fn run(
     ];
     out.queries = crate::join_queries(http.queries, http.store_queries, raw_queries, raw_no_stats);
     out.verify = Some(VerifyRow { casetrail: http.verify, raw: raw_verify, raw_events: raw_verified });
+    let csv_rows_per_s = http.exports.iter().find(|e| e.format == Format::Csv).and_then(|e| e.rows_per_s());
+    let evidence_markdown = crate::evidence::markdown(&http.evidence, csv_rows_per_s);
+    out.summary.extend(crate::evidence::summary(&http.evidence));
     out.exports = http.exports;
     out.purge = Some(http.purge);
     out.memory = Some(http.memory);
@@ -216,6 +219,7 @@ pub async fn run(
     out.summary.insert("raw_copy_eps".into(), json!(copy.eps()));
     out.summary.insert("raw_best_eps".into(), json!(best.1.eps()));
     out.markdown = pg_report::markdown(&spreads, &raw_purge, &copy, &unnest, &mut out.summary);
+    out.markdown += &evidence_markdown;
     Ok(out)
 }
 

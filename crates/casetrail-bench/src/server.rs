@@ -6,7 +6,8 @@
 //! The database goes through three server processes in turn, each started on the file
 //! the previous one left:
 //!
-//! 1. as shipped: batch ingest, the query plan (its memory read meanwhile), exports;
+//! 1. as shipped: batch ingest, the query plan (its memory read meanwhile), exports,
+//!    the evidence export and proofs;
 //! 2. with a writer that signs no checkpoint by itself: full and incremental
 //!    verification (see [`crate::verify`]);
 //! 3. as shipped: single events, then the purge with ingest running.
@@ -139,6 +140,7 @@ pub struct HttpFigures {
     pub memory: ServerMemory,
     /// Without the raw engine's figures, which the raw phase adds.
     pub exports: Vec<ExportFigures>,
+    pub evidence: crate::evidence::EvidenceFigures,
     pub verify: VerifyFigures,
     pub purge: PurgeFigures,
     pub stats_fresh: bool,
@@ -214,6 +216,8 @@ pub async fn http_phase(
             export::http(&client, &server, admin, format, input.export_runs, &mut stored, &mut exports).await?;
         out.exports.push(ExportFigures { format, runs, rows, bytes, peaks, raw: Samples::default(), raw_rows: 0 });
     }
+    let held = (admin, store.clone(), firm.account.id);
+    out.evidence = crate::evidence::http(&client, &server, held, &data.days(), &mut stored, &mut exports).await?;
     phases.end("export", watch);
     stop(server)?;
 

@@ -14,6 +14,12 @@
 //!   `POST /api/v1/retention/run`, which must purge exactly those;
 //! - the child's `VmRSS` read every [`RSS_EVERY`].
 //!
+//! With `--soak-steady` the store keeps its size: the ingest clients' events are dated
+//! [`AGING_MARGIN`] inside the 90-day retention window when their batch is made, so
+//! each falls out of the window a minute after it is stored, and the purge runs every
+//! [`STEADY_PURGE_EVERY`], removing them with the old events. Growth with time is then
+//! told apart from growth with the data.
+//!
 //! Any other status or error is counted (the soak goes on) and fails the run at the
 //! end, as does a chain that no longer verifies. The report is [`crate::soak_report`].
 
@@ -23,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use casetrail_core::Timestamp;
 use casetrail_export::Format;
 use casetrail_store::{AccountId, Store};
 use casetrail_store_sqlite::SqliteStore;
@@ -42,6 +49,13 @@ pub const BROWSE_CLIENTS: usize = 2;
 pub const EXPORT_EVERY: Duration = Duration::from_secs(30);
 pub const PURGE_EVERY: Duration = Duration::from_secs(120);
 pub const RSS_EVERY: Duration = Duration::from_secs(5);
+pub const STEADY_PURGE_EVERY: Duration = Duration::from_secs(30);
+/// How far inside the retention window a steady soak dates its ingested events: more
+/// than the generator thread runs ahead of the clients (64 batches), so that ingest
+/// never refuses one as too old.
+pub const AGING_MARGIN: Duration = Duration::from_secs(60);
+/// The retention of the provisioned firm (the default), which the purge follows.
+pub const RETENTION_DAYS: i64 = 90;
 /// Error messages kept for the report; all of them are counted.
 const KEPT_ERRORS: usize = 20;
 /// After a failed request a client waits this long, so that a dead server does not
@@ -58,6 +72,8 @@ pub struct SoakInput<'a> {
     pub plan: &'a Plan,
     /// Old events appended before each purge.
     pub old_per_purge: usize,
+    /// Ingested events age out and are purged: the store keeps its size.
+    pub steady: bool,
 }
 
 /// What the concurrent tasks share: latencies by kind, errors, counts.
@@ -70,6 +86,11 @@ struct Shared {
     /// (format, rows, bytes) of each export.
     exports: Mutex<Vec<(Format, u64, u64)>>,
     purged: Mutex<Vec<u64>>,
+    /// Old events appended so far, for the store's size after each purge.
+    appended: AtomicUsize,
+    /// The events stored after each purge: seeded + ingested + appended − purged
+    /// (casetrail's own records of exports and purges aside).
+    resident: Mutex<Vec<u64>>,
 }
 
 impl Shared {
@@ -138,7 +159,7 @@ async fn soak(
     let deadline = started + Duration::from_secs(input.secs);
     let mut tasks = tokio::task::JoinSet::new();
 
-    let (bodies, producer) = body_stream(data, input.rate, input.secs);
+    let (bodies, producer) = body_stream(data, input.rate, input.secs, input.steady);
     let pause =
         (input.rate > 0).then(|| Duration::from_secs_f64((INGEST_BATCH * INGEST_CLIENTS) as f64 / input.rate as f64));
     for _ in 0..INGEST_CLIENTS {
@@ -160,9 +181,15 @@ async fn soak(
         (input.secs, deadline),
         shared.clone(),
     ));
-    let purges =
-        Purges { store: store.clone(), account: firm.account.id, data: data.clone(), old: input.old_per_purge };
-    let every = purge_every(input.secs);
+    let purges = Purges {
+        store: store.clone(),
+        account: firm.account.id,
+        data: data.clone(),
+        old: input.old_per_purge,
+        steady: input.steady,
+        seeded: seeded.events,
+    };
+    let every = purge_every(input.secs, input.steady);
     tasks.spawn(purge_loop(client.clone(), base.clone(), admin.clone(), purges, every, deadline, shared.clone()));
 
     // The sampler runs here: it alone holds the child.
@@ -204,6 +231,8 @@ async fn soak(
         samples: take(&shared.samples),
         exports: take(&shared.exports),
         purged: take(&shared.purged),
+        resident: take(&shared.resident),
+        steady: input.steady,
         old_per_purge: input.old_per_purge,
         errors: shared.error_count.load(Ordering::Relaxed),
         error_messages: take(&shared.errors),
@@ -212,10 +241,11 @@ async fn soak(
     })
 }
 
-/// How often a soak of `secs` purges: every [`PURGE_EVERY`], or at mid-run when it
-/// is shorter than two of them.
-pub fn purge_every(secs: u64) -> Duration {
-    if secs >= 2 * PURGE_EVERY.as_secs() { PURGE_EVERY } else { Duration::from_secs((secs / 2).max(1)) }
+/// How often a soak of `secs` purges: every [`PURGE_EVERY`] ([`STEADY_PURGE_EVERY`]
+/// when steady), or at mid-run when it is shorter than two of them.
+pub fn purge_every(secs: u64, steady: bool) -> Duration {
+    let every = if steady { STEADY_PURGE_EVERY } else { PURGE_EVERY };
+    if secs >= 2 * every.as_secs() { every } else { Duration::from_secs((secs / 2).max(1)) }
 }
 
 /// How often a soak of `secs` exports: every [`EXPORT_EVERY`], or four times in all
@@ -227,12 +257,25 @@ pub fn export_every(secs: u64) -> Duration {
 type Bodies = Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Body>>>;
 
 /// Fresh batches from a generator thread that stays ahead of the clients (the
-/// generator's events of seed + 5, enough for the soak at its rate).
-fn body_stream(data: &Dataset, rate: u64, secs: u64) -> (Bodies, std::thread::JoinHandle<()>) {
+/// generator's events of seed + 5, enough for the soak at its rate); when `steady`,
+/// each dated as it is made by [`aging`].
+fn body_stream(data: &Dataset, rate: u64, secs: u64, steady: bool) -> (Bodies, std::thread::JoinHandle<()>) {
     let count = if rate > 0 { (rate * secs) as usize + 100_000 } else { 50_000_000 };
     let generated = data.events_of(data.seed.wrapping_add(5), count);
-    let (rx, producer) = ingest::batch_stream(generated, INGEST_BATCH);
+    let (rx, producer) = if steady {
+        ingest::batch_stream(generated.map(aging), INGEST_BATCH)
+    } else {
+        ingest::batch_stream(generated, INGEST_BATCH)
+    };
     (Arc::new(tokio::sync::Mutex::new(rx)), producer)
+}
+
+/// Dates `event` [`AGING_MARGIN`] inside the retention window as of now: ingest
+/// takes it, and the purge a minute later removes it.
+fn aging(mut event: Value) -> Value {
+    let at = Timestamp::now().minus_days(RETENTION_DAYS).plus_millis(AGING_MARGIN.as_millis() as i64);
+    event["occurred_at"] = Value::String(at.to_string());
+    event
 }
 
 async fn ingest_client(
@@ -326,6 +369,8 @@ struct Purges {
     account: AccountId,
     data: Dataset,
     old: usize,
+    steady: bool,
+    seeded: usize,
 }
 
 async fn purge_loop(
@@ -337,7 +382,7 @@ async fn purge_loop(
     deadline: Instant,
     shared: Arc<Shared>,
 ) {
-    let Purges { store, account, data, old } = purges;
+    let Purges { store, account, data, old, steady, seeded } = purges;
     let mut next = Instant::now() + every;
     for round in 0u64.. {
         if !wait_until(next, deadline).await {
@@ -350,11 +395,19 @@ async fn purge_loop(
             shared.fail("appending old events", e).await;
             continue;
         }
+        shared.appended.fetch_add(old, Ordering::Relaxed);
         let started = Instant::now();
         match retention_run(&client, &base, &key).await {
-            Ok(purged) if purged == old as u64 => {
+            // A steady soak's ingested events age out too: the old ones at least go.
+            Ok(purged) if purged == old as u64 || (steady && purged > old as u64) => {
                 shared.time("purge", started.elapsed());
-                shared.purged.lock().unwrap_or_else(|p| p.into_inner()).push(purged);
+                let all = {
+                    let mut list = shared.purged.lock().unwrap_or_else(|p| p.into_inner());
+                    list.push(purged);
+                    list.iter().sum::<u64>()
+                };
+                let stored = seeded + shared.ingested.load(Ordering::Relaxed) + shared.appended.load(Ordering::Relaxed);
+                shared.resident.lock().unwrap_or_else(|p| p.into_inner()).push((stored as u64).saturating_sub(all));
             }
             Ok(purged) => shared.fail("purge", anyhow::anyhow!("removed {purged} events; {old} were old")).await,
             Err(e) => shared.fail("purge", e).await,

@@ -11,6 +11,9 @@ use crate::stats::Samples;
 
 /// RSS growth up to which memory counts as flat.
 pub const FLAT_GROWTH: f64 = 0.10;
+/// How much a steady soak's store may vary between purges: what one purge interval
+/// of ingest adds.
+const STEADY_SLACK: f64 = 1.5;
 /// From this length on, the verdict compares minutes 5–10 with the last 5 minutes;
 /// shorter soaks compare the second fifth with the last.
 const LONG_SOAK_SECS: f64 = 15.0 * 60.0;
@@ -28,6 +31,10 @@ pub struct SoakFigures {
     pub exports: Vec<(Format, u64, u64)>,
     pub purged: Vec<u64>,
     pub old_per_purge: usize,
+    /// A soak at a fixed store size (`--soak-steady`).
+    pub steady: bool,
+    /// The events stored after each purge (seeded + ingested + appended − purged).
+    pub resident: Vec<u64>,
     pub errors: usize,
     pub error_messages: Vec<String>,
     /// (seconds since the soak began, VmRSS bytes) of the server child.
@@ -88,6 +95,9 @@ impl SoakFigures {
         if self.verified.is_none() {
             return Some("the chain does not verify after the soak".into());
         }
+        if let Some(why) = self.unsteady() {
+            return Some(why);
+        }
         let judged = self.secs >= LONG_SOAK_SECS;
         match verdict(&self.rss, self.secs) {
             Some(v) if judged && !v.flat => Some(format!("the server's memory grew by {:.1} %", v.growth * 100.0)),
@@ -96,10 +106,23 @@ impl SoakFigures {
         }
     }
 
+    /// Why a long steady soak's store did not keep its size: after the last purge it
+    /// held more than [`STEADY_SLACK`] times what it held a fifth of the way in (the
+    /// first events take a minute to age out, so the first purges find fewer).
+    fn unsteady(&self) -> Option<String> {
+        if !self.steady || self.secs < LONG_SOAK_SECS {
+            return None;
+        }
+        let (early, last) = (self.resident.get(self.resident.len() / 5)?, self.resident.last()?);
+        let grew = *last as f64 > *early as f64 * STEADY_SLACK;
+        grew.then(|| format!("the store was to keep its size but grew from {early} to {last} events"))
+    }
+
     pub fn markdown(&self, head: &SoakHead) -> String {
         let mut s = String::new();
         let minutes = self.secs / 60.0;
-        let _ = writeln!(s, "### {} · soak, {:.0} s · {}{}\n", head.date, self.secs, head.commit, head.engine);
+        let kind = if self.steady { "soak at a fixed store size" } else { "soak" };
+        let _ = writeln!(s, "### {} · {kind}, {:.0} s · {}{}\n", head.date, self.secs, head.commit, head.engine);
         let _ = writeln!(s, "- Command: `{}`", head.command);
         let _ = writeln!(s, "- Machine: {}", head.machine);
         let _ = writeln!(
@@ -134,11 +157,30 @@ impl SoakFigures {
         let purged: u64 = self.purged.iter().sum();
         let _ = writeln!(
             s,
-            "- Purges: {}, {} events purged ({} old events appended before each)",
+            "- Purges: {}, {} events purged ({} old events appended before each{})",
             self.purged.len(),
             int(purged as f64),
-            int(self.old_per_purge as f64)
+            int(self.old_per_purge as f64),
+            if self.steady { ", and the ingested events that had aged out" } else { "" }
         );
+        if self.steady {
+            let sorted = {
+                let mut r = self.resident.clone();
+                r.sort_unstable();
+                r
+            };
+            let at = |i: usize| sorted.get(i).map_or("–".to_string(), |n| int(*n as f64));
+            let _ = writeln!(
+                s,
+                "- **A fixed store size**: each ingested event dated {} s inside the {}-day window as it was made, \
+                 so it aged out and was purged; events stored after each purge: min {}, median {}, max {}",
+                crate::soak::AGING_MARGIN.as_secs(),
+                crate::soak::RETENTION_DAYS,
+                at(0),
+                at(sorted.len().saturating_sub(1) / 2),
+                at(sorted.len().saturating_sub(1)),
+            );
+        }
         let _ = writeln!(s, "- Errors: **{}**", self.errors);
         for e in &self.error_messages {
             let _ = writeln!(s, "  - {e}");
@@ -274,6 +316,27 @@ mod tests {
         // The same growth over a 20-second soak is warm-up: reported, not failed.
         let short = SoakFigures { secs: 20.0, rss: vec![(5.0, 100), (20.0, 150)], ..ok_like(&ok) };
         assert_eq!(short.failure(), None);
+    }
+
+    #[test]
+    fn a_steady_soak_fails_when_its_store_grows() {
+        let flat = every_5s(1800, |_| 100 * MIB);
+        let base = SoakFigures { secs: 1800.0, rss: flat, verified: Some(10), steady: true, ..SoakFigures::default() };
+        // Judged from a fifth of the way in: the first purges find little aged out.
+        let kept = vec![10_000, 50_000, 100_000, 130_000, 110_000, 120_000, 140_000, 100_000, 125_000, 149_000];
+        let kept = SoakFigures { steady: true, resident: kept, ..ok_like(&base) };
+        assert_eq!(kept.failure(), None);
+        let grown = vec![10_000, 50_000, 100_000, 200_000, 150_000, 130_000, 140_000, 120_000, 110_000, 151_000];
+        let grown = SoakFigures { steady: true, resident: grown, ..ok_like(&base) };
+        assert_eq!(
+            grown.failure().as_deref(),
+            Some("the store was to keep its size but grew from 100000 to 151000 events")
+        );
+        // A short soak is not judged, and one that is not steady grows by design.
+        let short = SoakFigures { secs: 20.0, rss: vec![(5.0, 100), (20.0, 100)], ..ok_like(&grown) };
+        assert_eq!(SoakFigures { steady: true, resident: vec![1, 10, 100], ..short }.failure(), None);
+        let growing = SoakFigures { resident: vec![100_000, 900_000], ..ok_like(&base) };
+        assert_eq!(growing.failure(), None);
     }
 
     fn ok_like(ok: &SoakFigures) -> SoakFigures {

@@ -152,6 +152,7 @@ impl From<AppError> for ApiError {
         match err {
             AppError::Invalid(errors) => ApiError::validation(errors),
             AppError::NotFound(what) => ApiError::not_found(what),
+            AppError::Conflict(message) => ApiError::conflict(message),
             AppError::Store(err) => err.into(),
             AppError::Internal(err) => ApiError::internal(err),
         }

@@ -104,6 +104,7 @@ fn is_unavailable(err: &anyhow::Error) -> bool {
                 (EvidenceZip = "application/zip"),
             )),
         (status = 400, description = "Bad format or filter", body = ErrorResponse),
+        (status = 409, description = "An evidence export of an account that has no Merkle tree", body = ErrorResponse),
     ))]
 pub async fn export(
     State(state): State<AppState>,
@@ -139,6 +140,9 @@ pub async fn export(
             ("application/x-ndjson", name, Box::new(move || write_chain(&rt, store.as_ref(), &keys, account, sink)))
         }
         "evidence" => {
+            if !casetrail_app::proofs::has_tree(state.store.as_ref(), account).await? {
+                return Err(ApiError::conflict(casetrail_app::proofs::NO_TREE));
+            }
             // A checkpoint signed now covers every event the export can find.
             let checkpoint =
                 casetrail_app::integrity::checkpoint_now(state.store.as_ref(), &state.keys, account).await?;

@@ -77,6 +77,7 @@ fn params<const N: usize>(pairs: &[(String, String)], names: [&str; N]) -> ApiRe
     responses(
         (status = 200, description = "The inclusion proof", body = InclusionProofBody),
         (status = 400, description = "A tree size that is not a checkpoint's, or does not cover the event", body = ErrorResponse),
+        (status = 409, description = "The account has no Merkle tree", body = ErrorResponse),
         (status = 404, description = "No such event in your account", body = ErrorResponse),
     ))]
 pub async fn inclusion(
@@ -110,6 +111,7 @@ pub async fn inclusion(
     responses(
         (status = 200, description = "The consistency proof", body = ConsistencyProofBody),
         (status = 400, description = "Missing or bad sizes", body = ErrorResponse),
+        (status = 409, description = "The account has no Merkle tree", body = ErrorResponse),
     ))]
 pub async fn consistency(
     State(state): State<AppState>,

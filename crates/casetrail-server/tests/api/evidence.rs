@@ -110,3 +110,44 @@ async fn only_an_admin_gets_evidence() {
     assert_eq!(entry(&mut zip, "events.jsonl"), "");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_account_without_a_tree_is_told_why_it_gets_no_proof() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    let (status, first) = app.admin_get("/api/v1/events?limit=1").await;
+    assert_eq!(status, 200);
+    let id = first["events"][0]["id"].as_str().unwrap().to_string();
+    // A checkpoint with a tree head first, so that only the tree is missing.
+    let (status, _) = app.admin_send(reqwest::Method::POST, "/api/v1/integrity/checkpoints", None).await;
+    assert_eq!(status, 201);
+    app.forget_tree().await;
+
+    for path in [
+        "/api/v1/events/export?format=evidence".to_string(),
+        "/api/v1/events/export?format=evidence&case=c_204".to_string(),
+        format!("/api/v1/events/{id}/proof"),
+        "/api/v1/integrity/consistency?from=1&to=30".to_string(),
+    ] {
+        let response = app.get(&path, &app.firm.admin_key).await;
+        assert_eq!(response.status(), 409, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "conflict", "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("this account has no Merkle tree"), "{path}: {message}");
+    }
+    // Every other export still works, and no evidence export was recorded.
+    let csv = app.get("/api/v1/events/export?format=csv", &app.firm.admin_key).await;
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.text().await.unwrap().lines().count(), 31, "a header and the 30 events");
+    let (_, exports) = app.admin_get("/api/v1/events?activity=system_log.exported").await;
+    let formats: Vec<&Value> = exports["events"].as_array().unwrap().iter().map(|e| &e["metadata"]["format"]).collect();
+    assert!(!formats.contains(&&json!("evidence")), "{formats:?}");
+    // A tree deleted behind the server's back is no legacy account: a checkpoint
+    // signed a tree head, and verification says the tree no longer matches it.
+    let (status, report) = app.admin_get("/api/v1/integrity").await;
+    assert_eq!((status, &report["ok"]), (200, &json!(false)), "{report}");
+    let kinds: Vec<&Value> = report["problems"].as_array().unwrap().iter().map(|p| &p["kind"]).collect();
+    assert!(kinds.contains(&&json!("hash_mismatch")), "{report}");
+    app.stop().await;
+}

@@ -66,6 +66,15 @@ impl TamperWith for PostgresTamper {
         changed as usize
     }
 
+    async fn forget_tree(&self, account: AccountId) {
+        let (client, connection) =
+            tokio_postgres::connect(self.0.url(), tokio_postgres::NoTls).await.expect("the test database");
+        tokio::spawn(connection);
+        let sql = "DELETE FROM merkle_nodes WHERE acct = (SELECT pk FROM accounts WHERE id = $1)";
+        let gone = client.execute(sql, &[&uuid::Uuid::from(account)]).await.expect("deleting the tree");
+        assert!(gone > 0, "the account had a tree to forget");
+    }
+
     async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {
         let (client, connection) =
             tokio_postgres::connect(self.0.url(), tokio_postgres::NoTls).await.expect("the test database");
@@ -105,6 +114,11 @@ pub trait TamperWith: Send + Sync {
     /// leaving its hash as it was; returns how many rows changed.
     async fn event_body(&self, account: AccountId, seq: u64, from: &str, to: &str) -> usize;
 
+    /// Deletes `account`'s Merkle tree: what a store migrated from before the tree
+    /// holds for an account that had purged two events in a row (their leaves are
+    /// lost, so the tree could not be rebuilt).
+    async fn forget_tree(&self, account: AccountId);
+
     /// Holds up every write of an event, as a long migration or a stuck session
     /// would, until the returned guard is dropped; reads go on.
     async fn lock_events(&self) -> Box<dyn std::any::Any + Send>;
@@ -127,6 +141,11 @@ impl Tamper {
         assert_ne!(from, to, "tampering must change something");
         let changed = self.0.event_body(account, seq, from, to).await;
         assert_eq!(changed, 1, "event {seq} of account {account} has no {from:?} in its body");
+    }
+
+    /// [`TamperWith::forget_tree`].
+    pub async fn forget_tree(&self, account: AccountId) {
+        self.0.forget_tree(account).await
     }
 
     /// [`TamperWith::lock_events`].
@@ -159,6 +178,13 @@ impl TamperWith for SqliteTamper {
             rusqlite::params![from, to, seq as i64, account.as_bytes().as_slice()],
         )
         .expect("tampering with an event body")
+    }
+
+    async fn forget_tree(&self, account: AccountId) {
+        let db = rusqlite::Connection::open(self.0.path()).expect("the test store's SQLite file");
+        let sql = "DELETE FROM merkle_nodes WHERE acct = (SELECT pk FROM accounts WHERE id = ?1)";
+        let gone = db.execute(sql, [account.as_bytes().as_slice()]).expect("deleting the tree");
+        assert!(gone > 0, "the account had a tree to forget");
     }
 
     async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {

@@ -247,6 +247,11 @@ impl TestApp {
         self.tamper.stored_anywhere(needle).await
     }
 
+    /// Deletes this account's Merkle tree (see `TamperWith::forget_tree`).
+    pub async fn forget_tree(&self) {
+        self.tamper.forget_tree(self.account_id()).await
+    }
+
     /// Holds up every write of an event until the guard is dropped.
     pub async fn lock_events(&self) -> Box<dyn std::any::Any + Send> {
         self.tamper.lock_events().await
