@@ -76,7 +76,7 @@ pub async fn place_hold(app: &App, actor: &Actor, account: AccountId, request: H
     };
     let actor = actor.clone();
     let record = Box::new(move |h: &Hold| Some(hold_event(actor, h, true)));
-    Ok(app.store.add_hold(&hold, record).await?.value)
+    Ok(app.noted(app.store.add_hold(&hold, record).await?).value)
 }
 
 /// Lifts a hold and records it; answers the hold that was lifted.
@@ -84,7 +84,7 @@ pub async fn lift_hold(app: &App, actor: &Actor, account: AccountId, kind: Recor
     let actor = actor.clone();
     let record = Box::new(move |h: &Hold| Some(hold_event(actor, h, false)));
     let lifted = app.store.remove_hold(account, kind, id, record).await?;
-    lifted.map(|r| r.value).ok_or(AppError::NotFound("hold"))
+    lifted.map(|r| app.noted(r).value).ok_or(AppError::NotFound("hold"))
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ pub async fn create_key(
             .build();
         Some(event)
     });
-    let created = app.store.create_api_key(key, record).await?.value;
+    let created = app.noted(app.store.create_api_key(key, record).await?).value;
     Ok((created, secret))
 }
 
@@ -85,5 +85,5 @@ pub async fn revoke_key(app: &App, actor: &Actor, account: AccountId, id: KeyId)
         Some(event)
     });
     let revoked = app.store.revoke_api_key(account, id, record).await?;
-    revoked.map(|r| r.value).ok_or(AppError::NotFound("API key"))
+    revoked.map(|r| app.noted(r).value).ok_or(AppError::NotFound("API key"))
 }

@@ -70,7 +70,7 @@ pub async fn set_masking(app: &App, actor: &Actor, account: AccountId, patterns:
             .build();
         Some(event)
     });
-    Ok(app.store.change_account(account, AccountChange::Masking(patterns), record).await?.value.after)
+    Ok(app.noted(app.store.change_account(account, AccountChange::Masking(patterns), record).await?).value.after)
 }
 
 /// One field path that a pattern would hide, and in how many of the newest events

@@ -133,6 +133,13 @@ impl Metrics {
         self.commit_seconds.observe(took.as_secs_f64());
     }
 
+    /// One event appended by a change that recorded itself (a setting, the team, a
+    /// key, a hold, a stream, a sign-in, a purge's tally), in the change's own
+    /// transaction rather than through the writer: it counts as ingested too.
+    pub fn recorded(&self) {
+        self.events_ingested.inc();
+    }
+
     /// One answered HTTP request; `route` is the route's template.
     pub fn answered(&self, route: &str, status: u16, took: Duration) {
         self.http_requests.get_or_create(&RequestLabels { route: route.to_string(), status }).inc();

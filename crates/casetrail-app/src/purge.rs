@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::AuditEvent;
+use crate::metrics::Metrics;
 use crate::signing::Keys;
 
 /// Events removed per transaction. Each costs about 0.1 ms (five indexes, the links,
@@ -67,6 +68,7 @@ fn purged_event(summary: &PurgeRunSummary, interrupted: bool) -> NewEvent {
 pub async fn run_account(
     store: &dyn Store,
     keys: &Keys,
+    metrics: &Metrics,
     account: &Account,
     actor: Actor,
     stop: &CancellationToken,
@@ -113,6 +115,7 @@ pub async fn run_account(
     // Whatever was removed is recorded, even when a later batch failed.
     let record = Box::new(|summary: &PurgeRunSummary| Some(purged_event(summary, false)));
     let finished = store.finish_purge_run(account.id, run.id, record).await?;
+    count_recorded(metrics, finished.as_ref().and_then(|f| f.event.as_ref()));
     outcome?;
     if finished.is_some() {
         store.reclaim_space().await?;
@@ -121,14 +124,24 @@ pub async fn run_account(
     Ok(total)
 }
 
+/// A purge's tally is appended by the store with the run's end, not through the
+/// writer: counted here as ingested (`Metrics::recorded`).
+fn count_recorded(metrics: &Metrics, event: Option<&casetrail_store::Appended>) {
+    if event.is_some_and(|e| !e.duplicate) {
+        metrics.recorded();
+    }
+}
+
 /// Records every run that a crash cut short and whose newest batch committed before
 /// `idle_before`; returns how many runs were recorded.
-pub async fn recover_unfinished(store: &dyn Store, idle_before: Timestamp) -> StoreResult<u64> {
+pub async fn recover_unfinished(store: &dyn Store, metrics: &Metrics, idle_before: Timestamp) -> StoreResult<u64> {
     let mut recorded = 0;
     for summary in store.unfinished_purge_runs(idle_before).await? {
         let record = Box::new(|summary: &PurgeRunSummary| Some(purged_event(summary, true)));
         let run = &summary.run;
-        if store.finish_purge_run(run.account_id, run.id, record).await?.is_some() {
+        let finished = store.finish_purge_run(run.account_id, run.id, record).await?;
+        count_recorded(metrics, finished.as_ref().and_then(|f| f.event.as_ref()));
+        if finished.is_some() {
             tracing::warn!(account = %run.account_id, purged = summary.purged, "recorded an interrupted purge");
             recorded += 1;
         }
@@ -138,9 +151,9 @@ pub async fn recover_unfinished(store: &dyn Store, idle_before: Timestamp) -> St
 
 /// Records runs abandoned for [`ABANDONED_AFTER`], then runs the policy of every
 /// account until `stop` is cancelled; returns the total purged.
-pub async fn run_all(store: &dyn Store, keys: &Keys, stop: &CancellationToken) -> StoreResult<u64> {
+pub async fn run_all(store: &dyn Store, keys: &Keys, metrics: &Metrics, stop: &CancellationToken) -> StoreResult<u64> {
     let idle_before = Timestamp::now().plus_millis(-(ABANDONED_AFTER.as_millis() as i64));
-    if let Err(err) = recover_unfinished(store, idle_before).await {
+    if let Err(err) = recover_unfinished(store, metrics, idle_before).await {
         tracing::error!(error = ?err, "could not record interrupted purges");
     }
     let mut total = 0;
@@ -148,7 +161,7 @@ pub async fn run_all(store: &dyn Store, keys: &Keys, stop: &CancellationToken) -
         if stop.is_cancelled() {
             break;
         }
-        match run_account(store, keys, &account, retention_actor(), stop).await {
+        match run_account(store, keys, metrics, &account, retention_actor(), stop).await {
             Ok(n) => total += n,
             Err(err) => tracing::error!(account = %account.id, error = ?err, "retention purge failed"),
         }

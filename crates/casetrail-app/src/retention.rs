@@ -64,7 +64,7 @@ pub async fn set_retention(app: &App, actor: &Actor, account: AccountId, days: O
         Some(AuditEvent::new(actor, OwnActivity::RetentionChanged, description).changes(vec![change]).build())
     });
     let done = app.store.change_account(account, AccountChange::RetentionDays(days), record).await;
-    Ok(done?.value.after)
+    Ok(app.noted(done?).value.after)
 }
 
 /// Places (`true`) or lifts the account-wide legal hold and records it as
@@ -81,7 +81,7 @@ pub async fn set_legal_hold(app: &App, actor: &Actor, account: AccountId, on: bo
         Some(AuditEvent::new(actor, OwnActivity::LegalHoldChanged, what).changes(vec![change]).build())
     });
     let done = app.store.change_account(account, AccountChange::LegalHold(on), record).await;
-    Ok(done?.value.after)
+    Ok(app.noted(done?).value.after)
 }
 
 pub use crate::purge::{PURGE_BATCH, recover_unfinished, retention_actor, run_account, run_all};

@@ -105,5 +105,5 @@ pub async fn update_profile(app: &App, actor: &Actor, account: AccountId, update
             .build();
         Some(event)
     });
-    Ok(app.store.change_account(account, AccountChange::Profile(update), record).await?.value.after)
+    Ok(app.noted(app.store.change_account(account, AccountChange::Profile(update), record).await?).value.after)
 }

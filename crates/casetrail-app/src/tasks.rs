@@ -129,7 +129,7 @@ pub async fn run(app: App, schedule: Schedule, stop: CancellationToken) {
     let started = tokio::time::Instant::now();
     let mut last_purge: Option<tokio::time::Instant> = None;
     // A purge that a crash cut short is recorded now, at the start after the crash.
-    if let Err(err) = crate::purge::recover_unfinished(app.store.as_ref(), Timestamp::now()).await {
+    if let Err(err) = crate::purge::recover_unfinished(app.store.as_ref(), &app.metrics, Timestamp::now()).await {
         tracing::error!(error = ?err, "could not record interrupted purges");
     }
     loop {
@@ -153,7 +153,7 @@ pub async fn run(app: App, schedule: Schedule, stop: CancellationToken) {
             };
             if held.retention && due && !stop.is_cancelled() {
                 last_purge = Some(tokio::time::Instant::now());
-                if let Err(err) = crate::purge::run_all(app.store.as_ref(), &app.keys, &stop).await {
+                if let Err(err) = crate::purge::run_all(app.store.as_ref(), &app.keys, &app.metrics, &stop).await {
                     tracing::error!(error = ?err, "the retention purge failed");
                 }
             }

@@ -118,7 +118,7 @@ pub async fn invite(app: &App, actor: &Actor, account: AccountId, invitation: In
             .build();
         Some(event)
     });
-    Ok(app.store.create_user(user, record).await?.value)
+    Ok(app.noted(app.store.create_user(user, record).await?).value)
 }
 
 /// Sets a user's role and records `team.user_role_changed`; the role it already
@@ -138,7 +138,7 @@ pub async fn change_role(app: &App, actor: &Actor, account: AccountId, id: UserI
         Some(event)
     });
     let changed = app.store.set_user_role(account, id, role, record).await?;
-    changed.map(|r| r.value.after).ok_or(AppError::NotFound("user"))
+    changed.map(|r| app.noted(r).value.after).ok_or(AppError::NotFound("user"))
 }
 
 /// Removes a user (their sessions end at once) and records `team.user_removed`.
@@ -153,5 +153,5 @@ pub async fn remove(app: &App, actor: &Actor, account: AccountId, id: UserId) ->
         Some(event)
     });
     let removed = app.store.delete_user(account, id, record).await?;
-    removed.map(|r| r.value).ok_or(AppError::NotFound("user"))
+    removed.map(|r| app.noted(r).value).ok_or(AppError::NotFound("user"))
 }

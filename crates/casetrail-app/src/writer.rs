@@ -36,10 +36,11 @@ struct Job {
 #[derive(Clone, Debug)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
-    /// How many groups this writer has committed: the feed's long polls and the
-    /// stream senders wake on a change instead of waiting for their next poll (which
-    /// still finds what other servers, and changes that record themselves, appended).
-    commits: watch::Receiver<u64>,
+    /// Bumped whenever this process appended events — a group commit of this writer,
+    /// or a change that recorded itself ([`Writer::announce`]): the feed's long polls
+    /// and the stream senders wake on it instead of waiting for their next poll (which
+    /// still finds what other servers appended).
+    committed: Arc<watch::Sender<u64>>,
 }
 
 /// Why an append did not happen.
@@ -61,15 +62,21 @@ impl Writer {
         metrics: Arc<Metrics>,
     ) -> (Writer, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let (committed, commits) = watch::channel(0);
-        let signals = Signals { committed, metrics };
+        let committed = Arc::new(watch::Sender::new(0));
+        let signals = Signals { committed: committed.clone(), metrics };
         let task = tokio::spawn(run(store, keys, checkpoint_every.max(1), rx, signals));
-        (Writer { tx, commits }, task)
+        (Writer { tx, committed }, task)
     }
 
-    /// Changes whenever a group has committed through this writer.
+    /// Changes whenever this process appended events (see [`Writer::announce`]).
     pub fn commits(&self) -> watch::Receiver<u64> {
-        self.commits.clone()
+        self.committed.subscribe()
+    }
+
+    /// Tells those waiting on [`Writer::commits`] that events were appended outside
+    /// the writer: a change and its record committed in one store transaction.
+    pub fn announce(&self) {
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Appends one request's events atomically; answers once they are committed.
@@ -83,7 +90,7 @@ impl Writer {
 
 /// Who hears of each commit.
 struct Signals {
-    committed: watch::Sender<u64>,
+    committed: Arc<watch::Sender<u64>>,
     metrics: Arc<Metrics>,
 }
 

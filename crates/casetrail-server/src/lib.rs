@@ -65,8 +65,7 @@ pub async fn serve(
     if let Some((source, every)) = key_source {
         background.spawn(casetrail_app::signing::watch::follow(app.clone(), source, every, stop.clone()));
     }
-    let streams =
-        casetrail_app::streams::StreamOptions { allow_private: state.config.allow_private_stream_destinations };
+    let streams = state.config.stream_options();
     background.spawn(casetrail_app::streams::deliver::run(app.clone(), streams, stop.clone()));
     background.spawn(casetrail_app::tasks::run(app, schedule, stop.clone()));
     let timeouts = state.config.timeouts;

@@ -43,6 +43,10 @@ pub struct ServerConfig {
     pub timeouts: Timeouts,
     /// Streams may send to loopback and private addresses (docs/API.md §13).
     pub allow_private_stream_destinations: bool,
+    /// The pause after a stream's first failed delivery, doubling after each further
+    /// one ([`casetrail_app::streams::deliver::FIRST_BACKOFF`]; a test sets a long one
+    /// to see that a replay does not wait it out).
+    pub stream_first_backoff: std::time::Duration,
     /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
     pub metrics_token: Option<crate::metrics::MetricsToken>,
 }
@@ -85,7 +89,18 @@ impl Default for ServerConfig {
             checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,
             timeouts: Timeouts::default(),
             allow_private_stream_destinations: false,
+            stream_first_backoff: casetrail_app::streams::deliver::FIRST_BACKOFF,
             metrics_token: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// What streams may reach and how their delivery backs off.
+    pub fn stream_options(&self) -> casetrail_app::streams::StreamOptions {
+        casetrail_app::streams::StreamOptions {
+            allow_private: self.allow_private_stream_destinations,
+            first_backoff: self.stream_first_backoff,
         }
     }
 }

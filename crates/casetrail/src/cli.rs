@@ -222,9 +222,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (keys, _) = crate::keys::signing_keys(&config)?;
             casetrail_app::signing::make_known(store.as_ref(), &keys).await?;
             // A run that an earlier crash cut short is recorded before this one starts.
-            casetrail_app::retention::recover_unfinished(store.as_ref(), casetrail_core::Timestamp::now()).await?;
+            // This process shows no metrics; its counts are kept nowhere.
+            let metrics = casetrail_app::metrics::Metrics::default();
+            let now = casetrail_core::Timestamp::now();
+            casetrail_app::retention::recover_unfinished(store.as_ref(), &metrics, now).await?;
             let stop = tokio_util::sync::CancellationToken::new();
-            let purged = casetrail_app::retention::run_all(store.as_ref(), &keys, &stop).await?;
+            let purged = casetrail_app::retention::run_all(store.as_ref(), &keys, &metrics, &stop).await?;
             println!("purged {purged} events");
             Ok(ExitCode::SUCCESS)
         }
@@ -276,6 +279,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         checkpoint_every: casetrail_app::writer::CHECKPOINT_EVERY,
         timeouts: config.timeouts()?,
         allow_private_stream_destinations: config.allow_private_stream_destinations,
+        stream_first_backoff: casetrail_app::streams::deliver::FIRST_BACKOFF,
         metrics_token: config.metrics_token.as_deref().and_then(casetrail_server::metrics::MetricsToken::new),
     };
     casetrail_server::serve(listener, store, server_config, shutdown_signal()).await?;

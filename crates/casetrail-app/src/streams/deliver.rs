@@ -15,6 +15,13 @@
 //!    ([`StreamStore::stream_delivered`]); or count the failure and wait the backoff
 //!    (1 s, doubling, at most 5 minutes) before the same batch is tried again.
 //!
+//! A backoff ends early when the stream is changed in a way that matters to its
+//! delivery — replayed, resumed, pointed elsewhere, given a new secret or CA: this
+//! server hears of its own changes at once (`App::stream_changes`), and the task
+//! reads the stream's row every [`POLL_EVERY`] meanwhile for changes made through
+//! another server. The scan, too, runs at once when a stream was created or resumed
+//! here.
+//!
 //! With nothing new, it waits for this server's writer to commit or for
 //! [`POLL_EVERY`] (which finds what other servers and recorded changes appended),
 //! so a healthy receiver gets a new event within about a second of its commit.
@@ -26,6 +33,7 @@ use std::time::Duration;
 
 use casetrail_core::Timestamp;
 use casetrail_store::{Store, StoreError, Stream};
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -44,13 +52,16 @@ pub const BATCH: u32 = 500;
 /// How long a lease lives unless renewed; a round renews it, and a round takes at
 /// most the receiver's timeout and a few statements.
 const LEASE_TTL_MS: i64 = 30_000;
+/// How often a stream waiting out a backoff renews its lease (well within its life).
+const LEASE_RENEW_EVERY: Duration = Duration::from_secs(10);
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// The pause after `failures` consecutive failures: 1 s, 2 s, 4 s, … at most 5 min.
-pub fn backoff(failures: u32) -> Duration {
+/// The pause after `failures` consecutive failures: `first` (1 s), then doubling,
+/// at most 5 minutes.
+pub fn backoff(first: Duration, failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(16);
-    (FIRST_BACKOFF * 2u32.pow(doublings)).min(MAX_BACKOFF)
+    first.saturating_mul(2u32.pow(doublings)).min(MAX_BACKOFF.max(first))
 }
 
 /// The id of a batch: the stream and the seqs it covers, so the same batch tried
@@ -65,6 +76,7 @@ pub async fn run(app: App, options: StreamOptions, stop: CancellationToken) {
     let http = http_client(options.allow_private);
     let hostname = host_name();
     let mut running: HashMap<Uuid, JoinHandle<()>> = HashMap::new();
+    let mut changes = app.stream_changes.subscribe();
     loop {
         running.retain(|_, task| !task.is_finished());
         match app.store.all_streams().await {
@@ -74,7 +86,13 @@ pub async fn run(app: App, options: StreamOptions, stop: CancellationToken) {
                         continue;
                     }
                     let sender = Sender::new(http.clone(), options.allow_private, hostname.clone());
-                    let task = StreamTask { app: app.clone(), holder, stop: stop.clone(), sender };
+                    let task = StreamTask {
+                        app: app.clone(),
+                        holder,
+                        stop: stop.clone(),
+                        sender,
+                        first_backoff: options.first_backoff,
+                    };
                     running.insert(stream.id, tokio::spawn(task.run(stream)));
                 }
             }
@@ -83,6 +101,8 @@ pub async fn run(app: App, options: StreamOptions, stop: CancellationToken) {
         tokio::select! {
             () = stop.cancelled() => break,
             () = tokio::time::sleep(SCAN_EVERY) => {}
+            // A stream created or resumed here starts now, not at the next scan.
+            _ = changes.recv() => {}
         }
     }
     // Each task finishes its round (a batch in flight is acknowledged or not) and
@@ -97,6 +117,7 @@ struct StreamTask {
     holder: Uuid,
     stop: CancellationToken,
     sender: Sender,
+    first_backoff: Duration,
 }
 
 /// What one round did.
@@ -105,8 +126,9 @@ enum Round {
     Moved,
     /// Nothing new yet.
     CaughtUp,
-    /// The receiver failed; wait this long.
-    Failed(Duration),
+    /// The receiver failed; wait this long, or until the stream (as it was read for
+    /// this round) is changed.
+    Failed(Duration, Option<Box<Stream>>),
     /// The stream is gone, disabled, or no longer ours.
     Done,
 }
@@ -119,6 +141,7 @@ impl StreamTask {
     async fn run(mut self, stream: Stream) {
         let id = stream.id;
         let mut commits = self.app.writer.commits();
+        let mut changes = self.app.stream_changes.subscribe();
         // The upper end of a batch that failed: tried again with the same events, so
         // its delivery id stays the same.
         let mut retry_to: Option<u64> = None;
@@ -131,14 +154,20 @@ impl StreamTask {
                 Ok(round) => round,
                 Err(err) => {
                     tracing::warn!(stream = %id, error = ?err, "stream delivery could not read or write the store");
-                    Round::Failed(POLL_EVERY)
+                    Round::Failed(POLL_EVERY, None)
                 }
             };
             let pause = match round {
                 Round::Moved => continue,
                 Round::Done => break,
                 Round::CaughtUp => POLL_EVERY,
-                Round::Failed(pause) => pause,
+                Round::Failed(pause, Some(seen)) => {
+                    if self.back_off(pause, &seen, &mut changes).await {
+                        continue;
+                    }
+                    break;
+                }
+                Round::Failed(pause, None) => pause,
             };
             tokio::select! {
                 () = self.stop.cancelled() => break,
@@ -152,6 +181,45 @@ impl StreamTask {
         }
         if let Err(err) = self.store().release_stream_lease(id, self.holder).await {
             tracing::warn!(stream = %id, error = ?err, "could not release a stream's lease");
+        }
+    }
+
+    /// Waits out a failure's backoff; answers `false` when the server stops. It ends
+    /// early once `seen` (the stream as the failed round read it) was changed in a
+    /// way that matters to its delivery, or is gone: heard of at once when the change
+    /// was made here, read from the database every [`POLL_EVERY`] otherwise.
+    async fn back_off(&self, pause: Duration, seen: &Stream, changes: &mut broadcast::Receiver<Uuid>) -> bool {
+        let until = tokio::time::Instant::now() + pause;
+        let mut renewed = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return false,
+                () = tokio::time::sleep_until(until) => return true,
+                heard = changes.recv() => match heard {
+                    Ok(id) if id != seen.id => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    // Never while the app lives (it holds the sender); wait it out.
+                    Err(RecvError::Closed) => {
+                        tokio::time::sleep_until(until).await;
+                        return true;
+                    }
+                },
+                () = tokio::time::sleep(POLL_EVERY) => {}
+            }
+            match self.store().stream(seen.account_id, seen.id).await {
+                Ok(Some(now)) if !changed_for_delivery(seen, &now) => {}
+                // Changed, deleted, or unreadable: the next round finds out which.
+                _ => return true,
+            }
+            // The lease is kept through a long backoff, so another server does not
+            // take the stream over and try at once.
+            if renewed.elapsed() >= LEASE_RENEW_EVERY {
+                renewed = tokio::time::Instant::now();
+                let held = self.store().take_stream_lease(seen.id, self.holder, Timestamp::now(), LEASE_TTL_MS).await;
+                if !matches!(held, Ok(true)) {
+                    return true;
+                }
+            }
         }
     }
 
@@ -189,7 +257,8 @@ impl StreamTask {
                 *retry_to = Some(last);
                 let failures = store.stream_failed(stream.id, self.holder, &err.0).await?;
                 tracing::info!(stream = %stream.id, error = %err, failures, "a stream's receiver failed");
-                return Ok(failures.map_or(Round::Done, |n| Round::Failed(backoff(n))));
+                let pause = |n| Round::Failed(backoff(self.first_backoff, n), Some(Box::new(stream.clone())));
+                return Ok(failures.map_or(Round::Done, pause));
             }
         }
         *retry_to = None;
@@ -200,15 +269,25 @@ impl StreamTask {
     }
 }
 
+/// Whether a stream that failed as `seen` should be tried again before its backoff
+/// ends: moved (a replay), its failures cleared (a replay to the same place), or any
+/// setting but its name changed (paused, resumed, a new URL, format, filters,
+/// secret, token or CA).
+fn changed_for_delivery(seen: &Stream, now: &Stream) -> bool {
+    let unnamed = |s: &Stream| casetrail_store::StreamSettings { name: String::new(), ..s.settings.clone() };
+    now.delivered_seq != seen.delivered_seq || now.failures == 0 || unnamed(now) != unnamed(seen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn backoff_doubles_from_one_second_to_five_minutes() {
-        let secs: Vec<u64> = (1..=11).map(|n| backoff(n).as_secs()).collect();
+        let secs: Vec<u64> = (1..=11).map(|n| backoff(FIRST_BACKOFF, n).as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
-        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+        assert_eq!(backoff(FIRST_BACKOFF, u32::MAX), MAX_BACKOFF);
+        assert_eq!(backoff(MAX_BACKOFF, 1), MAX_BACKOFF, "a test's long first backoff");
     }
 
     #[test]

@@ -30,11 +30,21 @@ use uuid::Uuid;
 use crate::{App, AppError, AppResult, AuditEvent};
 
 /// What streams may reach, from the configuration.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamOptions {
     /// `allow_private_stream_destinations`: receivers on loopback and private
     /// networks are allowed (a SIEM inside the firm's network, tests).
     pub allow_private: bool,
+    /// The pause after a first failed delivery, doubled after each further one up to
+    /// [`deliver::MAX_BACKOFF`]; [`deliver::FIRST_BACKOFF`] unless a test wants a
+    /// long one from the start.
+    pub first_backoff: std::time::Duration,
+}
+
+impl Default for StreamOptions {
+    fn default() -> StreamOptions {
+        StreamOptions { allow_private: false, first_backoff: deliver::FIRST_BACKOFF }
+    }
 }
 
 /// A stream as the API shows it: everything but its secret, token and CA.
@@ -56,6 +66,27 @@ pub fn view(stream: &Stream) -> Value {
     })
 }
 
+/// A stream's destination as a page shows it: an http(s) URL without its query and
+/// fragment (a receiver may take a key there) and never with a user or password;
+/// `tcp://` and `tls://` addresses as they are.
+pub fn shown_destination(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else { return url.to_string() };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return url.to_string();
+    }
+    let had_query = parsed.query().is_some_and(|q| !q.is_empty());
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    // Refused at creation; stripped here too, whatever the stored URL holds.
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    let mut shown = parsed.to_string();
+    if had_query {
+        shown.push_str("?\u{2026}");
+    }
+    shown
+}
+
 /// What a change record compares: the settings and the position.
 fn recorded_view(stream: &Stream) -> Map<String, Value> {
     let s = &stream.settings;
@@ -67,15 +98,29 @@ fn recorded_view(stream: &Stream) -> Map<String, Value> {
     map.insert("filters".into(), s.filters.to_json());
     map.insert("enabled".into(), json!(s.enabled));
     map.insert("delivered_seq".into(), json!(stream.delivered_seq));
+    // A CA certificate is public, but long: recorded by its fingerprint.
+    if let Some(pem) = &s.ca_cert {
+        map.insert("ca_cert".into(), json!(ca_fingerprint(pem)));
+    }
     map
 }
 
-/// The `settings.updated` record of a stream's change; `None` when nothing changed.
+/// `sha256:` and the first 16 hex digits of the PEM text's SHA-256.
+fn ca_fingerprint(pem: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(pem.trim().as_bytes());
+    format!("sha256:{}", hex::encode(&digest[..8]))
+}
+
+/// The `settings.updated` record of a stream's change; `None` when nothing changed,
+/// unless the change is recorded `always` (a replay is, even to where the stream
+/// already was: it clears the failures and tries again at once).
 fn stream_event(
     actor: Actor,
     description: String,
     before: Option<&Stream>,
     after: Option<&Stream>,
+    always: bool,
 ) -> Option<NewEvent> {
     let empty = Map::new();
     let (b, a) = (before.map(recorded_view), after.map(recorded_view));
@@ -87,7 +132,7 @@ fn stream_event(
         let field = if after.settings.kind == casetrail_store::StreamKind::SplunkHec { "token" } else { "secret" };
         changes.push(Change { field: field.into(), before: json!("(hidden)"), after: json!("(replaced)") });
     }
-    if changes.is_empty() {
+    if changes.is_empty() && !always {
         return None;
     }
     let stream = after.or(before)?;
@@ -97,6 +142,13 @@ fn stream_event(
         name: Some(format!("Stream \"{}\"", stream.settings.name)),
     };
     Some(AuditEvent::new(actor, OwnActivity::SettingsUpdated, description).related(related).changes(changes).build())
+}
+
+/// Tells this server's delivery that a stream changed, so that it acts on the change
+/// now (other servers see it at their next look at the stream, within a second).
+fn woken(app: &App, id: Uuid) {
+    // No listener (the delivery is not running, as in the command line): nothing to wake.
+    let _ = app.stream_changes.send(id);
 }
 
 /// Creates a stream and records it; answers it with its secret or token (shown to
@@ -114,10 +166,12 @@ pub async fn create(
     let actor = actor.clone();
     let record = Box::new(move |created: &Stream| {
         let description = format!("Added the {} stream \"{}\"", created.settings.kind.key(), created.settings.name);
-        stream_event(actor, description, None, Some(created))
+        stream_event(actor, description, None, Some(created), false)
     });
     let new = NewStream { account_id: account, settings: request.settings, from_seq: request.from_seq };
-    Ok(app.store.create_stream(new, record).await?.value)
+    let created = app.noted(app.store.create_stream(new, record).await?).value;
+    woken(app, created.id);
+    Ok(created)
 }
 
 /// The stream, or a 404-kind error.
@@ -134,11 +188,14 @@ async fn change(
     describe: impl FnOnce(&Stream) -> String + Send + 'static,
 ) -> AppResult<Stream> {
     let actor = actor.clone();
+    let always = patch.resume_at.is_some();
     let record = Box::new(move |t: &Transition<Stream>| {
-        stream_event(actor, describe(&t.after), Some(&t.before), Some(&t.after))
+        stream_event(actor, describe(&t.after), Some(&t.before), Some(&t.after), always)
     });
     let changed = app.store.change_stream(stream.account_id, stream.id, patch, record).await?;
-    Ok(changed.ok_or(AppError::NotFound("stream"))?.value.after)
+    let changed = app.noted(changed.ok_or(AppError::NotFound("stream"))?).value.after;
+    woken(app, changed.id);
+    Ok(changed)
 }
 
 /// Applies a `PATCH` (checked against the stream's kind) and records it.
@@ -186,9 +243,11 @@ pub async fn delete(app: &App, actor: &Actor, account: AccountId, id: &str) -> A
     let id: Uuid = id.parse().map_err(|_| AppError::NotFound("stream"))?;
     let actor = actor.clone();
     let record = Box::new(move |gone: &Stream| {
-        stream_event(actor, format!("Deleted the stream \"{}\"", gone.settings.name), Some(gone), None)
+        stream_event(actor, format!("Deleted the stream \"{}\"", gone.settings.name), Some(gone), None, false)
     });
-    app.store.delete_stream(account, id, record).await?.ok_or(AppError::NotFound("stream"))?;
+    let gone = app.store.delete_stream(account, id, record).await?.ok_or(AppError::NotFound("stream"))?;
+    app.noted(gone);
+    woken(app, id);
     Ok(())
 }
 
@@ -213,4 +272,16 @@ pub async fn gauges(app: &App) -> AppResult<Vec<crate::metrics::StreamGauge>> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod shown_tests {
+    #[test]
+    fn a_destination_is_shown_without_its_query_or_credentials() {
+        use super::shown_destination as shown;
+        assert_eq!(shown("https://siem.example.com/hook?key=s3cret#x"), "https://siem.example.com/hook?\u{2026}");
+        assert_eq!(shown("https://ann:pw@siem.example.com/"), "https://siem.example.com/");
+        assert_eq!(shown("http://hec.example.com:8088"), "http://hec.example.com:8088/");
+        assert_eq!(shown("tls://syslog.example.com:6514"), "tls://syslog.example.com:6514");
+    }
 }

@@ -138,6 +138,9 @@ pub struct Sender {
     allow_private: bool,
     hostname: String,
     syslog: Option<Box<dyn SyslogIo>>,
+    /// The URL and CA the open syslog connection was made for: a stream pointed
+    /// elsewhere (or trusting another CA) connects again.
+    syslog_for: Option<(String, Option<String>)>,
 }
 
 impl std::fmt::Debug for Sender {
@@ -148,7 +151,7 @@ impl std::fmt::Debug for Sender {
 
 impl Sender {
     pub fn new(http: reqwest::Client, allow_private: bool, hostname: String) -> Sender {
-        Sender { http, allow_private, hostname, syslog: None }
+        Sender { http, allow_private, hostname, syslog: None, syslog_for: None }
     }
 
     /// Sends one batch (seq ascending) and answers once the receiver acknowledged
@@ -214,8 +217,13 @@ impl Sender {
     }
 
     async fn syslog(&mut self, stream: &Stream, batch: &[Outgoing]) -> Result<(), SendError> {
+        let target = (stream.settings.url.clone(), stream.settings.ca_cert.clone());
+        if self.syslog_for.as_ref() != Some(&target) {
+            self.syslog = None;
+        }
         if self.syslog.is_none() {
             self.syslog = Some(self.connect_syslog(stream).await?);
+            self.syslog_for = Some(target);
         }
         let Some(io) = self.syslog.as_mut() else { return Err(failed("no syslog connection")) };
         for event in batch {

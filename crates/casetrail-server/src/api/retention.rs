@@ -184,9 +184,10 @@ pub async fn remove_hold(
 pub async fn run(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require_admin_key()?;
     let account = state.account(principal.account_id).await?;
-    let purged = run_account(state.store.as_ref(), &state.keys, &account, principal.actor(), &state.stop)
-        .await
-        .map_err(ApiError::internal)?;
+    let purged =
+        run_account(state.store.as_ref(), &state.keys, &state.metrics, &account, principal.actor(), &state.stop)
+            .await
+            .map_err(ApiError::internal)?;
     typed_json(StatusCode::OK, &PurgeResult { purged })
 }
 

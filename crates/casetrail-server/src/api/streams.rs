@@ -55,7 +55,7 @@ pub struct StreamList {
 }
 
 fn options(state: &AppState) -> StreamOptions {
-    StreamOptions { allow_private: state.config.allow_private_stream_destinations }
+    state.config.stream_options()
 }
 
 /// The stream's view, with its secret or token when this answer set it.

@@ -260,8 +260,11 @@ async fn start_session(state: &AppState, user: &User, context: Context, now: Tim
     .context(context)
     .build();
     // The session and its sign-in record commit together: no session nobody can see.
-    if let Err(err) = state.store.create_session(session, Box::new(move |_| Some(event))).await {
-        return ApiError::from(err).into_response();
+    match state.store.create_session(session, Box::new(move |_| Some(event))).await {
+        Ok(created) => {
+            state.noted(created);
+        }
+        Err(err) => return ApiError::from(err).into_response(),
     }
     let secure = state.config.secure_cookies;
     let jar = CookieJar::new()

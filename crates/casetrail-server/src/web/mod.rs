@@ -14,6 +14,9 @@
 //!   changed through CSRF-checked forms, a new period only after its dry run.
 //! - `privacy`: `/settings/system-log/privacy`, the masking patterns and a preview of
 //!   what a pattern would hide.
+//! - `streams`: `/settings/system-log/streams`, the account's streams with their
+//!   position, lag and last error, and forms to add, pause, resume, replay and
+//!   delete one (`stream_rows` words each row, the add form and its refusals).
 //! - `integrity`: "Verify now", the chain re-walked and its verdict shown.
 //! - `assets`: the stylesheet, script and icon, embedded in the binary and served
 //!   with a content version so browsers may cache them for good.
@@ -40,6 +43,8 @@ mod privacy;
 mod render_tests;
 mod retention;
 mod shell;
+mod stream_rows;
+mod streams;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -79,6 +84,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route(LOG_PATH, get(log::page))
         .route(retention::RETENTION_PATH, get(retention::page).post(retention::submit))
         .route(privacy::PRIVACY_PATH, get(privacy::page).post(privacy::submit))
+        .route(streams::STREAMS_PATH, get(streams::page).post(streams::submit))
         // A reload of the verdict's address goes back to the log, which has the button.
         .route(integrity::INTEGRITY_PATH, get(|| async { Redirect::to(LOG_PATH) }).post(integrity::verify))
         .route("/settings/system-log/records/{type}/{id}", get(history::page))

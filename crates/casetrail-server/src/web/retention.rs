@@ -310,6 +310,7 @@ async fn purge(state: &AppState, principal: &Principal) -> ApiResult<Outcome> {
     let purged = casetrail_app::retention::run_account(
         state.store.as_ref(),
         &state.keys,
+        &state.metrics,
         &account,
         principal.actor(),
         &state.stop,

@@ -28,5 +28,7 @@ mod servers;
 mod settings_race;
 mod signing;
 mod smoke;
+mod stream_wake;
 mod streams;
+mod syslog_tls;
 mod timeouts;

@@ -86,3 +86,62 @@ async fn with_a_metrics_token_only_its_bearer_may_scrape() {
     assert_eq!(format!("{:?}", MetricsToken::new("scrape-me-please").unwrap()), "MetricsToken(***)");
     app.stop().await;
 }
+
+/// The number on `casetrail_events_ingested_total`.
+fn ingested(text: &str) -> u64 {
+    let line = line(text, "casetrail_events_ingested_total").expect("the counter is shown");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn every_stored_event_is_counted_changes_that_record_themselves_too() {
+    let app = spawn_app_with(ServerConfig { allow_private_stream_destinations: true, ..ServerConfig::default() }).await;
+    let send = |method: reqwest::Method, path: &'static str, body: Option<serde_json::Value>| {
+        let app = &app;
+        async move {
+            let (status, answer) = app.admin_send(method, path, body).await;
+            assert!((200..300).contains(&status), "{path}: {status} {answer}");
+            answer
+        }
+    };
+    use reqwest::Method;
+    app.ingest_ok(&event("case.created", "through the writer")).await;
+    // Each of these appends its record in its own transaction, beside the writer.
+    send(Method::PUT, "/api/v1/settings/account", Some(json!({"timezone": "Europe/Paris"}))).await;
+    send(Method::PUT, "/api/v1/settings/retention", Some(json!({"retention_days": 365}))).await;
+    send(Method::PUT, "/api/v1/settings/legal-hold", Some(json!({"legal_hold": true}))).await;
+    send(Method::PUT, "/api/v1/settings/masking", Some(json!({"fields": ["ssn"]}))).await;
+    send(Method::POST, "/api/v1/holds", Some(json!({"type": "case", "id": "c_1", "reason": "test"}))).await;
+    let user = json!({"email": "m@smithjones.example", "name": "M", "role": "member", "password": "long enough pw"});
+    let user = send(Method::POST, "/api/v1/users", Some(user)).await;
+    let key = send(Method::POST, "/api/v1/api-keys", Some(json!({"name": "k", "scopes": ["events:write"]}))).await;
+    let hook = json!({"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook", "enabled": false});
+    let stream = send(Method::POST, "/api/v1/streams", Some(hook)).await;
+    let stream_path = format!("/api/v1/streams/{}", stream["id"].as_str().unwrap());
+    let user_path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
+    let key_path = format!("/api/v1/api-keys/{}", key["id"].as_str().unwrap());
+    for (method, path, body) in [
+        (Method::PATCH, stream_path.clone(), Some(json!({"name": "renamed"}))),
+        (Method::POST, format!("{stream_path}/replay"), Some(json!({"from_seq": 1}))),
+        (Method::DELETE, stream_path, None),
+        (Method::PATCH, user_path.clone(), Some(json!({"role": "admin"}))),
+        (Method::DELETE, user_path, None),
+        (Method::DELETE, key_path, None),
+        (Method::DELETE, "/api/v1/holds/case/c_1".to_string(), None),
+    ] {
+        let (status, answer) = app.admin_send(method, &path, body).await;
+        assert!((200..300).contains(&status), "{path}: {status} {answer}");
+    }
+    // A sign-in through the page: the session and its record, together.
+    app.signed_in(&app.firm.admin.email, &app.firm.admin_password).await;
+
+    let head = app.store.head(app.account_id()).await.unwrap().unwrap().seq;
+    assert_eq!(head, 17, "one ingested event and sixteen recorded changes");
+    let (_, text) = scrape(&app, None).await;
+    assert_eq!(ingested(&text), head, "{text}");
+    // A change that changes nothing records nothing, and counts nothing.
+    send(Method::PUT, "/api/v1/settings/legal-hold", Some(json!({"legal_hold": true}))).await;
+    assert_eq!(app.store.head(app.account_id()).await.unwrap().unwrap().seq, head);
+    assert_eq!(ingested(&scrape(&app, None).await.1), head);
+    app.stop().await;
+}

@@ -19,3 +19,4 @@ mod pages;
 mod privacy;
 mod retention;
 mod screenshots;
+mod streams;

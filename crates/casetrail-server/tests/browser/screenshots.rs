@@ -6,8 +6,9 @@
 //!
 //! writes `log.png` and `entry.png` (1280 wide), `log-phone.png` and
 //! `entry-phone.png` (390 wide), `login.png` and `forbidden.png`, the Export menu,
-//! the chain verdict and the retention page with a dry run (`log-export`, `verify`,
-//! `retention`, each also `-phone`)
+//! the chain verdict, the retention page with a dry run and the streams page with a
+//! delivering, a failing and a paused stream (`log-export`, `verify`, `retention`,
+//! `streams`, each also `-phone`)
 //! (default directory: `target/screenshots`).
 
 use std::path::PathBuf;
@@ -18,14 +19,18 @@ use casetrail_demo::{DEFAULT_SEED, EventGenerator, firm, ingest_batches};
 use casetrail_store::Role;
 
 use crate::driver::{Browser, with_browser};
-use crate::support::spawn_app;
+use crate::support::receivers::HttpReceiver;
+use crate::support::{TestApp, spawn_app_with};
 
 const PASSWORD: &str = "casetrail-demo-2026";
 
 #[tokio::test]
 #[ignore = "writes screenshots; run with --ignored"]
 async fn screenshots() {
-    let app = spawn_app().await;
+    // Private destinations allowed: the streams page shows one delivering to a
+    // receiver on this machine.
+    let config = casetrail_server::ServerConfig { allow_private_stream_destinations: true, ..Default::default() };
+    let app = spawn_app_with(config).await;
     let demo = firm(DEFAULT_SEED);
     let record_urls =
         [("case", "https://crm.example.com/cases/{id}"), ("client", "https://crm.example.com/clients/{id}")]
@@ -58,6 +63,9 @@ async fn screenshots() {
         .max_by_key(|e| e["changes"].as_array().map_or(0, Vec::len))
         .map(|e| e["id"].as_str().unwrap().to_string())
         .unwrap();
+
+    let receiver = HttpReceiver::start().await;
+    demo_streams(&app, &receiver).await;
 
     let dir = PathBuf::from(std::env::var("SCREENSHOT_DIR").unwrap_or_else(|_| "../../target/screenshots".into()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -105,9 +113,63 @@ async fn screenshots() {
         b.wait_until("document.querySelector('#dry-run')").await;
         save(&b, &dir, "retention.png", 1280, 900, true).await;
         save(&b, &dir, "retention-phone.png", 390, 844, true).await;
+        b.client.set_window_size(1280, 900).await.unwrap();
+        // Once the failing stream has failed and the webhook caught up.
+        for _ in 0..100 {
+            b.goto("/settings/system-log/streams").await;
+            let states = b.texts(".stream-state").await;
+            if states.iter().any(|s| s.starts_with("Failing")) && b.texts(".stream-lag").await[0] == "Up to date" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        save(&b, &dir, "streams.png", 1280, 900, true).await;
+        save(&b, &dir, "streams-phone.png", 390, 844, true).await;
     })
     .await;
     app.stop().await;
+}
+
+/// Three streams for the streams page: a webhook delivering to `receiver`, a Splunk
+/// collector whose name does not resolve (failing, with its error), and a paused
+/// syslog stream far behind. The last two are written to the store directly, as
+/// their names would be refused at creation.
+async fn demo_streams(app: &TestApp, receiver: &HttpReceiver) {
+    use casetrail_store::{NewStream, StreamFilters, StreamFormat, StreamKind, StreamSettings, unrecorded};
+    let webhook = serde_json::json!({"name": "SOC webhook", "kind": "webhook",
+                                     "url": format!("{}/casetrail", receiver.base.replace("127.0.0.1", "localhost"))});
+    let (status, answer) = app.admin_send(reqwest::Method::POST, "/api/v1/streams", Some(webhook)).await;
+    assert_eq!(status, 201, "{answer}");
+    let settings = |name: &str, kind, url: &str, format, enabled| StreamSettings {
+        name: name.into(),
+        kind,
+        url: url.into(),
+        format,
+        filters: StreamFilters::default(),
+        enabled,
+        secret: Some("demo-token".into()),
+        ca_cert: None,
+    };
+    let mut splunk = settings(
+        "Splunk Cloud",
+        StreamKind::SplunkHec,
+        "https://splunk.smithjones.example:8088",
+        StreamFormat::Ocsf,
+        true,
+    );
+    splunk.filters.activity = vec!["team".into(), "settings".into(), "system_log".into()];
+    let mut syslog = settings(
+        "Syslog collector",
+        StreamKind::Syslog,
+        "tls://syslog.smithjones.example:6514",
+        StreamFormat::Json,
+        false,
+    );
+    syslog.secret = None;
+    for (settings, from_seq) in [(splunk, None), (syslog, Some(5200))] {
+        let new = NewStream { account_id: app.account_id(), settings, from_seq };
+        app.store.create_stream(new, unrecorded()).await.unwrap();
+    }
 }
 
 /// Screenshots of a page that a test has just checked, at desktop and phone widths,

@@ -144,8 +144,8 @@ impl SyslogReceiver {
 }
 
 /// `<length> <message>` frames, until the connection closes; a malformed frame
-/// fails the test.
-async fn read_frames(mut socket: tokio::net::TcpStream, into: Arc<Mutex<Vec<String>>>) {
+/// fails the test. Over TCP, or TLS once its handshake is done.
+pub async fn read_frames(mut socket: impl tokio::io::AsyncRead + Unpin, into: Arc<Mutex<Vec<String>>>) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
