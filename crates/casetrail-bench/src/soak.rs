@@ -50,8 +50,8 @@ pub const EXPORT_EVERY: Duration = Duration::from_secs(30);
 pub const PURGE_EVERY: Duration = Duration::from_secs(120);
 pub const RSS_EVERY: Duration = Duration::from_secs(5);
 pub const STEADY_PURGE_EVERY: Duration = Duration::from_secs(30);
-/// How far inside the retention window a steady soak dates its ingested events: more
-/// than the generator thread runs ahead of the clients (64 batches), so that ingest
+/// How far inside the retention window a steady soak dates its ingested events as
+/// they are sent: more than a request may take on a loaded machine, so that ingest
 /// never refuses one as too old.
 pub const AGING_MARGIN: Duration = Duration::from_secs(60);
 /// The retention of the provisioned firm (the default), which the purge follows.
@@ -165,7 +165,7 @@ async fn soak(
     for _ in 0..INGEST_CLIENTS {
         let url = format!("{}/api/v1/events", server.base);
         let (client, key, shared, bodies) = (client.clone(), firm.ingest_key.clone(), shared.clone(), bodies.clone());
-        tasks.spawn(ingest_client(client, url, key, bodies, pause, deadline, shared));
+        tasks.spawn(ingest_client(client, url, key, bodies, (pause, deadline, input.steady), shared));
     }
     for i in 0..BROWSE_CLIENTS {
         let http = Http { client: client.clone(), base: server.base.clone(), key: firm.admin_key.clone() };
@@ -270,12 +270,34 @@ fn body_stream(data: &Dataset, rate: u64, secs: u64, steady: bool) -> (Bodies, s
     (Arc::new(tokio::sync::Mutex::new(rx)), producer)
 }
 
-/// Dates `event` [`AGING_MARGIN`] inside the retention window as of now: ingest
-/// takes it, and the purge a minute later removes it.
+/// What a steady soak's events carry as `occurred_at` until their batch is sent: as
+/// long as every timestamp the API writes, so that [`date_now`] replaces it in place.
+const UNDATED: &str = "1999-01-01T00:00:00.000Z";
+
+/// Marks `event` to be dated when it is sent (a batch may wait in the channel for
+/// longer than the margin when the server is slow).
 fn aging(mut event: Value) -> Value {
-    let at = Timestamp::now().minus_days(RETENTION_DAYS).plus_millis(AGING_MARGIN.as_millis() as i64);
-    event["occurred_at"] = Value::String(at.to_string());
+    event["occurred_at"] = Value::String(UNDATED.to_string());
     event
+}
+
+/// Dates every marked event of a serialized batch [`AGING_MARGIN`] inside the
+/// retention window as of now: ingest takes it, and a purge a minute later removes it.
+fn date_now(body: &mut [u8]) {
+    let at = Timestamp::now().minus_days(RETENTION_DAYS).plus_millis(AGING_MARGIN.as_millis() as i64).to_string();
+    let (from, to) = (UNDATED.as_bytes(), at.as_bytes());
+    if from.len() != to.len() {
+        return;
+    }
+    let mut i = 0;
+    while i + from.len() <= body.len() {
+        if &body[i..i + from.len()] == from {
+            body[i..i + from.len()].copy_from_slice(to);
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
 }
 
 async fn ingest_client(
@@ -283,13 +305,15 @@ async fn ingest_client(
     url: String,
     key: String,
     bodies: Bodies,
-    pause: Option<Duration>,
-    deadline: Instant,
+    (pause, deadline, steady): (Option<Duration>, Instant, bool),
     shared: Arc<Shared>,
 ) {
     let mut next = Instant::now();
     while Instant::now() < deadline {
-        let Some(body) = bodies.lock().await.recv().await else { break };
+        let Some(mut body) = bodies.lock().await.recv().await else { break };
+        if steady {
+            date_now(&mut body.bytes);
+        }
         let started = Instant::now();
         let events = body.events;
         match ingest::post(&client, &url, &key, body.bytes).await {
@@ -422,4 +446,28 @@ async fn retention_run(client: &reqwest::Client, base: &str, key: &str) -> anyho
     let answer: Value = response.json().await?;
     anyhow::ensure!(status == 200, "answered {status}: {answer}");
     answer["purged"].as_u64().ok_or_else(|| anyhow::anyhow!("answered no count: {answer}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_dated_when_it_is_sent() {
+        let batch =
+            serde_json::json!({"events": [aging(serde_json::json!({"a": 1})), aging(serde_json::json!({"b": 2}))]});
+        let mut bytes = serde_json::to_vec(&batch).unwrap();
+        let before = Timestamp::now().minus_days(RETENTION_DAYS);
+        date_now(&mut bytes);
+        let dated: Value = serde_json::from_slice(&bytes).unwrap();
+        for event in dated["events"].as_array().unwrap() {
+            let at = Timestamp::parse(event["occurred_at"].as_str().unwrap()).unwrap();
+            let inside = at.as_millis() - before.as_millis();
+            assert!(
+                (AGING_MARGIN.as_millis() as i64..AGING_MARGIN.as_millis() as i64 + 5_000).contains(&inside),
+                "{at}"
+            );
+        }
+        assert_eq!(UNDATED.len(), Timestamp::now().to_string().len());
+    }
 }
