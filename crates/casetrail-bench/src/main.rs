@@ -21,6 +21,7 @@
 //!    meanwhile) and through the store; CSV and XLSX exports of every event
 //!    ([`export`]); full and incremental verification ([`verify`]); single events from
 //!    32 clients; the purge of 10 % of N old events with ingest running ([`purge`]).
+//!    Then stream delivery on a store of its own, ingest through `casetrail-client` ([`streams`]).
 //! 4. **Report** ([`report`], [`tables`], [`goals`]): Markdown tables, printed and
 //!    written to `BENCHMARKS.md` (newest run first, older runs kept, hand-written
 //!    notes kept, goals rebuilt on top).
@@ -59,6 +60,7 @@ mod server;
 mod soak;
 mod soak_report;
 mod stats;
+mod streams;
 mod tables;
 mod verify;
 
@@ -224,7 +226,7 @@ fn main() -> anyhow::Result<()> {
         let pg = rt.block_on(pg::run(url, &data, input, &tmp, &mut phases))?;
         let mut notes = pg.notes;
         notes.extend(noise_notes(&phases));
-        let run = Run {
+        let mut run = Run {
             engine: Engine::Postgres,
             extra_summary: pg.summary,
             extra_markdown: pg.markdown,
@@ -244,6 +246,7 @@ fn main() -> anyhow::Result<()> {
             stats_fresh: pg.stats_fresh,
             took_secs: started.elapsed().as_secs_f64(),
         };
+        streams::measure(&rt, &mut run, &data, Some(url), &tmp)?;
         return finish(&run, &args, &repo);
     }
 
@@ -312,7 +315,7 @@ fn main() -> anyhow::Result<()> {
             .to_string(),
     ];
     notes.extend(noise_notes(&phases));
-    let run = Run {
+    let mut run = Run {
         engine: Engine::Sqlite,
         extra_summary: serde_json::Map::new(),
         extra_markdown: String::new(),
@@ -332,6 +335,7 @@ fn main() -> anyhow::Result<()> {
         stats_fresh: http.stats_fresh,
         took_secs: started.elapsed().as_secs_f64(),
     };
+    streams::measure(&rt, &mut run, &data, None, &tmp)?;
     finish(&run, &args, &repo)
 }
 
