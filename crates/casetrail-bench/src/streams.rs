@@ -126,6 +126,10 @@ pub struct StreamFigures {
     pub live: usize,
     pub live_ingest: IngestResult,
     pub lag: Samples,
+    /// The lag of the first and the last tenth of those events, by seq: whether the
+    /// stream kept up or fell behind while ingest ran.
+    pub lag_first_tenth: Samples,
+    pub lag_last_tenth: Samples,
     /// Events received more than once (a batch the server sent again).
     pub repeats: usize,
 }
@@ -168,6 +172,11 @@ impl StreamFigures {
         line(format!("lag from commit to receipt, p50 ms ({} events)", int(self.lag.len() as f64)), ms(p(50.0)));
         line("lag from commit to receipt, p99 ms".to_string(), ms(p(99.0)));
         line("lag from commit to receipt, max ms".to_string(), ms(p(100.0)));
+        let (first, last) = (self.lag_first_tenth.p50(), self.lag_last_tenth.p50());
+        line(
+            "lag p50 ms of the first tenth of those events / of the last tenth".to_string(),
+            format!("{} / {}", ms(first), ms(last)),
+        );
         line(
             format!("ingest meanwhile ({} events, casetrail-client), events/s", int(self.live as f64)),
             int(self.live_ingest.eps()),
@@ -271,9 +280,16 @@ async fn phase(
     receiver.wait_for(live_head, Duration::from_secs(120 + out.live as u64 / 1000)).await?;
     let arrivals = receiver.take();
     repeats += check_order(&arrivals, head, live_head)?;
+    let tenth = (out.live as u64 / 10).max(1);
     for arrival in &arrivals {
-        for (_, recorded) in arrival.events.iter().filter(|(seq, _)| *seq > head) {
-            out.lag.push(Duration::from_millis(u64::try_from(arrival.wall_ms - recorded).unwrap_or(0)));
+        for (seq, recorded) in arrival.events.iter().filter(|(seq, _)| *seq > head) {
+            let lag = Duration::from_millis(u64::try_from(arrival.wall_ms - recorded).unwrap_or(0));
+            out.lag.push(lag);
+            if *seq <= head + tenth {
+                out.lag_first_tenth.push(lag);
+            } else if *seq > live_head - tenth {
+                out.lag_last_tenth.push(lag);
+            }
         }
     }
     out.repeats = repeats as usize;
