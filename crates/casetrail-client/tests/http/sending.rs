@@ -9,7 +9,7 @@ use casetrail_client::{
 use serde_json::{Value, json};
 
 use crate::proxy::Proxy;
-use crate::support::TestServer;
+use crate::support::{TestServer, eventually};
 
 /// Event `n` of a varied set: every member of the ingest shape, hostile strings.
 fn varied(n: usize) -> Event {
@@ -149,7 +149,8 @@ async fn a_full_queue_answers_full_and_send_waits() {
     };
     assert!(queued.len() >= 4, "full after only {}", queued.len());
     assert_eq!(full.to_json()["metadata"]["n"], queued.len(), "the refused event comes back whole");
-    assert!(proxy.arrived() >= 1 && proxy.ingests().is_empty(), "one batch is held at the proxy");
+    let held = eventually(Duration::from_secs(10), async || (proxy.arrived() >= 1).then_some(())).await;
+    assert!(held.is_some() && proxy.ingests().is_empty(), "one batch is held at the proxy");
     // `send` waits while the queue is full...
     assert!(tokio::time::timeout(Duration::from_millis(300), sender.send(event(-1))).await.is_err());
     // ... and goes through once the server answers again.
