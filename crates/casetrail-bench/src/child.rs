@@ -44,7 +44,10 @@ pub fn serve(db: &ChildDb, keys_dir: &Path, checkpoint_every: Option<u64>) -> an
         };
         let keys = Arc::new(Keys::load_or_create(keys_dir)?);
         let checkpoint_every = checkpoint_every.unwrap_or(casetrail_app::writer::CHECKPOINT_EVERY);
-        let config = ServerConfig { keys, checkpoint_every, ..ServerConfig::default() };
+        // Streams deliver to the bench's own receiver on 127.0.0.1 (src/streams.rs).
+        let allow_private_stream_destinations = true;
+        let config =
+            ServerConfig { keys, checkpoint_every, allow_private_stream_destinations, ..ServerConfig::default() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         println!("{LISTENING}{}", listener.local_addr()?);
         let (closed, stdin_closed) = tokio::sync::oneshot::channel::<()>();

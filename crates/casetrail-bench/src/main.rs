@@ -21,6 +21,7 @@
 //!    meanwhile) and through the store; CSV and XLSX exports of every event
 //!    ([`export`]); full and incremental verification ([`verify`]); single events from
 //!    32 clients; the purge of 10 % of N old events with ingest running ([`purge`]).
+//!    Then stream delivery on a store of its own, ingest through `casetrail-client` ([`streams`]).
 //! 4. **Report** ([`report`], [`tables`], [`goals`]): Markdown tables, printed and
 //!    written to `BENCHMARKS.md` (newest run first, older runs kept, hand-written
 //!    notes kept, goals rebuilt on top).
@@ -60,6 +61,7 @@ mod server;
 mod soak;
 mod soak_report;
 mod stats;
+mod streams;
 mod tables;
 mod verify;
 
@@ -229,7 +231,7 @@ fn main() -> anyhow::Result<()> {
         let pg = rt.block_on(pg::run(url, &data, input, &tmp, &mut phases))?;
         let mut notes = pg.notes;
         notes.extend(noise_notes(&phases));
-        let run = Run {
+        let mut run = Run {
             engine: Engine::Postgres,
             extra_summary: pg.summary,
             extra_markdown: pg.markdown,
@@ -249,6 +251,7 @@ fn main() -> anyhow::Result<()> {
             stats_fresh: pg.stats_fresh,
             took_secs: started.elapsed().as_secs_f64(),
         };
+        streams::measure(&rt, &mut run, &data, Some(url), &tmp)?;
         return finish(&run, &args, &repo);
     }
 
@@ -318,7 +321,7 @@ fn main() -> anyhow::Result<()> {
     ];
     notes.extend(noise_notes(&phases));
     let csv_rows_per_s = http.exports.iter().find(|e| e.format == Format::Csv).and_then(|e| e.rows_per_s());
-    let run = Run {
+    let mut run = Run {
         engine: Engine::Sqlite,
         extra_summary: evidence::summary(&http.evidence),
         extra_markdown: evidence::markdown(&http.evidence, csv_rows_per_s),
@@ -338,6 +341,7 @@ fn main() -> anyhow::Result<()> {
         stats_fresh: http.stats_fresh,
         took_secs: started.elapsed().as_secs_f64(),
     };
+    streams::measure(&rt, &mut run, &data, None, &tmp)?;
     finish(&run, &args, &repo)
 }
 
