@@ -109,7 +109,10 @@ impl ServiceStore for PostgresStore {
 }
 
 async fn register(db: Db<'_>, key_id: &str, public_key: [u8; 32], at: i64) -> StoreResult<KeyStanding> {
-    db.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&KEY_RING_LOCK]).await?;
+    // Advisory locks are the database's, not the schema's: keyed by the schema, so
+    // that services on other schemas of one database (tests, benchmarks) do not queue
+    // behind each other's key registration.
+    db.execute("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", &[&KEY_RING_LOCK]).await?;
     if let Some(row) = db.query_opt("SELECT retired_at FROM signing_keys WHERE key_id = $1", &[&key_id]).await? {
         let retired: Option<i64> = get(&row, 0)?;
         return Ok(if retired.is_some() { KeyStanding::Retired } else { KeyStanding::Current });
