@@ -11,7 +11,9 @@
 //!   time and its timeline; every related-record link of the log and entry pages
 //!   leads there.
 //! - `retention`: `/settings/system-log/retention`, the retention policy and holds,
-//!   changed through CSRF-checked forms, a new period only after its dry run.
+//!   changed through CSRF-checked forms, a new policy only after its dry run;
+//!   `retention_policy` is its policy form, the account's period and each
+//!   category's own.
 //! - `privacy`: `/settings/system-log/privacy`, the masking patterns and a preview of
 //!   what a pattern would hide.
 //! - `integrity`: "Verify now", the chain re-walked and its verdict shown.
@@ -39,6 +41,7 @@ mod privacy;
 #[cfg(test)]
 mod render_tests;
 mod retention;
+mod retention_policy;
 mod shell;
 
 use std::net::{IpAddr, SocketAddr};

@@ -2,9 +2,10 @@
 //! hold and the holds on cases and clients, with forms to change each.
 //!
 //! Every change is a form post with the session's CSRF token and records its event
-//! exactly as the API does. A new retention period first shows a dry run (how many
-//! entries the next purge would remove, and from when to when); only the confirming
-//! post applies it. A post answers with the page itself and a notice or a message.
+//! exactly as the API does. A new retention policy — the account's period and each
+//! category's own (`retention_policy`) — first shows a dry run (how many entries of
+//! each category the next purge would remove, and from when to when); only the
+//! confirming post applies it. A post answers with the page itself and a notice or a message.
 
 use std::collections::HashMap;
 
@@ -24,8 +25,11 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use casetrail_app::AppError;
 use casetrail_app::holds::{MAX_REASON_CHARS, holdable, lift_hold, parse_hold, place_hold};
-use casetrail_app::retention::{parse_retention_text, set_legal_hold, set_retention};
-use casetrail_store::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, StoreError};
+use casetrail_app::retention::set_legal_hold;
+use casetrail_core::activity::CATEGORIES;
+use casetrail_store::StoreError;
+
+use super::retention_policy::{self, CategoryRow, DryRun, category_rows, policy_label};
 
 /// The page's own address.
 pub const RETENTION_PATH: &str = "/settings/system-log/retention";
@@ -45,26 +49,16 @@ pub struct HoldRow {
     pub created_at: String,
 }
 
-/// The dry run of a new retention period, waiting for confirmation.
-#[derive(Debug)]
-pub struct DryRun {
-    /// The form value: a number of days, or `forever`.
-    pub value: String,
-    pub label: String,
-    pub current: String,
-    pub events: u64,
-    pub oldest: String,
-    pub newest: String,
-    pub shortening: bool,
-    pub legal_hold: bool,
-}
-
 #[derive(Template)]
 #[template(path = "retention.html")]
 struct RetentionPage {
     shell: Option<Shell>,
     policy: String,
     retention_days: String,
+    /// Each category's line of the policy form.
+    categories: Vec<CategoryRow>,
+    /// Categories with a period of their own, in words, beside the policy.
+    own_policies: Vec<String>,
     legal_hold: bool,
     holds: Vec<HoldRow>,
     notice: Option<String>,
@@ -91,10 +85,6 @@ pub fn every(interval: std::time::Duration) -> String {
     if n == 1 { format!("every {unit}") } else { format!("every {n} {unit}s") }
 }
 
-fn policy_label(days: Option<u32>) -> String {
-    days.map_or("Keep forever".to_string(), |d| format!("{d} days"))
-}
-
 fn when(ts: Timestamp, tz: &TimeZone) -> String {
     let (date, time) = short_time(ts, tz);
     format!("{date}, {time}")
@@ -113,6 +103,14 @@ async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> 
         shell: None,
         policy: policy_label(account.retention_days),
         retention_days: account.retention_days.map(|d| d.to_string()).unwrap_or_default(),
+        categories: category_rows(account),
+        own_policies: CATEGORIES
+            .iter()
+            .filter_map(|c| {
+                let own = account.retention_categories.get(c.key)?;
+                Some(format!("{}: {}", c.label, policy_label(*own).to_lowercase()))
+            })
+            .collect(),
         legal_hold: account.legal_hold,
         holds: holds
             .iter()
@@ -175,8 +173,14 @@ pub async fn submit(
         "add_hold" => add_hold(&state, &principal, &field("type"), &field("id"), &field("reason")).await,
         "lift_hold" => lift(&state, &principal, &field("type"), &field("id")).await,
         "legal_hold" => legal_hold(&state, &principal, field("legal_hold") == "on").await,
-        "preview" => preview(&state, &principal, &field("retention_days")).await,
-        "apply" => apply(&state, &principal, &field("retention_days")).await,
+        "preview" => retention_policy::preview(&state, &principal, &form).await.map(|r| match r {
+            Ok(dry_run) => Outcome::Confirm(dry_run),
+            Err(message) => Outcome::Refused(message),
+        }),
+        "apply" => retention_policy::apply(&state, &principal, &form).await.map(|r| match r {
+            Ok(notice) => Outcome::Done(notice),
+            Err(message) => Outcome::Refused(message),
+        }),
         "purge" => purge(&state, &principal).await,
         _ => Ok(Outcome::Refused("That action is not known. Reload the page and try again.".into())),
     };
@@ -248,61 +252,6 @@ async fn legal_hold(state: &AppState, principal: &Principal, on: bool) -> ApiRes
     } else {
         "The account-wide legal hold is lifted.".into()
     }))
-}
-
-fn parse_days(value: &str) -> Result<Option<u32>, String> {
-    parse_retention_text(value).map_err(|_| {
-        format!(
-            "\u{201c}{value}\u{201d} can't be used: retention must be a whole number of days from \
-             {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}, or empty to keep forever."
-        )
-    })
-}
-
-/// The dry run of a new policy, as `GET /api/v1/retention/preview` computes it.
-async fn preview(state: &AppState, principal: &Principal, value: &str) -> ApiResult<Outcome> {
-    let days = match parse_days(value) {
-        Ok(days) => days,
-        Err(message) => return Ok(Outcome::Refused(message)),
-    };
-    let account = state.account(principal.account_id).await?;
-    if days == account.retention_days {
-        return Ok(Outcome::Refused(format!("The policy is already {}.", policy_label(days).to_lowercase())));
-    }
-    let tz = account.time_zone().clone();
-    let trial = Account { retention_days: days, ..account.clone() };
-    let (mut events, mut oldest, mut newest) = (0, String::new(), String::new());
-    if let Some(cutoff) = trial.purge_cutoff(Timestamp::now()) {
-        let p = state.store.purge_preview(account.id, cutoff).await?;
-        events = p.events;
-        oldest = p.oldest.map(|t| when(t, &tz)).unwrap_or_default();
-        newest = p.newest.map(|t| when(t, &tz)).unwrap_or_default();
-    }
-    let shortening = match (account.retention_days, days) {
-        (_, None) => false,
-        (None, Some(_)) => true,
-        (Some(now), Some(new)) => new < now,
-    };
-    Ok(Outcome::Confirm(DryRun {
-        value: days.map_or("forever".to_string(), |d| d.to_string()),
-        label: policy_label(days),
-        current: policy_label(account.retention_days),
-        events,
-        oldest,
-        newest,
-        shortening,
-        legal_hold: account.legal_hold,
-    }))
-}
-
-/// The confirmed change, recorded as `PUT /api/v1/settings/retention` does.
-async fn apply(state: &AppState, principal: &Principal, value: &str) -> ApiResult<Outcome> {
-    let days = match parse_days(value) {
-        Ok(days) => days,
-        Err(message) => return Ok(Outcome::Refused(message)),
-    };
-    set_retention(state, &principal.actor(), principal.account_id, days).await?;
-    Ok(Outcome::Done(format!("Retention changed to {}.", policy_label(days).to_lowercase())))
 }
 
 async fn purge(state: &AppState, principal: &Principal) -> ApiResult<Outcome> {
