@@ -23,6 +23,7 @@ mod openapi;
 mod proofs;
 mod reading;
 mod retention;
+mod retention_categories;
 mod retention_schedule;
 mod servers;
 mod settings_race;

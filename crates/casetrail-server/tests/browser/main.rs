@@ -18,4 +18,5 @@ mod log;
 mod pages;
 mod privacy;
 mod retention;
+mod retention_categories;
 mod screenshots;
