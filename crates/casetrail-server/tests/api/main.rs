@@ -17,6 +17,7 @@ mod hostile;
 mod ingest;
 mod integrity;
 mod login;
+mod masked_pages;
 mod masking;
 mod metrics;
 mod openapi;
