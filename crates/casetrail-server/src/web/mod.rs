@@ -13,7 +13,7 @@
 //! - `retention`: `/settings/system-log/retention`, the retention policy and holds,
 //!   changed through CSRF-checked forms, a new policy only after its dry run;
 //!   `retention_policy` is its policy form, the account's period and each
-//!   category's own.
+//!   category's own, and `retention_holds` its holds, picked by name.
 //! - `privacy`: `/settings/system-log/privacy`, the masking patterns and a preview of
 //!   what a pattern would hide.
 //! - `integrity`: "Verify now", the chain re-walked and its verdict shown.
@@ -41,6 +41,7 @@ mod privacy;
 #[cfg(test)]
 mod render_tests;
 mod retention;
+mod retention_holds;
 mod retention_policy;
 mod shell;
 

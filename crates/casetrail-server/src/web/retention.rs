@@ -13,41 +13,22 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use casetrail_core::{RecordType, Timestamp};
+use casetrail_app::retention::set_legal_hold;
+use casetrail_core::activity::CATEGORIES;
 use casetrail_store::Account;
-use jiff::tz::TimeZone;
 
 use super::csrf::CsrfForm;
-use super::format::short_time;
+use super::filters::Opt;
+use super::retention_holds::{self, HoldRow};
 use super::{OrErrorPage, PageAdmin, PageError, Shell, render};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use casetrail_app::AppError;
-use casetrail_app::holds::{MAX_REASON_CHARS, holdable, lift_hold, parse_hold, place_hold};
-use casetrail_app::retention::set_legal_hold;
-use casetrail_core::activity::CATEGORIES;
-use casetrail_store::StoreError;
 
 use super::retention_policy::{self, CategoryRow, DryRun, category_rows, policy_label};
 
 /// The page's own address.
 pub const RETENTION_PATH: &str = "/settings/system-log/retention";
-
-/// One hold, as the table shows it.
-#[derive(Debug)]
-pub struct HoldRow {
-    pub kind: &'static str,
-    pub kind_label: &'static str,
-    pub id: String,
-    /// The name the log gives the record (its id when it never named it), and its
-    /// history page.
-    pub name: String,
-    pub history: String,
-    pub reason: String,
-    pub created_by: String,
-    pub created_at: String,
-}
 
 #[derive(Template)]
 #[template(path = "retention.html")]
@@ -68,6 +49,11 @@ struct RetentionPage {
     hold_type: String,
     hold_id: String,
     hold_reason: String,
+    /// The hold form's pick (`case:c_1042`), and the cases and clients its picker
+    /// offers before anyone types (and without a script).
+    hold_record: String,
+    hold_cases: Vec<Opt>,
+    hold_clients: Vec<Opt>,
     /// How often the server purges by itself, in words ("every hour").
     purge_every: String,
 }
@@ -85,20 +71,10 @@ pub fn every(interval: std::time::Duration) -> String {
     if n == 1 { format!("every {unit}") } else { format!("every {n} {unit}s") }
 }
 
-fn when(ts: Timestamp, tz: &TimeZone) -> String {
-    let (date, time) = short_time(ts, tz);
-    format!("{date}, {time}")
-}
-
 async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> {
     let tz = account.time_zone().clone();
-    let holds = state.store.holds(account.id).await?;
-    let mut names = Vec::with_capacity(holds.len());
-    for h in &holds {
-        // A hold may name a record the log has not seen (yet, or any more).
-        let seen = state.store.record_events(account.id, h.kind, &h.id).await?;
-        names.push(seen.and_then(|r| r.name).unwrap_or_else(|| h.id.clone()));
-    }
+    let holds = retention_holds::hold_rows(state, account, &tz).await?;
+    let (hold_cases, hold_clients) = retention_holds::picker_options(state, account).await?;
     Ok(RetentionPage {
         shell: None,
         policy: policy_label(account.retention_days),
@@ -112,26 +88,16 @@ async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> 
             })
             .collect(),
         legal_hold: account.legal_hold,
-        holds: holds
-            .iter()
-            .zip(names)
-            .map(|(h, name)| HoldRow {
-                kind: h.kind.key(),
-                kind_label: if h.kind == RecordType::Case { "Case" } else { "Client" },
-                id: h.id.clone(),
-                name,
-                history: super::format::history_href(h.kind, &h.id),
-                reason: h.reason.clone(),
-                created_by: h.created_by.clone(),
-                created_at: when(h.created_at, &tz),
-            })
-            .collect(),
+        holds,
         notice: None,
         error: None,
         dry_run: None,
         hold_type: "case".into(),
         hold_id: String::new(),
         hold_reason: String::new(),
+        hold_record: String::new(),
+        hold_cases,
+        hold_clients,
         purge_every: every(state.config.retention_every),
     })
 }
@@ -158,7 +124,7 @@ pub async fn page(State(state): State<AppState>, PageAdmin(principal): PageAdmin
 }
 
 /// What one post did: a notice, a message to fix, or a dry run to confirm.
-enum Outcome {
+pub(super) enum Outcome {
     Done(String),
     Refused(String),
     Confirm(DryRun),
@@ -170,8 +136,8 @@ pub async fn submit(
 ) -> Response {
     let field = |name: &str| form.get(name).map(|v| v.trim().to_string()).unwrap_or_default();
     let outcome = match field("action").as_str() {
-        "add_hold" => add_hold(&state, &principal, &field("type"), &field("id"), &field("reason")).await,
-        "lift_hold" => lift(&state, &principal, &field("type"), &field("id")).await,
+        "add_hold" => retention_holds::add_hold(&state, &principal, &form).await,
+        "lift_hold" => retention_holds::lift(&state, &principal, &field("type"), &field("id")).await,
         "legal_hold" => legal_hold(&state, &principal, field("legal_hold") == "on").await,
         "preview" => retention_policy::preview(&state, &principal, &form).await.map(|r| match r {
             Ok(dry_run) => Outcome::Confirm(dry_run),
@@ -195,6 +161,7 @@ pub async fn submit(
                     p.hold_type = field("type");
                     p.hold_id = field("id");
                     p.hold_reason = field("reason");
+                    p.hold_record = field("record");
                 }
             })
             .await
@@ -206,42 +173,6 @@ pub async fn submit(
             })
             .await
         }
-    }
-}
-
-/// Places a hold and records it, as `POST /api/v1/holds` does.
-async fn add_hold(state: &AppState, principal: &Principal, kind: &str, id: &str, reason: &str) -> ApiResult<Outcome> {
-    let request = match parse_hold(Some(kind), Some(id), Some(reason)) {
-        Ok(request) => request,
-        Err(errors) => return Ok(Outcome::Refused(refusal(kind, &errors))),
-    };
-    let (kind, id) = (request.kind, request.id.clone());
-    match place_hold(state, &principal.actor(), principal.account_id, request).await {
-        Ok(_) => Ok(Outcome::Done(format!("Placed a hold on {} {id}.", kind.key()))),
-        Err(AppError::Store(StoreError::Conflict(_))) => {
-            Ok(Outcome::Refused(format!("The {} {id} is already under a hold.", kind.key())))
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// Why a hold could not be placed, in the words of the page.
-fn refusal(kind: &str, errors: &[casetrail_core::FieldError]) -> String {
-    match errors.first().map(|e| e.field.as_str()) {
-        Some("type") => "Choose a case or a client to hold.".into(),
-        Some("id") => format!("Enter the id of the {kind} to hold."),
-        _ => format!("The reason may be at most {MAX_REASON_CHARS} characters."),
-    }
-}
-
-/// Lifts a hold and records it, as `DELETE /api/v1/holds/{type}/{id}` does.
-async fn lift(state: &AppState, principal: &Principal, kind: &str, id: &str) -> ApiResult<Outcome> {
-    let gone = || Outcome::Refused("That hold is no longer in place.".into());
-    let Some(kind) = holdable(kind) else { return Ok(gone()) };
-    match lift_hold(state, &principal.actor(), principal.account_id, kind, id).await {
-        Ok(hold) => Ok(Outcome::Done(format!("Lifted the hold on {} {}.", kind.key(), hold.id))),
-        Err(AppError::NotFound(_)) => Ok(gone()),
-        Err(err) => Err(err.into()),
     }
 }
 

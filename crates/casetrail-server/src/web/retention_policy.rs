@@ -105,9 +105,12 @@ fn days_message(value: &str, what: &str) -> String {
     )
 }
 
-/// The policy a form asks for: the account's period and the whole map of category
-/// retentions, or the message saying what to fix.
-fn parse_form(form: &HashMap<String, String>) -> Result<(Option<u32>, BTreeMap<String, Option<u32>>), String> {
+/// A policy as the form gives it: the account's period (`None`: forever) and the
+/// whole map of category retentions.
+type Policy = (Option<u32>, BTreeMap<String, Option<u32>>);
+
+/// The policy a form asks for, or the message saying what to fix.
+fn parse_form(form: &HashMap<String, String>) -> Result<Policy, String> {
     let field = |name: &str| form.get(name).map(|v| v.trim().to_string()).unwrap_or_default();
     let days_text = field("retention_days");
     let days = parse_retention_text(&days_text).map_err(|_| days_message(&days_text, ""))?;

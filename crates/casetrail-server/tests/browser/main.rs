@@ -13,6 +13,7 @@ mod seed;
 mod auth;
 mod entry;
 mod history;
+mod hold_picker;
 mod integrity;
 mod log;
 mod pages;
