@@ -44,6 +44,7 @@ mod cpu;
 mod data;
 mod export;
 mod goals;
+mod history;
 mod ingest;
 mod machine;
 mod pg;
@@ -314,8 +315,8 @@ fn main() -> anyhow::Result<()> {
     notes.extend(noise_notes(&phases));
     let run = Run {
         engine: Engine::Sqlite,
-        extra_summary: serde_json::Map::new(),
-        extra_markdown: String::new(),
+        extra_summary: history::summary(&http.history),
+        extra_markdown: history::markdown(&http.history),
         date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
         command: command_line(),
         machine,
