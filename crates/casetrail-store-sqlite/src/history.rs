@@ -28,13 +28,6 @@ pub(crate) fn link_event(tx: &Transaction<'_>, pk: i64, event: &Event) -> StoreR
     Ok(())
 }
 
-/// Forgets a purged event's rows.
-pub(crate) fn unlink_event(tx: &Transaction<'_>, pk: i64, seq: u64) -> StoreResult<()> {
-    let mut st = tx.prepare_cached("DELETE FROM record_events WHERE acct = ?1 AND seq = ?2").map_err(db)?;
-    st.execute(params![pk, seq as i64]).map_err(db)?;
-    Ok(())
-}
-
 pub(crate) fn record_events(
     conn: &Connection,
     pk: i64,
