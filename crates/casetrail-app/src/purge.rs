@@ -45,8 +45,16 @@ pub fn retention_actor() -> Actor {
 /// for a run that did not finish by itself.
 fn purged_event(summary: &PurgeRunSummary, interrupted: bool) -> NewEvent {
     let run = &summary.run;
-    let policy = run.retention_days.map_or("the retention period".to_string(), |d| format!("{d} days"));
-    let mut description = format!("Purged {} events older than {policy}", summary.purged);
+    let cutoffs = &run.cutoffs;
+    let days = |d: Option<u32>| d.map_or("forever".to_string(), |d| format!("{d} days"));
+    let mut description = match (cutoffs.retention_days, cutoffs.categories.is_empty()) {
+        (Some(d), true) => format!("Purged {} events older than {d} days", summary.purged),
+        (None, true) => format!("Purged {} events older than the retention period", summary.purged),
+        (default, false) => {
+            let own: Vec<String> = cutoffs.categories.iter().map(|(k, c)| format!("{k} {}", days(c.days))).collect();
+            format!("Purged {} events past their retention ({}; {})", summary.purged, days(default), own.join(", "))
+        }
+    };
     if interrupted {
         description.push_str(" (recorded after the run was interrupted)");
     }
@@ -54,8 +62,11 @@ fn purged_event(summary: &PurgeRunSummary, interrupted: bool) -> NewEvent {
         .metadata("purged", summary.purged)
         .metadata("first_seq", summary.first_seq)
         .metadata("last_seq", summary.last_seq)
-        .metadata("retention_days", run.retention_days)
-        .metadata("cutoff", run.cutoff.to_string());
+        .metadata("retention_days", cutoffs.retention_days)
+        .metadata("cutoff", cutoffs.cutoff.map(|c| c.to_string()));
+    if !cutoffs.categories.is_empty() {
+        event = event.metadata("categories", cutoffs.categories_json());
+    }
     if interrupted {
         event = event.metadata("interrupted", true);
     }
@@ -74,15 +85,8 @@ pub async fn run_account(
     stop: &CancellationToken,
 ) -> anyhow::Result<u64> {
     let now = Timestamp::now();
-    let Some(cutoff) = account.purge_cutoff(now) else { return Ok(0) };
-    let run = PurgeRun {
-        id: Uuid::now_v7(),
-        account_id: account.id,
-        cutoff,
-        retention_days: account.retention_days,
-        actor,
-        started_at: now,
-    };
+    let Some(cutoffs) = account.purge_cutoffs(now) else { return Ok(0) };
+    let run = PurgeRun { id: Uuid::now_v7(), account_id: account.id, cutoffs, actor, started_at: now };
     let mut total = 0u64;
     let outcome: anyhow::Result<()> = async {
         loop {

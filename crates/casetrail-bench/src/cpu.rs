@@ -122,7 +122,7 @@ mod tests {
         let started = Instant::now();
         let mut x = 0u64;
         while process_ticks(me) < before.bench + (ticks_per_sec() / 4.0) as u64 {
-            assert!(started.elapsed() < Duration::from_secs(20), "no CPU time was charged in 20 s");
+            assert!(started.elapsed() < Duration::from_secs(60), "no CPU time was charged in 60 s");
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
         }
         std::hint::black_box(x);

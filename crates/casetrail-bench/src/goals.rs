@@ -168,6 +168,7 @@ fn sqlite_goals(runs: &[Value]) -> String {
         None => line(&mut out, false, goal, "no run has measured it yet"),
     }
 
+    out += &crate::history::goal_line(runs);
     export_goal(&mut out, runs);
     purge_line(&mut out, runs);
     out += &crate::evidence::goal(runs);

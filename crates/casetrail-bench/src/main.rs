@@ -46,6 +46,7 @@ mod data;
 mod evidence;
 mod export;
 mod goals;
+mod history;
 mod ingest;
 mod machine;
 mod pg;
@@ -323,8 +324,12 @@ fn main() -> anyhow::Result<()> {
     let csv_rows_per_s = http.exports.iter().find(|e| e.format == Format::Csv).and_then(|e| e.rows_per_s());
     let mut run = Run {
         engine: Engine::Sqlite,
-        extra_summary: evidence::summary(&http.evidence),
-        extra_markdown: evidence::markdown(&http.evidence, csv_rows_per_s),
+        extra_summary: {
+            let mut summary = evidence::summary(&http.evidence);
+            summary.extend(history::summary(&http.history));
+            summary
+        },
+        extra_markdown: evidence::markdown(&http.evidence, csv_rows_per_s) + &history::markdown(&http.history),
         date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
         command: command_line(),
         machine,

@@ -220,6 +220,8 @@ pub async fn run(
     out.summary.insert("raw_best_eps".into(), json!(best.1.eps()));
     out.markdown = pg_report::markdown(&spreads, &raw_purge, &copy, &unnest, &mut out.summary);
     out.markdown += &evidence_markdown;
+    out.summary.extend(crate::history::summary(&http.history));
+    out.markdown += &crate::history::markdown(&http.history);
     Ok(out)
 }
 

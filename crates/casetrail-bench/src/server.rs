@@ -143,6 +143,7 @@ pub struct HttpFigures {
     pub evidence: crate::evidence::EvidenceFigures,
     pub verify: VerifyFigures,
     pub purge: PurgeFigures,
+    pub history: crate::history::HistoryFigures,
     pub stats_fresh: bool,
     pub db_size: u64,
 }
@@ -207,6 +208,7 @@ pub async fn http_phase(
     out.memory.reads = server.end_peak(begun)?;
     let mut direct = queries::Direct { store: store.clone(), account: firm.account.id };
     out.store_queries = queries::run(&mut direct, input.plan).await?;
+    out.history = crate::history::http(&client, &server.base, admin, data, input.plan.deep_requests).await?;
     phases.end("queries", watch);
 
     let watch = phases.begin();

@@ -12,6 +12,8 @@
 //! - [`query`]: browse filters, keyset cursors and the keyword tokenizer.
 //! - [`integrity`]: signed checkpoints and purge tombstones, and the streaming verifier
 //!   of a stored chain (docs/API.md §7).
+//! - [`retention`]: where each category's retention window starts, for ingest and
+//!   purges.
 //! - [`time`]: millisecond UTC timestamps.
 //! - [`ids`]: typed ids ([`AccountId`], [`UserId`], [`KeyId`], [`EventId`]) that
 //!   serialize as bare uuids.
@@ -38,6 +40,7 @@ pub mod integrity;
 pub mod mask;
 pub mod merkle;
 pub mod query;
+pub mod retention;
 pub mod time;
 pub mod validate;
 pub mod zone;

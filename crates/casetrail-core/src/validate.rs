@@ -90,8 +90,9 @@ impl NewEvent {
 #[derive(Debug, Clone, Copy)]
 pub struct IngestRules {
     pub now: Timestamp,
-    /// The oldest `occurred_at` the account's retention keeps; `None` keeps forever.
-    pub window_start: Option<Timestamp>,
+    /// Where the account's retention window starts, per category (docs/API.md §14);
+    /// `None` keeps everything.
+    pub window_start: Option<crate::retention::RetentionWindow>,
     /// Whether `system_log.*` may be written: only casetrail itself may.
     pub allow_reserved: bool,
 }
@@ -194,7 +195,7 @@ pub fn parse_event(value: &Value, prefix: &str, rules: &IngestRules) -> Result<N
     if idempotency_key.as_deref().is_some_and(str::is_empty) {
         c.fail("idempotency_key", "must not be empty");
     }
-    let occurred_at = parse_occurred_at(&mut c, obj.get("occurred_at"), rules);
+    let occurred_at = parse_occurred_at(&mut c, obj.get("occurred_at"), obj.get("activity"), rules);
     let actor = parse_actor(&mut c, obj.get("actor"));
     let activity = parse_activity(&mut c, obj.get("activity"), rules);
     let description = c.string(obj, "description", "description", MAX_DESCRIPTION_CHARS, false);

@@ -6,7 +6,9 @@ use crate::event::ActorType;
 fn rules() -> IngestRules {
     IngestRules {
         now: Timestamp::parse("2026-11-25T12:00:00Z").unwrap(),
-        window_start: Some(Timestamp::parse("2026-08-27T12:00:00Z").unwrap()),
+        window_start: Some(crate::retention::RetentionWindow::uniform(Some(
+            Timestamp::parse("2026-08-27T12:00:00Z").unwrap(),
+        ))),
         allow_reserved: false,
     }
 }
@@ -113,6 +115,41 @@ fn time_rules() {
     assert!(invalid(body.clone())[0].1.contains("retention window"));
     body["occurred_at"] = json!(1764072000);
     assert_eq!(fields(body), ["occurred_at"]);
+}
+
+#[test]
+fn each_category_is_held_to_its_own_window() {
+    let default = Timestamp::parse("2026-08-27T12:00:00Z").unwrap();
+    let team = Timestamp::parse("2019-11-27T12:00:00Z").unwrap();
+    let window = crate::retention::RetentionWindow::new(Some(default), |c| match c {
+        "team" => Some(Some(team)),
+        "communication" => Some(None),
+        _ => None,
+    });
+    let rules = IngestRules { window_start: Some(window), ..rules() };
+    let outcome = |activity: &str, at: &str| {
+        let mut body = minimal();
+        body["activity"] = json!(activity);
+        body["occurred_at"] = json!(at);
+        parse_ingest(&body, &rules).map(drop).map_err(|e| match e {
+            IngestError::Invalid(errors) => errors.into_iter().map(|e| (e.field, e.message)).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        })
+    };
+    // Team events are kept for seven years: a five-year-old one is inside the window.
+    assert_eq!(outcome("team.user_logged_in", "2021-11-25T12:00:00Z"), Ok(()));
+    assert_eq!(outcome("team.user_logged_in", "2019-11-27T12:00:00Z"), Ok(()));
+    let refused = outcome("team.user_logged_in", "2019-11-27T11:59:59.999Z").unwrap_err();
+    assert_eq!(refused[0].0, "occurred_at");
+    assert!(refused[0].1.contains("retention window of the account's team events"), "{refused:?}");
+    // Communications are kept forever; the others follow the account's 90 days.
+    assert_eq!(outcome("communication.sms_sent", "2001-01-01T00:00:00Z"), Ok(()));
+    assert_eq!(outcome("case.updated", "2026-08-27T12:00:00Z"), Ok(()));
+    let refused = outcome("case.updated", "2026-08-27T11:59:59.999Z").unwrap_err();
+    assert!(refused[0].1.starts_with("lies before the account's retention window"), "{refused:?}");
+    // An unknown activity is refused for itself and held to the account's window.
+    let refused = outcome("case.opened", "2021-11-25T12:00:00Z").unwrap_err();
+    assert_eq!(refused.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["occurred_at", "activity"]);
 }
 
 #[test]

@@ -6,7 +6,9 @@
 //   for keyboards and for readers without JavaScript).
 // - The user, case and client selects become type-ahead pickers that ask
 //   /api/v1/actors and /api/v1/records as you type, so a firm with thousands of
-//   clients can still pick any of them.
+//   clients can still pick any of them. A picker with data-kind-from (the hold
+//   form's) asks for the record type that select names ({kind} in its source),
+//   and its values are "type:id".
 // - The filter dropdowns close each other, and blank fields stay out of the URL.
 (function () {
   "use strict";
@@ -59,6 +61,15 @@
     var label = box.querySelector("label");
     var source = box.getAttribute("data-source");
     if (!select || !label || !source) return;
+    var kindSelect = document.getElementById(box.getAttribute("data-kind-from") || "");
+
+    // The type the picker is for ("" for the log's own pickers), as a value prefix.
+    function prefix() {
+      return kindSelect ? kindSelect.value + ":" : "";
+    }
+    function sourceUrl() {
+      return kindSelect ? source.replace("{kind}", encodeURIComponent(kindSelect.value)) : source;
+    }
     var name = label.textContent.trim();
     var listId = "combo-" + ++uid;
 
@@ -111,7 +122,9 @@
     function local() {
       var out = [];
       Array.prototype.forEach.call(select.options, function (o) {
-        if (o.value) out.push({ value: o.value, label: o.textContent, detail: o.getAttribute("data-detail") || "" });
+        if (o.value && o.value.indexOf(prefix()) === 0) {
+          out.push({ value: o.value, label: o.textContent, detail: o.getAttribute("data-detail") || "" });
+        }
       });
       return out;
     }
@@ -200,7 +213,8 @@
         return;
       }
       var mine = ++asked;
-      var url = source + (source.indexOf("?") >= 0 ? "&" : "?") + "q=" + encodeURIComponent(q);
+      var base = sourceUrl();
+      var url = base + (base.indexOf("?") >= 0 ? "&" : "?") + "q=" + encodeURIComponent(q);
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) {
           return r.ok ? r.json() : Promise.reject(r.status);
@@ -208,7 +222,7 @@
         .then(function (data) {
           if (mine !== asked) return;
           items = (data.actors || data.records || []).map(function (x) {
-            return { value: x.id, label: x.name || x.id, detail: x.email || x.id };
+            return { value: prefix() + x.id, label: x.name || x.id, detail: x.email || x.id };
           });
           render();
         })
@@ -269,6 +283,13 @@
       sync();
       input.focus();
     });
+    // Another type: a pick of the former one no longer applies.
+    if (kindSelect) {
+      kindSelect.addEventListener("change", function () {
+        if (select.value && select.value.indexOf(prefix()) !== 0) select.value = "";
+        sync();
+      });
+    }
 
     sync();
   }

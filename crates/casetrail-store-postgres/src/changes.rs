@@ -60,9 +60,16 @@ pub(crate) async fn change_account(
             )
             .await?
         }
-        AccountChange::RetentionDays(days) => {
-            let days = days.map(|d| d as i32);
-            db.execute("UPDATE accounts SET retention_days = $1 WHERE pk = $2", &[&days, &pk]).await?
+        AccountChange::Retention { .. } => {
+            // Both columns are this change's; the row is locked, so a member the
+            // request left out is written back as this transaction read it.
+            let days = after.retention_days.map(|d| d as i32);
+            let text = serde_json::to_string(&after.retention_categories).map_err(StoreError::backend)?;
+            db.execute(
+                "UPDATE accounts SET retention_days = $1, retention_categories = $2 WHERE pk = $3",
+                &[&days, &text, &pk],
+            )
+            .await?
         }
         AccountChange::LegalHold(on) => {
             db.execute("UPDATE accounts SET legal_hold = $1 WHERE pk = $2", &[on, &pk]).await?
@@ -70,10 +77,6 @@ pub(crate) async fn change_account(
         AccountChange::Masking(patterns) => {
             let text = serde_json::to_string(patterns).map_err(StoreError::backend)?;
             db.execute("UPDATE accounts SET masking = $1 WHERE pk = $2", &[&text, &pk]).await?
-        }
-        AccountChange::RetentionCategories(map) => {
-            let text = serde_json::to_string(map).map_err(StoreError::backend)?;
-            db.execute("UPDATE accounts SET retention_categories = $1 WHERE pk = $2", &[&text, &pk]).await?
         }
     };
     recorded(db, id, Transition { before, after }, record).await

@@ -1,5 +1,6 @@
 //! Verification of the rows derived from each event's body at ingest (`append.rs`):
-//! its case/client links, its `search` lexemes and its picker entries, read for a
+//! its case/client links, its related-records index rows (`record_events`), its
+//! `search` lexemes and its picker entries, read for a
 //! whole page of events in a few statements and compared with what the same
 //! derivation gives from the body (see `casetrail_store::derived`).
 //!
@@ -13,7 +14,8 @@ use casetrail_core::chain::ChainedEvent;
 use casetrail_core::integrity::Columns;
 use casetrail_store::StoreResult;
 use casetrail_store::derived::{
-    DerivedPage, PickerCheck, PickerKey, StoredActor, StoredLinks, StoredPickers, StoredRecord, picker_keys,
+    DerivedPage, PickerCheck, PickerKey, StoredActor, StoredHistory, StoredLinks, StoredPickers, StoredRecord,
+    picker_keys,
 };
 
 use crate::db::{Db, get};
@@ -37,6 +39,20 @@ pub(crate) async fn check_page(db: Db<'_>, pk: i64, rows: &mut [PageRow]) -> Sto
         stored.entry(get::<i64>(r, 0)? as u64).or_default().push((get(r, 1)?, get(r, 2)?, get(r, 3)?));
     }
     page.check_links(stored);
+    // The related-records index: one range of its `(acct, seq)` index too.
+    let indexed = db
+        .query(
+            "SELECT seq, kind, record_id, occurred_at, first FROM record_events
+             WHERE acct = $1 AND seq BETWEEN $2 AND $3",
+            &[&pk, &first, &last],
+        )
+        .await?;
+    let mut history = StoredHistory::new();
+    for r in &indexed {
+        let row = (get(r, 1)?, get(r, 2)?, get(r, 3)?, get(r, 4)?);
+        history.entry(get::<i64>(r, 0)? as u64).or_default().push(row);
+    }
+    page.check_history(history);
 
     let events = page.events();
     let mut search = Vec::new();

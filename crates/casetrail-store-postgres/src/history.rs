@@ -7,21 +7,22 @@
 use std::collections::BTreeMap;
 
 use casetrail_core::{Event, RecordType, Timestamp};
+use casetrail_store::derived::history_links;
 use casetrail_store::{RECENT_EVENTS, RecordEvents, StoreResult, name_in_body};
 
 use crate::browse::{EVENT_COLUMNS, chained};
 use crate::db::{Db, get};
 
-/// The index rows of the events one append writes, for one `unnest`. A record named
-/// twice in one event is one row, first if either mention is.
+/// The index rows of the events one append writes, for one `unnest`: those
+/// [`history_links`] derives, which verification expects.
 #[derive(Debug, Default)]
 pub(crate) struct RecordLinks(BTreeMap<(i64, &'static str, String, i64, i64), bool>);
 
 impl RecordLinks {
     pub(crate) fn push(&mut self, pk: i64, event: &Event) {
         let (occurred, seq) = (event.occurred_at.as_millis(), event.seq as i64);
-        for (i, r) in event.related.iter().enumerate() {
-            *self.0.entry((pk, r.kind.key(), r.id.clone(), occurred, seq)).or_default() |= i == 0;
+        for (kind, id, first) in history_links(event) {
+            self.0.insert((pk, kind, id.to_string(), occurred, seq), first);
         }
     }
 

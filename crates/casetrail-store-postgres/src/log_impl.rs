@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use std::collections::HashMap;
 
+use casetrail_core::activity::Category;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_core::merkle::NodeId;
@@ -151,8 +152,18 @@ impl RetentionStore for PostgresStore {
         transact!(self, |db| changes::remove_hold(db, account, kind, id, record).await)
     }
 
-    async fn purge_preview(&self, account: AccountId, cutoff: Timestamp) -> StoreResult<PurgePreview> {
-        for_account!(self, account, |db, pk| retention::preview(db, pk, cutoff).await, PurgePreview::default())
+    async fn purge_preview(
+        &self,
+        account: AccountId,
+        category: Option<&'static Category>,
+        cutoff: Timestamp,
+    ) -> StoreResult<PurgePreview> {
+        for_account!(
+            self,
+            account,
+            |db, pk| retention::preview(db, pk, category, cutoff).await,
+            PurgePreview::default()
+        )
     }
 
     async fn purge(&self, run: &PurgeRun, max_events: u32, key: &ChainKey) -> StoreResult<PurgeBatch> {
@@ -163,7 +174,7 @@ impl RetentionStore for PostgresStore {
             if let Some(other) = purge_runs::live_other_run(db, pk, run.id).await? {
                 return Ok(PurgeBatch { behind: Some(other), ..PurgeBatch::default() });
             }
-            let batch = retention::purge(db, pk, run.account_id, run.cutoff, max_events, key).await?;
+            let batch = retention::purge(db, pk, run.account_id, &run.cutoffs, max_events, key).await?;
             purge_runs::note_batch(db, pk, run, &batch).await?;
             Ok::<_, StoreError>(batch)
         }

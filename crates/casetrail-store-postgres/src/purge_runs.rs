@@ -4,7 +4,8 @@
 
 use casetrail_core::Timestamp;
 use casetrail_store::{
-    AccountId, PURGE_RUN_LIVE_MS, PurgeBatch, PurgeRun, PurgeRunSummary, Recorded, Recorder, StoreError, StoreResult,
+    AccountId, PURGE_RUN_LIVE_MS, PurgeBatch, PurgeCutoffs, PurgeRun, PurgeRunSummary, Recorded, Recorder, StoreError,
+    StoreResult,
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -13,7 +14,7 @@ use crate::changes::{append_record, build};
 use crate::db::{Db, get, ts};
 use crate::records::lock_account;
 
-const COLUMNS: &str = "r.run_id, a.id, r.started_at, r.cutoff, r.retention_days, r.actor, r.purged, r.first_seq, r.last_seq, r.last_batch_at";
+const COLUMNS: &str = "r.run_id, a.id, r.started_at, r.cutoff, r.retention_days, r.actor, r.purged, r.first_seq, r.last_seq, r.last_batch_at, r.categories";
 
 /// Adds what one batch removed to its run's tally, inside the batch's transaction.
 pub(crate) async fn note_batch(db: Db<'_>, pk: i64, run: &PurgeRun, batch: &PurgeBatch) -> StoreResult<()> {
@@ -21,8 +22,9 @@ pub(crate) async fn note_batch(db: Db<'_>, pk: i64, run: &PurgeRun, batch: &Purg
     let actor = serde_json::to_string(&run.actor).map_err(StoreError::backend)?;
     db.execute(
         "INSERT INTO purge_runs
-            (acct, run_id, started_at, cutoff, retention_days, actor, purged, first_seq, last_seq, last_batch_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            (acct, run_id, started_at, cutoff, retention_days, actor, purged, first_seq, last_seq, last_batch_at,
+             categories)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (acct, run_id) DO UPDATE SET
             purged = purge_runs.purged + excluded.purged,
             first_seq = least(purge_runs.first_seq, excluded.first_seq),
@@ -32,13 +34,14 @@ pub(crate) async fn note_batch(db: Db<'_>, pk: i64, run: &PurgeRun, batch: &Purg
             &pk,
             &run.id,
             &run.started_at.as_millis(),
-            &run.cutoff.as_millis(),
-            &run.retention_days.map(|d| d as i32),
+            &run.cutoffs.cutoff.map(Timestamp::as_millis),
+            &run.cutoffs.retention_days.map(|d| d as i32),
             &actor,
             &(batch.purged as i64),
             &(first as i64),
             &(last as i64),
             &Timestamp::now().as_millis(),
+            &run.cutoffs.categories_json().to_string(),
         ],
     )
     .await?;
@@ -65,8 +68,13 @@ fn summary_row(r: &Row) -> StoreResult<PurgeRunSummary> {
         id: get(r, 0)?,
         account_id: AccountId::from(get::<Uuid>(r, 1)?),
         started_at: ts(get(r, 2)?),
-        cutoff: ts(get(r, 3)?),
-        retention_days: get::<Option<i32>>(r, 4)?.map(|d| d as u32),
+        cutoffs: PurgeCutoffs {
+            cutoff: get::<Option<i64>>(r, 3)?.map(ts),
+            retention_days: get::<Option<i32>>(r, 4)?.map(|d| d as u32),
+            categories: PurgeCutoffs::categories_from_json(
+                &serde_json::from_str(get::<&str>(r, 10)?).unwrap_or_default(),
+            ),
+        },
         actor,
     };
     Ok(PurgeRunSummary {

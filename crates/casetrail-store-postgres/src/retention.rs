@@ -1,10 +1,11 @@
 //! Holds and purging: events past the retention window go, held ones stay, and
 //! each run of purged seqs leaves one signed tombstone.
 
+use casetrail_core::activity::Category;
 use casetrail_core::chain::ChainHash;
 use casetrail_core::integrity::{ChainKey, PurgedRun, Tombstone};
 use casetrail_core::{RecordType, Related, Timestamp};
-use casetrail_store::{AccountId, ConflictCode, Hold, PurgeBatch, PurgePreview, StoreError, StoreResult};
+use casetrail_store::{AccountId, ConflictCode, Hold, PurgeBatch, PurgeCutoffs, PurgePreview, StoreError, StoreResult};
 
 use crate::db::{Db, get, pg, ts, violates};
 use crate::integrity;
@@ -61,25 +62,70 @@ pub(crate) async fn remove_hold(
     Ok(found)
 }
 
-/// Events older than the cutoff (`$2`) that no hold keeps: none at all while the
-/// account (`$1`) has its legal hold, else none related to a held case or client.
-/// Both are read by the statement itself, so each purge batch sees the holds as of
-/// its own statement, and a hold placed in the middle of a long purge stops the
-/// batches after it.
-const PURGEABLE: &str = "FROM events e WHERE e.acct = $1 AND e.occurred_at < $2
-    AND NOT (SELECT a.legal_hold FROM accounts a WHERE a.pk = $1)
+/// What no hold keeps (`$1` the account): nothing at all while the account has its
+/// legal hold, else nothing related to a held case or client. Both are read by the
+/// statement itself, so each purge batch sees the holds as of its own statement,
+/// and a hold placed in the middle of a long purge stops the batches after it.
+const NOT_HELD: &str = "NOT (SELECT a.legal_hold FROM accounts a WHERE a.pk = $1)
     AND NOT EXISTS (
         SELECT 1 FROM holds h JOIN event_records r ON r.acct = h.acct AND r.kind = h.kind AND r.record_id = h.record_id
         WHERE h.acct = $1 AND r.seq = e.seq)";
 
-pub(crate) async fn preview(db: Db<'_>, pk: i64, cutoff: Timestamp) -> StoreResult<PurgePreview> {
-    let sql = format!("SELECT count(*), min(e.occurred_at), max(e.occurred_at) {PURGEABLE}");
-    let row = db.query_one(&sql, &[&pk, &cutoff.as_millis()]).await?;
+/// What a purge with `cutoff` (`$2`) would remove, of one category's events (its
+/// activity types, `$3`, each an index range) or of all.
+pub(crate) async fn preview(
+    db: Db<'_>,
+    pk: i64,
+    category: Option<&'static Category>,
+    cutoff: Timestamp,
+) -> StoreResult<PurgePreview> {
+    let aggregate = "SELECT count(*), min(e.occurred_at), max(e.occurred_at) FROM events e";
+    let row = match category {
+        None => {
+            let sql = format!("{aggregate} WHERE e.acct = $1 AND e.occurred_at < $2 AND {NOT_HELD}");
+            db.query_one(&sql, &[&pk, &cutoff.as_millis()]).await?
+        }
+        Some(category) => {
+            let sql = format!(
+                "{aggregate} WHERE e.acct = $1 AND e.activity = ANY($3::text[]) AND e.occurred_at < $2 AND {NOT_HELD}"
+            );
+            let types: Vec<&str> = category.types.iter().map(|t| t.key).collect();
+            db.query_one(&sql, &[&pk, &cutoff.as_millis(), &types]).await?
+        }
+    };
     Ok(PurgePreview {
         events: get::<i64>(&row, 0)? as u64,
         oldest: get::<Option<i64>>(&row, 1)?.map(ts),
         newest: get::<Option<i64>>(&row, 2)?.map(ts),
     })
+}
+
+/// The statement that removes one batch: the oldest `$3` events the run may remove.
+/// With one cutoff (`$2`) for every category the time index walks the log; otherwise
+/// each activity type (`$4`) gets its own cutoff (`$5`) and index range, read oldest
+/// first up to `$3` each (LATERAL), and the oldest `$3` of them all go, so a
+/// category's purge never reads another category's kept events.
+fn delete_batch(uniform: bool) -> String {
+    let doomed = if uniform {
+        format!(
+            "SELECT e.seq FROM events e WHERE e.acct = $1 AND e.occurred_at < $2 AND {NOT_HELD}
+                 ORDER BY e.occurred_at, e.seq LIMIT $3"
+        )
+    } else {
+        format!(
+            "SELECT c.seq FROM unnest($2::text[], $4::bigint[]) AS k (activity, cutoff)
+             CROSS JOIN LATERAL (
+                SELECT e.seq, e.occurred_at FROM events e
+                WHERE e.acct = $1 AND e.activity = k.activity AND e.occurred_at < k.cutoff AND {NOT_HELD}
+                ORDER BY e.occurred_at, e.seq LIMIT $3) c
+             ORDER BY c.occurred_at, c.seq LIMIT $3"
+        )
+    };
+    format!(
+        "WITH doomed AS ({doomed})
+         DELETE FROM events e USING doomed d WHERE e.acct = $1 AND e.seq = d.seq
+         RETURNING e.seq, e.occurred_at, e.body, e.prev_hash, e.hash"
+    )
 }
 
 struct Doomed {
@@ -89,22 +135,27 @@ struct Doomed {
 }
 
 /// One purge batch inside the caller's transaction, which holds the account's row
-/// lock: the oldest purgeable events go in one statement, then their case/client
-/// links, then each run of consecutive seqs is merged into the tombstones.
+/// lock: the oldest purgeable events go in one statement ([`delete_batch`]), then
+/// their case/client links, then each run of consecutive seqs is merged into the
+/// tombstones.
 pub(crate) async fn purge(
     db: Db<'_>,
     pk: i64,
     account: AccountId,
-    cutoff: Timestamp,
+    cutoffs: &PurgeCutoffs,
     max: u32,
     key: &ChainKey,
 ) -> StoreResult<PurgeBatch> {
-    let sql = format!(
-        "WITH doomed AS (SELECT e.seq {PURGEABLE} ORDER BY e.occurred_at, e.seq LIMIT $3)
-         DELETE FROM events e USING doomed d WHERE e.acct = $1 AND e.seq = d.seq
-         RETURNING e.seq, e.occurred_at, e.body, e.prev_hash, e.hash"
-    );
-    let rows = db.query(&sql, &[&pk, &cutoff.as_millis(), &i64::from(max)]).await?;
+    let max = i64::from(max);
+    let rows = match cutoffs.uniform_cutoff() {
+        Some(None) => return Ok(PurgeBatch::default()),
+        Some(Some(cutoff)) => db.query(&delete_batch(true), &[&pk, &cutoff.as_millis(), &max]).await?,
+        None => {
+            let (activities, times): (Vec<&str>, Vec<i64>) =
+                cutoffs.activity_cutoffs().into_iter().map(|(a, t)| (a, t.as_millis())).unzip();
+            db.query(&delete_batch(false), &[&pk, &activities, &max, &times]).await?
+        }
+    };
     if rows.is_empty() {
         return Ok(PurgeBatch::default());
     }

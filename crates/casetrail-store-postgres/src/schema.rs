@@ -269,6 +269,13 @@ const MIGRATIONS: &[&str] = &[
         FROM events e, jsonb_array_elements(e.body::jsonb -> 'related') WITH ORDINALITY AS r (value, ord)
         GROUP BY 1, 2, 3, 4, 5;
     "#,
+    // 9: retention by category (docs/API.md §14). A run's tally keeps the cutoffs of
+    // the categories with a retention of their own, and its default cutoff may be
+    // none (the account keeps forever what has no retention of its own).
+    r#"
+    ALTER TABLE purge_runs ALTER COLUMN cutoff DROP NOT NULL;
+    ALTER TABLE purge_runs ADD COLUMN categories TEXT NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// The first key of the migrations' advisory lock (the second is the schema's).

@@ -54,8 +54,14 @@ pub(crate) fn change_account(
                 params![after.name, after.timezone.name(), urls, key],
             )
         }
-        AccountChange::RetentionDays(days) => {
-            tx.execute("UPDATE accounts SET retention_days = ?1 WHERE id = ?2", params![days, key])
+        AccountChange::Retention { .. } => {
+            // Both columns are this change's; inside IMMEDIATE, a member the request
+            // left out is written back as this transaction read it.
+            let text = serde_json::to_string(&after.retention_categories).map_err(StoreError::backend)?;
+            tx.execute(
+                "UPDATE accounts SET retention_days = ?1, retention_categories = ?2 WHERE id = ?3",
+                params![after.retention_days, text, key],
+            )
         }
         AccountChange::LegalHold(on) => {
             tx.execute("UPDATE accounts SET legal_hold = ?1 WHERE id = ?2", params![on, key])
@@ -63,10 +69,6 @@ pub(crate) fn change_account(
         AccountChange::Masking(patterns) => {
             let text = serde_json::to_string(patterns).map_err(StoreError::backend)?;
             tx.execute("UPDATE accounts SET masking = ?1 WHERE id = ?2", params![text, key])
-        }
-        AccountChange::RetentionCategories(map) => {
-            let text = serde_json::to_string(map).map_err(StoreError::backend)?;
-            tx.execute("UPDATE accounts SET retention_categories = ?1 WHERE id = ?2", params![text, key])
         }
     }
     .map_err(db)?;

@@ -1,5 +1,6 @@
 //! Verification of the rows derived from each event's body at ingest (`append.rs`):
-//! its case/client links, its entry in the FTS5 index and its picker entries, read
+//! its case/client links, its related-records index rows (`record_events`), its
+//! entry in the FTS5 index and its picker entries, read
 //! for a whole page of events at once and compared with what the same derivation
 //! gives from the body (see `casetrail_store::derived`).
 //!
@@ -17,7 +18,8 @@ use casetrail_core::integrity::Columns;
 use casetrail_core::query::search_text;
 use casetrail_store::StoreResult;
 use casetrail_store::derived::{
-    DerivedPage, PickerCheck, PickerKey, StoredActor, StoredLinks, StoredPickers, StoredRecord, picker_keys,
+    DerivedPage, PickerCheck, PickerKey, StoredActor, StoredHistory, StoredLinks, StoredPickers, StoredRecord,
+    picker_keys,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -32,6 +34,7 @@ pub(crate) fn check_page(conn: &Connection, pk: i64, rows: &mut [PageRow]) -> St
     let mut page = DerivedPage::parse(rows.iter().map(|r| &r.0));
     let Some(seqs) = page.seq_range() else { return Ok(()) };
     page.check_links(stored_links(conn, pk, seqs)?);
+    page.check_history(stored_history(conn, pk, seqs)?);
 
     let events = page.events();
     let mut texts: Vec<Option<String>> = vec![None; rows.len()];
@@ -64,6 +67,25 @@ fn stored_links(conn: &Connection, pk: i64, (first, last): (i64, i64)) -> StoreR
     while let Some(r) = rows.next().map_err(db)? {
         let seq: i64 = r.get(0).map_err(db)?;
         out.entry(seq as u64).or_default().push((r.get(1).map_err(db)?, r.get(2).map_err(db)?, r.get(3).map_err(db)?));
+    }
+    Ok(out)
+}
+
+/// The stored related-records index rows of the page's seqs, by seq: one range of
+/// the `(acct, seq)` index, like the links.
+fn stored_history(conn: &Connection, pk: i64, (first, last): (i64, i64)) -> StoreResult<StoredHistory> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT seq, kind, record_id, occurred_at, first FROM record_events
+             WHERE acct = ?1 AND seq BETWEEN ?2 AND ?3",
+        )
+        .map_err(db)?;
+    let mut out = StoredHistory::new();
+    let mut rows = st.query(params![pk, first, last]).map_err(db)?;
+    while let Some(r) = rows.next().map_err(db)? {
+        let seq: i64 = r.get(0).map_err(db)?;
+        let row = (r.get(1).map_err(db)?, r.get(2).map_err(db)?, r.get(3).map_err(db)?, r.get(4).map_err(db)?);
+        out.entry(seq as u64).or_default().push(row);
     }
     Ok(out)
 }

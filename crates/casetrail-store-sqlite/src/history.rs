@@ -5,15 +5,15 @@
 //! events it leads, without reading any other event.
 
 use casetrail_core::{Event, RecordType, Timestamp};
+use casetrail_store::derived::history_links;
 use casetrail_store::{RECENT_EVENTS, RecordEvents, StoreResult, name_in_body};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::browse::{EVENT_COLUMNS, chained};
 use crate::db;
 
-/// Indexes an event's related records, inside its append transaction. A record
-/// named twice in one event is one row; the first mention is inserted first, so the
-/// row says `first` when either mention is.
+/// Indexes an event's related records, inside its append transaction: the rows
+/// [`history_links`] derives, which verification expects.
 pub(crate) fn link_event(tx: &Transaction<'_>, pk: i64, event: &Event) -> StoreResult<()> {
     let mut st = tx
         .prepare_cached(
@@ -22,16 +22,9 @@ pub(crate) fn link_event(tx: &Transaction<'_>, pk: i64, event: &Event) -> StoreR
         )
         .map_err(db)?;
     let (occurred, seq) = (event.occurred_at.as_millis(), event.seq as i64);
-    for (i, r) in event.related.iter().enumerate() {
-        st.execute(params![pk, r.kind.key(), r.id, occurred, seq, i == 0]).map_err(db)?;
+    for (kind, id, first) in history_links(event) {
+        st.execute(params![pk, kind, id, occurred, seq, first]).map_err(db)?;
     }
-    Ok(())
-}
-
-/// Forgets a purged event's rows.
-pub(crate) fn unlink_event(tx: &Transaction<'_>, pk: i64, seq: u64) -> StoreResult<()> {
-    let mut st = tx.prepare_cached("DELETE FROM record_events WHERE acct = ?1 AND seq = ?2").map_err(db)?;
-    st.execute(params![pk, seq as i64]).map_err(db)?;
     Ok(())
 }
 

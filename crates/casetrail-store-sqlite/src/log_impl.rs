@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use std::collections::HashMap;
 
+use casetrail_core::activity::Category;
 use casetrail_core::chain::{ChainHash, ChainedEvent};
 use casetrail_core::integrity::{ChainKey, Checkpoint, Columns, Tombstone};
 use casetrail_core::merkle::NodeId;
@@ -170,9 +171,14 @@ impl RetentionStore for SqliteStore {
         self.transact(move |tx| changes::remove_hold(tx, account, kind, &id, record)).await
     }
 
-    async fn purge_preview(&self, account: AccountId, cutoff: Timestamp) -> StoreResult<PurgePreview> {
+    async fn purge_preview(
+        &self,
+        account: AccountId,
+        category: Option<&'static Category>,
+        cutoff: Timestamp,
+    ) -> StoreResult<PurgePreview> {
         self.read(move |conn| match account_pk_opt(conn, account)? {
-            Some(pk) => retention::preview(conn, pk, cutoff),
+            Some(pk) => retention::preview(conn, pk, category, cutoff),
             None => Ok(PurgePreview::default()),
         })
         .await
@@ -187,7 +193,7 @@ impl RetentionStore for SqliteStore {
                 if let Some(other) = purge_runs::live_other_run(tx, pk, run.id)? {
                     return Ok(PurgeBatch { behind: Some(other), ..PurgeBatch::default() });
                 }
-                let batch = retention::purge(tx, pk, run.account_id, run.cutoff, max_events, &key)?;
+                let batch = retention::purge(tx, pk, run.account_id, &run.cutoffs, max_events, &key)?;
                 purge_runs::note_batch(tx, pk, &run, &batch)?;
                 Ok(batch)
             })

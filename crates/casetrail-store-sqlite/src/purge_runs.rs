@@ -4,8 +4,8 @@
 
 use casetrail_core::Timestamp;
 use casetrail_store::{
-    AccountId, AppendBatch, PURGE_RUN_LIVE_MS, PurgeBatch, PurgeRun, PurgeRunSummary, Recorded, Recorder, StoreError,
-    StoreResult,
+    AccountId, AppendBatch, PURGE_RUN_LIVE_MS, PurgeBatch, PurgeCutoffs, PurgeRun, PurgeRunSummary, Recorded, Recorder,
+    StoreError, StoreResult,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::records::{ts, uuid};
 use crate::{account_pk_opt, append, db};
 
-const COLUMNS: &str = "r.run_id, a.id, r.started_at, r.cutoff, r.retention_days, r.actor, r.purged, r.first_seq, r.last_seq, r.last_batch_at";
+const COLUMNS: &str = "r.run_id, a.id, r.started_at, r.cutoff, r.retention_days, r.actor, r.purged, r.first_seq, r.last_seq, r.last_batch_at, r.categories";
 
 /// Adds what one batch removed to its run's tally, inside the batch's transaction.
 pub(crate) fn note_batch(tx: &Transaction<'_>, pk: i64, run: &PurgeRun, batch: &PurgeBatch) -> StoreResult<()> {
@@ -21,8 +21,9 @@ pub(crate) fn note_batch(tx: &Transaction<'_>, pk: i64, run: &PurgeRun, batch: &
     let actor = serde_json::to_string(&run.actor).map_err(StoreError::backend)?;
     tx.prepare_cached(
         "INSERT INTO purge_runs
-            (run_id, acct, started_at, cutoff, retention_days, actor, purged, first_seq, last_seq, last_batch_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            (run_id, acct, started_at, cutoff, retention_days, actor, purged, first_seq, last_seq, last_batch_at,
+             categories)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (run_id) DO UPDATE SET
             purged = purged + excluded.purged,
             first_seq = min(first_seq, excluded.first_seq),
@@ -34,13 +35,14 @@ pub(crate) fn note_batch(tx: &Transaction<'_>, pk: i64, run: &PurgeRun, batch: &
             run.id.as_bytes().as_slice(),
             pk,
             run.started_at.as_millis(),
-            run.cutoff.as_millis(),
-            run.retention_days,
+            run.cutoffs.cutoff.map(Timestamp::as_millis),
+            run.cutoffs.retention_days,
             actor,
             batch.purged as i64,
             first as i64,
             last as i64,
             Timestamp::now().as_millis(),
+            run.cutoffs.categories_json().to_string(),
         ])
     })
     .map_err(db)?;
@@ -68,8 +70,13 @@ fn summary_row(r: &Row<'_>) -> rusqlite::Result<PurgeRunSummary> {
         id: uuid(r.get(0)?)?,
         account_id: uuid(r.get(1)?)?,
         started_at: ts(r.get(2)?),
-        cutoff: ts(r.get(3)?),
-        retention_days: r.get::<_, Option<i64>>(4)?.map(|d| d as u32),
+        cutoffs: PurgeCutoffs {
+            cutoff: r.get::<_, Option<i64>>(3)?.map(ts),
+            retention_days: r.get::<_, Option<i64>>(4)?.map(|d| d as u32),
+            categories: PurgeCutoffs::categories_from_json(
+                &serde_json::from_str(&r.get::<_, String>(10)?).unwrap_or_default(),
+            ),
+        },
         actor,
     };
     Ok(PurgeRunSummary {

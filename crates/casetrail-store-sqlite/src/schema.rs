@@ -279,6 +279,31 @@ const MIGRATIONS: &[&str] = &[
         FROM events e, json_each(e.body, '$.related') r
         GROUP BY e.acct, json_extract(r.value, '$.type'), json_extract(r.value, '$.id'), e.occurred_at, e.seq;
     "#,
+    // 11: retention by category (docs/API.md §14). A run's tally keeps the cutoffs of
+    // the categories with a retention of their own, and its default cutoff may be
+    // none (the account keeps forever what has no retention of its own). SQLite
+    // cannot drop a NOT NULL, so the small tally table is copied into a new one.
+    r#"
+    CREATE TABLE purge_runs_v11 (
+        run_id BLOB PRIMARY KEY,
+        acct INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        cutoff INTEGER,
+        retention_days INTEGER,
+        actor TEXT NOT NULL,
+        purged INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        last_batch_at INTEGER NOT NULL,
+        categories TEXT NOT NULL DEFAULT '{}'
+    ) WITHOUT ROWID;
+    INSERT INTO purge_runs_v11
+        (run_id, acct, started_at, cutoff, retention_days, actor, purged, first_seq, last_seq, last_batch_at)
+        SELECT run_id, acct, started_at, cutoff, retention_days, actor, purged, first_seq, last_seq, last_batch_at
+        FROM purge_runs;
+    DROP TABLE purge_runs;
+    ALTER TABLE purge_runs_v11 RENAME TO purge_runs;
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step. The version is

@@ -44,13 +44,17 @@ pub struct Recorded<T> {
 pub enum AccountChange {
     /// Name, time zone and record URL templates; `None` leaves a member as it is.
     Profile(ProfileUpdate),
-    /// `None` keeps events forever.
-    RetentionDays(Option<u32>),
+    /// The retention policy, already checked: `days` the account's (`Some(None)`
+    /// keeps forever), `categories` the whole map of per-category retention; `None`
+    /// leaves either as it is. One change, so a request setting both records both
+    /// in one event.
+    Retention {
+        days: Option<Option<u32>>,
+        categories: Option<BTreeMap<String, Option<u32>>>,
+    },
     LegalHold(bool),
     /// The whole list of masking patterns, already checked.
     Masking(Vec<String>),
-    /// The whole map of per-category retention, already checked.
-    RetentionCategories(BTreeMap<String, Option<u32>>),
 }
 
 /// The members of the account profile that an update sets.
@@ -62,6 +66,11 @@ pub struct ProfileUpdate {
 }
 
 impl AccountChange {
+    /// Sets the account's `retention_days` only (`None` keeps forever).
+    pub fn retention_days(days: Option<u32>) -> AccountChange {
+        AccountChange::Retention { days: Some(days), categories: None }
+    }
+
     /// The account as this change leaves it.
     pub fn apply(&self, account: &Account) -> Account {
         let mut after = account.clone();
@@ -77,10 +86,16 @@ impl AccountChange {
                     after.record_urls = urls.clone();
                 }
             }
-            AccountChange::RetentionDays(days) => after.retention_days = *days,
+            AccountChange::Retention { days, categories } => {
+                if let Some(days) = days {
+                    after.retention_days = *days;
+                }
+                if let Some(map) = categories {
+                    after.retention_categories = map.clone();
+                }
+            }
             AccountChange::LegalHold(on) => after.legal_hold = *on,
             AccountChange::Masking(patterns) => after.masking = patterns.clone(),
-            AccountChange::RetentionCategories(map) => after.retention_categories = map.clone(),
         }
         after
     }
@@ -110,7 +125,7 @@ mod tests {
         let before = account();
         let hold = AccountChange::LegalHold(true).apply(&before);
         assert_eq!(hold, Account { legal_hold: true, ..before.clone() });
-        let days = AccountChange::RetentionDays(None).apply(&before);
+        let days = AccountChange::retention_days(None).apply(&before);
         assert_eq!(days, Account { retention_days: None, ..before.clone() });
         let update = ProfileUpdate { timezone: Zone::parse("Europe/Paris"), ..Default::default() };
         let profile = AccountChange::Profile(update).apply(&before);
@@ -118,7 +133,9 @@ mod tests {
         let masking = AccountChange::Masking(vec!["pin".into()]).apply(&before);
         assert_eq!(masking, Account { masking: vec!["pin".into()], ..before.clone() });
         let map = BTreeMap::from([("team".to_string(), Some(2555))]);
-        let categories = AccountChange::RetentionCategories(map.clone()).apply(&before);
-        assert_eq!(categories, Account { retention_categories: map, ..before });
+        let categories = AccountChange::Retention { days: None, categories: Some(map.clone()) }.apply(&before);
+        assert_eq!(categories, Account { retention_categories: map.clone(), ..before.clone() });
+        let both = AccountChange::Retention { days: Some(Some(365)), categories: Some(map.clone()) }.apply(&before);
+        assert_eq!(both, Account { retention_days: Some(365), retention_categories: map, ..before });
     }
 }

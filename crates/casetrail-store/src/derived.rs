@@ -1,12 +1,13 @@
 //! The rows a backend derives from each event's body at ingest besides its own
-//! columns — the case/client links the filters use and the picker entries — and the
-//! comparison that verification makes between them and what the body gives now.
+//! columns — the case/client links the filters use, the related-records index of
+//! the record histories and the picker entries — and the comparison that
+//! verification makes between them and what the body gives now.
 //!
 //! Ingest and verification call the same functions here ([`filter_links`],
-//! [`PickerUpdates`](crate::PickerUpdates), [`picker_search`]), so a row that
-//! verification expects is exactly the row that ingest wrote. Each backend reads its
-//! stored rows for a page of events and hands them to [`PickerCheck`] and
-//! [`links_agree`]; disagreements become [`Columns::derived`] entries, which the
+//! [`history_links`], [`PickerUpdates`](crate::PickerUpdates), [`picker_search`]),
+//! so a row that verification expects is exactly the row that ingest wrote. Each
+//! backend reads its stored rows for a page of events and hands them to
+//! [`PickerCheck`], [`links_agree`] and [`history_agrees`]; disagreements become [`Columns::derived`] entries, which the
 //! verifier reports as `hash_mismatch` at the event's seq.
 //!
 //! What the pickers may legitimately hold: a purge removes events but never picker
@@ -39,6 +40,43 @@ pub fn filter_links(event: &Event) -> Vec<(&'static str, &str)> {
     links.sort_unstable();
     links.dedup();
     links
+}
+
+/// The related-records index rows of an event (`record_events`), `(type key,
+/// record id, first)`, sorted and without repeats: one per record it names, of every
+/// type, `first` when the record is its first related one (a record named twice is
+/// one row, first if either mention is).
+pub fn history_links(event: &Event) -> Vec<(&'static str, &str, bool)> {
+    let mut links: Vec<(&'static str, &str, bool)> =
+        event.related.iter().enumerate().map(|(i, r)| (r.kind.key(), r.id.as_str(), i == 0)).collect();
+    // The mention at position 0 sorts after a later one of the same record (true >
+    // false), so keeping the last of each record keeps its `first`.
+    links.sort_unstable();
+    let mut out: Vec<(&'static str, &str, bool)> = Vec::with_capacity(links.len());
+    for link in links {
+        match out.last_mut() {
+            Some(last) if (last.0, last.1) == (link.0, link.1) => *last = link,
+            _ => out.push(link),
+        }
+    }
+    out
+}
+
+/// The stored related-records index rows of a page, by seq: `(type key, record id,
+/// occurred_at in ms, first)` each.
+pub type StoredHistory = HashMap<u64, Vec<(String, String, i64, bool)>>;
+
+/// Whether the stored index rows of one event, in any order, are exactly
+/// [`history_links`] at the event's `occurred_at`.
+pub fn history_agrees(event: &Event, stored: &mut [(String, String, i64, bool)]) -> bool {
+    let at = event.occurred_at.as_millis();
+    stored.sort_unstable();
+    let expected = history_links(event);
+    stored.len() == expected.len()
+        && stored
+            .iter()
+            .zip(&expected)
+            .all(|((kind, id, t, first), (k, i, f))| kind == k && id == i && *t == at && first == f)
 }
 
 /// The stored case/client links of a page, by seq: `(type key, record id,
@@ -231,6 +269,8 @@ impl PickerCheck {
 
 /// Label of a disagreeing `event_records` set.
 const LINKS: &str = "case or client link";
+/// Label of a disagreeing set of `record_events` rows.
+const HISTORY: &str = "record history index entry";
 /// Label of a disagreeing search index entry.
 const SEARCH_ENTRY: &str = "search index entry";
 
@@ -275,6 +315,18 @@ impl DerivedPage {
         }
     }
 
+    /// Compares each event's [`history_links`] with the stored related-records index
+    /// rows of the page, by seq.
+    pub fn check_history(&mut self, mut stored: StoredHistory) {
+        for i in 0..self.events.len() {
+            let Some(event) = &self.events[i] else { continue };
+            let mut rows = stored.remove(&self.seqs[i]).unwrap_or_default();
+            if !history_agrees(event, &mut rows) {
+                self.found.push((i, HISTORY));
+            }
+        }
+    }
+
     /// Writes the disagreements into the page's columns, in page order: the links
     /// found so far, the pickers' (their candidates settled), and the positions whose
     /// search entry disagrees.
@@ -294,5 +346,35 @@ impl DerivedPage {
                 c.derived.push(label);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_links_are_one_row_per_record_first_if_any_mention_is() {
+        let body = serde_json::json!({
+            "id": "018f0000-0000-7000-8000-000000000000", "account_id": "018f0000-0000-7000-8000-000000000001",
+            "seq": 7, "occurred_at": "2026-11-25T10:00:00.000Z", "recorded_at": "2026-11-25T10:00:00.000Z",
+            "actor": {"id": "u_1", "name": "Jane", "email": null, "type": "user"},
+            "activity": "case.updated", "description": "x", "changes": [], "metadata": {}, "context": {},
+            "related": [{"type": "case", "id": "c_1", "name": null}, {"type": "user", "id": "u_9", "name": null},
+                        {"type": "case", "id": "c_1", "name": "Again"}, {"type": "client", "id": "c_1", "name": null}],
+        });
+        let event: Event = serde_json::from_value(body).expect("an event body");
+        assert_eq!(history_links(&event), [("case", "c_1", true), ("client", "c_1", false), ("user", "u_9", false)]);
+        let mut stored = vec![
+            ("user".to_string(), "u_9".to_string(), event.occurred_at.as_millis(), false),
+            ("case".to_string(), "c_1".to_string(), event.occurred_at.as_millis(), true),
+            ("client".to_string(), "c_1".to_string(), event.occurred_at.as_millis(), false),
+        ];
+        assert!(history_agrees(&event, &mut stored));
+        // Sorted now: case, client, user.
+        stored[2].3 = true;
+        assert!(!history_agrees(&event, &mut stored), "a flipped first disagrees");
+        stored[2].3 = false;
+        assert!(!history_agrees(&event, &mut stored[..2]), "a missing row disagrees");
     }
 }

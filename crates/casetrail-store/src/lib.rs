@@ -24,6 +24,7 @@ pub mod derived;
 mod history;
 mod pickers;
 mod records;
+mod retention;
 mod service;
 mod streams;
 pub mod tree;
@@ -42,6 +43,7 @@ pub use change::*;
 pub use history::*;
 pub use pickers::*;
 pub use records::*;
+pub use retention::*;
 pub use service::*;
 pub use streams::*;
 
@@ -168,10 +170,9 @@ pub const PURGE_RUN_LIVE_MS: i64 = 120_000;
 pub struct PurgeRun {
     pub id: Uuid,
     pub account_id: AccountId,
-    /// Events older than this go.
-    pub cutoff: Timestamp,
-    /// The policy the cutoff came from, for the record.
-    pub retention_days: Option<u32>,
+    /// What goes: each category's events older than its cutoff, and the policy the
+    /// cutoffs came from, for the record.
+    pub cutoffs: PurgeCutoffs,
     /// Who started the run: casetrail's retention task, or an admin.
     pub actor: casetrail_core::Actor,
     pub started_at: Timestamp,
@@ -366,10 +367,16 @@ pub trait RetentionStore: Send + Sync + std::fmt::Debug {
         id: &str,
         record: Recorder<Hold>,
     ) -> StoreResult<Option<Recorded<Hold>>>;
-    /// What a purge with this cutoff would remove now (holds respected).
-    async fn purge_preview(&self, account: AccountId, cutoff: Timestamp) -> StoreResult<PurgePreview>;
-    /// Removes up to `max_events` events older than the run's cutoff that no hold
-    /// keeps, in one transaction, leaving signed tombstones for the runs of purged
+    /// What a purge with this cutoff would remove now (holds respected): of the
+    /// events of `category` only, or of every event when it is `None`.
+    async fn purge_preview(
+        &self,
+        account: AccountId,
+        category: Option<&'static casetrail_core::activity::Category>,
+        cutoff: Timestamp,
+    ) -> StoreResult<PurgePreview>;
+    /// Removes up to `max_events` events older than their category's cutoff in the
+    /// run that no hold keeps, oldest first, in one transaction, leaving signed tombstones for the runs of purged
     /// seqs and adding what it removed to the run's tally. The holds (the
     /// account-wide legal hold included) are read inside that transaction, so a hold
     /// placed during a long purge stops it at the next batch. Callers loop until

@@ -32,19 +32,6 @@ pub const MIN_RETENTION_DAYS: u32 = 90;
 pub const MAX_RETENTION_DAYS: u32 = 3650;
 
 impl Account {
-    /// The oldest `occurred_at` the retention policy keeps at `now`; `None` keeps
-    /// everything. Ingest refuses anything older whether or not a legal hold is on:
-    /// a hold is temporary, and such an event would go at the first purge after it.
-    pub fn retention_start(&self, now: Timestamp) -> Option<Timestamp> {
-        self.retention_days.map(|days| now.minus_days(i64::from(days)))
-    }
-
-    /// What a purge may remove at `now`: events older than this; `None` when nothing
-    /// may go (keep forever, or the account-wide legal hold).
-    pub fn purge_cutoff(&self, now: Timestamp) -> Option<Timestamp> {
-        if self.legal_hold { None } else { self.retention_start(now) }
-    }
-
     /// The rules of the zone in which the account reads and shows dates.
     pub fn time_zone(&self) -> &jiff::tz::TimeZone {
         self.timezone.tz()

@@ -58,6 +58,7 @@ mod paging;
 mod pickers;
 mod privacy;
 mod purge;
+mod purge_categories;
 mod purge_runs;
 mod search;
 mod service;
@@ -80,6 +81,7 @@ pub use paging::*;
 pub use pickers::*;
 pub use privacy::*;
 pub use purge::*;
+pub use purge_categories::*;
 pub use purge_runs::*;
 pub use search::*;
 pub use service::*;
@@ -234,6 +236,10 @@ macro_rules! store_conformance {
             tombstones_merge_on_both_sides_across_separate_runs,
             purge_preview_equals_what_purge_removes,
             reclaim_space_keeps_the_chain,
+            // retention by category
+            each_category_is_purged_after_its_own_retention,
+            a_category_is_purged_when_the_account_keeps_forever,
+            an_unfinished_run_keeps_its_category_cutoffs,
             // checkpoints and chain rows
             checkpoints_newest_first_within_limit,
             checkpoints_are_checked_against_the_chain,

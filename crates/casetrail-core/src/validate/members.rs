@@ -9,7 +9,14 @@ use crate::diff::diff;
 use crate::event::{Actor, ActorType, Change, Context, Related};
 use crate::time::Timestamp;
 
-pub(super) fn parse_occurred_at(c: &mut Checker<'_>, value: Option<&Value>, rules: &IngestRules) -> Option<Timestamp> {
+/// `activity` is the event's member as sent: the window depends on its category (an
+/// unknown one, refused on its own, is held to the account's window).
+pub(super) fn parse_occurred_at(
+    c: &mut Checker<'_>,
+    value: Option<&Value>,
+    activity: Option<&Value>,
+    rules: &IngestRules,
+) -> Option<Timestamp> {
     let s = match value {
         None | Some(Value::Null) => return None,
         Some(Value::String(s)) => s,
@@ -27,8 +34,20 @@ pub(super) fn parse_occurred_at(c: &mut Checker<'_>, value: Option<&Value>, rule
     };
     if ts > rules.now.plus_millis(MAX_FUTURE_MILLIS) {
         c.fail("occurred_at", "may not be more than 5 minutes in the future");
-    } else if let Some(start) = rules.window_start.filter(|start| ts < *start) {
-        c.fail("occurred_at", format!("lies before the account's retention window, which starts at {start}"));
+    } else if let Some(window) = rules.window_start {
+        let activity = activity.and_then(Value::as_str).and_then(Activity::from_key);
+        if let Some(start) = window.start_for(activity).filter(|start| ts < *start) {
+            let category = activity.map(|a| a.category().key).filter(|c| window.is_own(c));
+            c.fail(
+                "occurred_at",
+                match category {
+                    Some(category) => format!(
+                        "lies before the retention window of the account's {category} events, which starts at {start}"
+                    ),
+                    None => format!("lies before the account's retention window, which starts at {start}"),
+                },
+            );
+        }
     }
     Some(ts)
 }

@@ -1,10 +1,14 @@
 //! Retention policy, legal holds and purging (docs/API.md §6 "Retention").
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use casetrail_app::holds::{holdable, lift_hold, parse_hold, place_hold};
-use casetrail_app::retention::{parse_retention_days, run_account, set_legal_hold, set_retention};
+use casetrail_app::retention::{
+    dry_run, parse_categories, parse_retention_days, run_account, set_legal_hold, set_retention_policy,
+};
 use casetrail_core::{FieldError, Timestamp};
 use casetrail_store::{Account, Hold};
 use serde::Serialize;
@@ -49,6 +53,10 @@ impl<'a> From<&'a Hold> for HoldBody<'a> {
 /// The retention policy and the holds.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RetentionPolicy<'a> {
+    /// Categories with a retention of their own: category key → days (`null`: kept
+    /// forever). A category left out follows `retention_days`.
+    #[schema(value_type = BTreeMap<String, Option<u32>>)]
+    pub categories: &'a BTreeMap<String, Option<u32>>,
     pub holds: Vec<HoldBody<'a>>,
     /// While `true`, nothing of the account is purged.
     pub legal_hold: bool,
@@ -63,10 +71,33 @@ pub struct PurgeResult {
     pub purged: u64,
 }
 
-/// What a purge would remove. `cutoff`, `oldest` and `newest` are `null` when nothing
-/// may be purged (keep forever, or legal hold).
+/// What a purge would remove from one category.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryPreview {
+    /// Its events whose `occurred_at` is before this would go; `null` when none would
+    /// (kept forever, or legal hold).
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub cutoff: Option<Timestamp>,
+    pub events: u64,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub newest: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub oldest: Option<Timestamp>,
+    /// Whether the category has a retention of its own (else it follows
+    /// `retention_days`).
+    pub own: bool,
+    /// The days its events are kept; `null` keeps them forever.
+    #[schema(required = true)]
+    pub retention_days: Option<u32>,
+}
+
+/// What a purge would remove, in all and per category. `cutoff` is that of the
+/// categories without a retention of their own; it, `oldest` and `newest` are `null`
+/// when nothing of theirs may be purged (keep forever, or legal hold).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PurgePreviewBody {
+    /// Every category of the catalog, by key.
+    pub categories: BTreeMap<&'static str, CategoryPreview>,
     /// Events whose `occurred_at` is before this would go.
     #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub cutoff: Option<Timestamp>,
@@ -81,6 +112,7 @@ pub struct PurgePreviewBody {
 async fn retention_response(state: &AppState, account: &Account) -> ApiResult<Response> {
     let holds = state.store.holds(account.id).await?;
     let policy = RetentionPolicy {
+        categories: &account.retention_categories,
         holds: holds.iter().map(HoldBody::from).collect(),
         legal_hold: account.legal_hold,
         retention_days: account.retention_days,
@@ -101,13 +133,35 @@ pub async fn get(State(state): State<AppState>, principal: Principal) -> ApiResu
     responses(
         (status = 200, description = "The policy", body = RetentionPolicy),
         (status = 400, description = "Empty or malformed JSON", body = ErrorResponse),
-        (status = 422, description = "Not 90 to 3650 or null", body = ErrorResponse),
+        (status = 422, description = "Not 90 to 3650 or null, or an unknown category", body = ErrorResponse),
     ))]
 pub async fn put(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> ApiResult<Response> {
     principal.require_admin_key()?;
-    let obj = object_body(&body, &["retention_days"])?;
-    let days = parse_retention_days(obj.get("retention_days")).map_err(|e| ApiError::validation(vec![e]))?;
-    let after = set_retention(&state, &principal.actor(), principal.account_id, days).await?;
+    let obj = object_body(&body, &["retention_days", "categories"])?;
+    // `retention_days` may be left out only by a request that sets the categories.
+    let mut errors = Vec::new();
+    let days = match obj.get("retention_days") {
+        None if obj.contains_key("categories") => None,
+        value => match parse_retention_days(value) {
+            Ok(days) => Some(days),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+    };
+    let categories = match obj.get("categories").map(parse_categories) {
+        Some(Ok(map)) => Some(map),
+        Some(Err(e)) => {
+            errors.extend(e);
+            None
+        }
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let after = set_retention_policy(&state, &principal.actor(), principal.account_id, days, categories).await?;
     retention_response(&state, &after).await
 }
 
@@ -191,9 +245,14 @@ pub async fn run(State(state): State<AppState>, principal: Principal) -> ApiResu
     typed_json(StatusCode::OK, &PurgeResult { purged })
 }
 
-/// What a purge would remove now, or under another `retention_days` (a dry run).
+/// What a purge would remove now, or under another `retention_days` or `categories`
+/// (a dry run).
 #[utoipa::path(get, path = "/api/v1/retention/preview", tag = "retention",
-    params(("retention_days" = Option<String>, Query, description = "a policy to try instead of the current one")),
+    params(
+        ("retention_days" = Option<String>, Query, description = "a policy to try instead of the current one"),
+        ("categories" = Option<String>, Query,
+            description = "category retentions to try instead of the current ones, as a JSON object"),
+    ),
     responses(
         (status = 200, description = "What a purge would remove", body = PurgePreviewBody),
         (status = 400, description = "A policy that would be refused, or an unknown parameter", body = ErrorResponse),
@@ -212,21 +271,39 @@ pub async fn preview(
                 account.retention_days =
                     parse_retention_days(Some(&parsed)).map_err(|e| ApiError::bad_request(e.message))?;
             }
+            "categories" => {
+                let parsed: Value = serde_json::from_str(value)
+                    .map_err(|_| ApiError::bad_request("categories: must be a JSON object"))?;
+                account.retention_categories = parse_categories(&parsed).map_err(|errors| {
+                    let e = &errors[0];
+                    ApiError::bad_request(format!("{}: {}", e.field, e.message))
+                })?;
+            }
             other => return Err(ApiError::bad_request(format!("{other}: unknown query parameter"))),
         }
     }
-    let Some(cutoff) = account.purge_cutoff(Timestamp::now()) else {
-        let nothing =
-            PurgePreviewBody { cutoff: None, events: 0, legal_hold: account.legal_hold, newest: None, oldest: None };
-        return typed_json(StatusCode::OK, &nothing);
-    };
-    let p = state.store.purge_preview(account.id, cutoff).await?;
+    let (categories, total) = dry_run(&state, &account).await?;
+    let default_cutoff = account.purge_cutoffs(Timestamp::now()).and_then(|c| c.cutoff);
     let preview = PurgePreviewBody {
-        cutoff: Some(cutoff),
-        events: p.events,
+        categories: categories
+            .iter()
+            .map(|c| {
+                let body = CategoryPreview {
+                    cutoff: c.cutoff,
+                    events: c.preview.events,
+                    newest: c.preview.newest,
+                    oldest: c.preview.oldest,
+                    own: c.own,
+                    retention_days: c.days,
+                };
+                (c.category.key, body)
+            })
+            .collect(),
+        cutoff: default_cutoff,
+        events: total.events,
         legal_hold: account.legal_hold,
-        newest: p.newest,
-        oldest: p.oldest,
+        newest: total.newest,
+        oldest: total.oldest,
     };
     typed_json(StatusCode::OK, &preview)
 }

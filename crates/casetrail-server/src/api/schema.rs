@@ -327,9 +327,15 @@ pub struct NewApiKey {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionUpdate {
-    /// 90 to 3650 days, or `null` to keep events forever.
-    #[schema(required = true, minimum = 90, maximum = 3650)]
+    /// 90 to 3650 days, or `null` to keep events forever. Required unless
+    /// `categories` is given (it is then left as it is).
+    #[schema(minimum = 90, maximum = 3650)]
     pub retention_days: Option<u32>,
+    /// Replaces the whole map of categories with a retention of their own: category
+    /// key (docs/API.md §8) → 90 to 3650 days, or `null` to keep them forever. Left
+    /// out, the map stays as it is.
+    #[serde(default)]
+    pub categories: Option<std::collections::BTreeMap<String, Option<u32>>>,
 }
 
 /// `PUT /api/v1/settings/legal-hold`.

@@ -9,7 +9,9 @@ use axum::response::Response;
 use casetrail_core::{ChainHash, ChainedEvent, Event};
 use casetrail_store::{Account, AccountId, EventId};
 
-use super::format::{RecordLink, Shown, actor_kind_label, avatar_class, initials, long_time, pretty, record_link};
+use super::format::{
+    JsonPart, RecordLink, Shown, actor_kind_label, avatar_class, initials, long_time, pretty, record_link,
+};
 use super::{LOG_PATH, OrErrorPage, PageAdmin, PageError, Shell, not_found, render_off_thread};
 use crate::AppState;
 use crate::api::api_json;

@@ -131,7 +131,17 @@ pub enum Shown {
     Scalar(String),
     /// An array or object, pretty-printed JSON.
     Json(String),
+    /// An array or object holding masked values somewhere inside: its pretty JSON
+    /// cut where each masked value stands, so the page shows each as "hidden".
+    JsonMasked(Vec<JsonPart>),
     /// A value masked at ingest: only its fingerprint is known.
+    Masked(String),
+}
+
+/// A piece of [`Shown::JsonMasked`]: JSON text, or a masked value's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonPart {
+    Text(String),
     Masked(String),
 }
 
@@ -145,9 +155,59 @@ impl Shown {
             Value::String(s) => Shown::Text(s.clone()),
             Value::Null => Shown::Null,
             Value::Bool(_) | Value::Number(_) => Shown::Scalar(value.to_string()),
+            other if holds_masked(other) => {
+                let mut parts = vec![JsonPart::Text(String::new())];
+                pretty_parts(other, 0, &mut parts);
+                Shown::JsonMasked(parts)
+            }
             other => Shown::Json(pretty(other)),
         }
     }
+}
+
+/// Whether a masked value sits anywhere inside `value`.
+fn holds_masked(value: &Value) -> bool {
+    match value {
+        Value::Object(m) => casetrail_core::mask::masked_fingerprint(value).is_some() || m.values().any(holds_masked),
+        Value::Array(items) => items.iter().any(holds_masked),
+        _ => false,
+    }
+}
+
+/// Appends JSON text to the last part (starting a new one after a masked value).
+fn push_text(parts: &mut Vec<JsonPart>, text: &str) {
+    match parts.last_mut() {
+        Some(JsonPart::Text(t)) => t.push_str(text),
+        _ => parts.push(JsonPart::Text(text.to_string())),
+    }
+}
+
+/// `value` as `serde_json`'s pretty printer writes it (two spaces per level), each
+/// masked value a part of its own.
+fn pretty_parts(value: &Value, depth: usize, parts: &mut Vec<JsonPart>) {
+    if let Some(fingerprint) = casetrail_core::mask::masked_fingerprint(value) {
+        parts.push(JsonPart::Masked(fingerprint.to_string()));
+        return;
+    }
+    let indent = |d: usize| "  ".repeat(d);
+    let (open, close, items): (&str, &str, Vec<(Option<&String>, &Value)>) = match value {
+        Value::Object(m) if !m.is_empty() => ("{", "}", m.iter().map(|(k, v)| (Some(k), v)).collect()),
+        Value::Array(a) if !a.is_empty() => ("[", "]", a.iter().map(|v| (None, v)).collect()),
+        other => return push_text(parts, &other.to_string()),
+    };
+    push_text(parts, open);
+    let last = items.len() - 1;
+    for (i, (key, item)) in items.into_iter().enumerate() {
+        push_text(parts, &format!("\n{}", indent(depth + 1)));
+        if let Some(key) = key {
+            push_text(parts, &format!("{}: ", Value::String(key.clone())));
+        }
+        pretty_parts(item, depth + 1, parts);
+        if i < last {
+            push_text(parts, ",");
+        }
+    }
+    push_text(parts, &format!("\n{}{close}", indent(depth)));
 }
 
 pub fn pretty(value: &Value) -> String {
@@ -168,6 +228,32 @@ pub fn actor_kind_label(kind: casetrail_core::ActorType) -> Option<&'static str>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_values_inside_json_are_parts_of_their_own() {
+        let fp = "0123456789abcdef";
+        let value =
+            serde_json::json!({"user": {"name": "Ann", "password": {"masked": fp}}, "pins": [{"masked": fp}, 4]});
+        let Shown::JsonMasked(parts) = Shown::of(&value) else { panic!("{:?}", Shown::of(&value)) };
+        assert_eq!(parts.iter().filter(|p| **p == JsonPart::Masked(fp.into())).count(), 2, "{parts:?}");
+        // With the masked values put back, the text is serde_json's own pretty JSON.
+        let text: String = parts
+            .iter()
+            .map(|p| match p {
+                JsonPart::Text(t) => t.clone(),
+                JsonPart::Masked(f) => serde_json::to_string_pretty(&serde_json::json!({"masked": f})).unwrap(),
+            })
+            .collect();
+        let reindented = pretty(&value);
+        assert_eq!(text.replace([' ', '\n'], ""), reindented.replace([' ', '\n'], ""));
+        let plain = serde_json::json!({"user": {"name": "Ann"}, "list": [], "empty": {}});
+        assert!(matches!(Shown::of(&plain), Shown::Json(_)));
+        let Shown::JsonMasked(parts) = Shown::of(&serde_json::json!([[], {}, {"masked": fp}])) else { panic!() };
+        assert_eq!(
+            parts,
+            [JsonPart::Text("[\n  [],\n  {},\n  ".into()), JsonPart::Masked(fp.into()), JsonPart::Text("\n]".into())]
+        );
+    }
 
     #[test]
     fn times_read_in_the_firm_zone() {

@@ -14,7 +14,7 @@ use casetrail_core::RecordType;
 use casetrail_store::{Account, RECENT_EVENTS};
 use jiff::tz::TimeZone;
 
-use super::format::{Shown, avatar_class, initials, long_time, record_crm_url, record_log_href, short_time};
+use super::format::{JsonPart, Shown, avatar_class, initials, long_time, record_crm_url, record_log_href, short_time};
 use super::{LOG_PATH, OrErrorPage, PageAdmin, PageError, Shell, not_found, render_off_thread};
 use crate::AppState;
 

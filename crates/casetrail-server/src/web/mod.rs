@@ -11,7 +11,9 @@
 //!   time and its timeline; every related-record link of the log and entry pages
 //!   leads there.
 //! - `retention`: `/settings/system-log/retention`, the retention policy and holds,
-//!   changed through CSRF-checked forms, a new period only after its dry run.
+//!   changed through CSRF-checked forms, a new policy only after its dry run;
+//!   `retention_policy` is its policy form, the account's period and each
+//!   category's own, and `retention_holds` its holds, picked by name.
 //! - `privacy`: `/settings/system-log/privacy`, the masking patterns and a preview of
 //!   what a pattern would hide.
 //! - `streams`: `/settings/system-log/streams`, the account's streams with their
@@ -42,6 +44,8 @@ mod privacy;
 #[cfg(test)]
 mod render_tests;
 mod retention;
+mod retention_holds;
+mod retention_policy;
 mod shell;
 mod stream_rows;
 mod streams;

@@ -2,9 +2,10 @@
 //! hold and the holds on cases and clients, with forms to change each.
 //!
 //! Every change is a form post with the session's CSRF token and records its event
-//! exactly as the API does. A new retention period first shows a dry run (how many
-//! entries the next purge would remove, and from when to when); only the confirming
-//! post applies it. A post answers with the page itself and a notice or a message.
+//! exactly as the API does. A new retention policy — the account's period and each
+//! category's own (`retention_policy`) — first shows a dry run (how many entries of
+//! each category the next purge would remove, and from when to when); only the
+//! confirming post applies it. A post answers with the page itself and a notice or a message.
 
 use std::collections::HashMap;
 
@@ -12,52 +13,22 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use casetrail_core::{RecordType, Timestamp};
+use casetrail_app::retention::set_legal_hold;
+use casetrail_core::activity::CATEGORIES;
 use casetrail_store::Account;
-use jiff::tz::TimeZone;
 
 use super::csrf::CsrfForm;
-use super::format::short_time;
+use super::filters::Opt;
+use super::retention_holds::{self, HoldRow};
 use super::{OrErrorPage, PageAdmin, PageError, Shell, render};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use casetrail_app::AppError;
-use casetrail_app::holds::{MAX_REASON_CHARS, holdable, lift_hold, parse_hold, place_hold};
-use casetrail_app::retention::{parse_retention_text, set_legal_hold, set_retention};
-use casetrail_store::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, StoreError};
+
+use super::retention_policy::{self, CategoryRow, DryRun, category_rows, policy_label};
 
 /// The page's own address.
 pub const RETENTION_PATH: &str = "/settings/system-log/retention";
-
-/// One hold, as the table shows it.
-#[derive(Debug)]
-pub struct HoldRow {
-    pub kind: &'static str,
-    pub kind_label: &'static str,
-    pub id: String,
-    /// The name the log gives the record (its id when it never named it), and its
-    /// history page.
-    pub name: String,
-    pub history: String,
-    pub reason: String,
-    pub created_by: String,
-    pub created_at: String,
-}
-
-/// The dry run of a new retention period, waiting for confirmation.
-#[derive(Debug)]
-pub struct DryRun {
-    /// The form value: a number of days, or `forever`.
-    pub value: String,
-    pub label: String,
-    pub current: String,
-    pub events: u64,
-    pub oldest: String,
-    pub newest: String,
-    pub shortening: bool,
-    pub legal_hold: bool,
-}
 
 #[derive(Template)]
 #[template(path = "retention.html")]
@@ -65,6 +36,10 @@ struct RetentionPage {
     shell: Option<Shell>,
     policy: String,
     retention_days: String,
+    /// Each category's line of the policy form.
+    categories: Vec<CategoryRow>,
+    /// Categories with a period of their own, in words, beside the policy.
+    own_policies: Vec<String>,
     legal_hold: bool,
     holds: Vec<HoldRow>,
     notice: Option<String>,
@@ -74,6 +49,11 @@ struct RetentionPage {
     hold_type: String,
     hold_id: String,
     hold_reason: String,
+    /// The hold form's pick (`case:c_1042`), and the cases and clients its picker
+    /// offers before anyone types (and without a script).
+    hold_record: String,
+    hold_cases: Vec<Opt>,
+    hold_clients: Vec<Opt>,
     /// How often the server purges by itself, in words ("every hour").
     purge_every: String,
 }
@@ -91,49 +71,33 @@ pub fn every(interval: std::time::Duration) -> String {
     if n == 1 { format!("every {unit}") } else { format!("every {n} {unit}s") }
 }
 
-fn policy_label(days: Option<u32>) -> String {
-    days.map_or("Keep forever".to_string(), |d| format!("{d} days"))
-}
-
-fn when(ts: Timestamp, tz: &TimeZone) -> String {
-    let (date, time) = short_time(ts, tz);
-    format!("{date}, {time}")
-}
-
 async fn build(state: &AppState, account: &Account) -> ApiResult<RetentionPage> {
     let tz = account.time_zone().clone();
-    let holds = state.store.holds(account.id).await?;
-    let mut names = Vec::with_capacity(holds.len());
-    for h in &holds {
-        // A hold may name a record the log has not seen (yet, or any more).
-        let seen = state.store.record_events(account.id, h.kind, &h.id).await?;
-        names.push(seen.and_then(|r| r.name).unwrap_or_else(|| h.id.clone()));
-    }
+    let holds = retention_holds::hold_rows(state, account, &tz).await?;
+    let (hold_cases, hold_clients) = retention_holds::picker_options(state, account).await?;
     Ok(RetentionPage {
         shell: None,
         policy: policy_label(account.retention_days),
         retention_days: account.retention_days.map(|d| d.to_string()).unwrap_or_default(),
-        legal_hold: account.legal_hold,
-        holds: holds
+        categories: category_rows(account),
+        own_policies: CATEGORIES
             .iter()
-            .zip(names)
-            .map(|(h, name)| HoldRow {
-                kind: h.kind.key(),
-                kind_label: if h.kind == RecordType::Case { "Case" } else { "Client" },
-                id: h.id.clone(),
-                name,
-                history: super::format::history_href(h.kind, &h.id),
-                reason: h.reason.clone(),
-                created_by: h.created_by.clone(),
-                created_at: when(h.created_at, &tz),
+            .filter_map(|c| {
+                let own = account.retention_categories.get(c.key)?;
+                Some(format!("{}: {}", c.label, policy_label(*own).to_lowercase()))
             })
             .collect(),
+        legal_hold: account.legal_hold,
+        holds,
         notice: None,
         error: None,
         dry_run: None,
         hold_type: "case".into(),
         hold_id: String::new(),
         hold_reason: String::new(),
+        hold_record: String::new(),
+        hold_cases,
+        hold_clients,
         purge_every: every(state.config.retention_every),
     })
 }
@@ -160,7 +124,7 @@ pub async fn page(State(state): State<AppState>, PageAdmin(principal): PageAdmin
 }
 
 /// What one post did: a notice, a message to fix, or a dry run to confirm.
-enum Outcome {
+pub(super) enum Outcome {
     Done(String),
     Refused(String),
     Confirm(DryRun),
@@ -172,11 +136,17 @@ pub async fn submit(
 ) -> Response {
     let field = |name: &str| form.get(name).map(|v| v.trim().to_string()).unwrap_or_default();
     let outcome = match field("action").as_str() {
-        "add_hold" => add_hold(&state, &principal, &field("type"), &field("id"), &field("reason")).await,
-        "lift_hold" => lift(&state, &principal, &field("type"), &field("id")).await,
+        "add_hold" => retention_holds::add_hold(&state, &principal, &form).await,
+        "lift_hold" => retention_holds::lift(&state, &principal, &field("type"), &field("id")).await,
         "legal_hold" => legal_hold(&state, &principal, field("legal_hold") == "on").await,
-        "preview" => preview(&state, &principal, &field("retention_days")).await,
-        "apply" => apply(&state, &principal, &field("retention_days")).await,
+        "preview" => retention_policy::preview(&state, &principal, &form).await.map(|r| match r {
+            Ok(dry_run) => Outcome::Confirm(dry_run),
+            Err(message) => Outcome::Refused(message),
+        }),
+        "apply" => retention_policy::apply(&state, &principal, &form).await.map(|r| match r {
+            Ok(notice) => Outcome::Done(notice),
+            Err(message) => Outcome::Refused(message),
+        }),
         "purge" => purge(&state, &principal).await,
         _ => Ok(Outcome::Refused("That action is not known. Reload the page and try again.".into())),
     };
@@ -191,6 +161,7 @@ pub async fn submit(
                     p.hold_type = field("type");
                     p.hold_id = field("id");
                     p.hold_reason = field("reason");
+                    p.hold_record = field("record");
                 }
             })
             .await
@@ -205,42 +176,6 @@ pub async fn submit(
     }
 }
 
-/// Places a hold and records it, as `POST /api/v1/holds` does.
-async fn add_hold(state: &AppState, principal: &Principal, kind: &str, id: &str, reason: &str) -> ApiResult<Outcome> {
-    let request = match parse_hold(Some(kind), Some(id), Some(reason)) {
-        Ok(request) => request,
-        Err(errors) => return Ok(Outcome::Refused(refusal(kind, &errors))),
-    };
-    let (kind, id) = (request.kind, request.id.clone());
-    match place_hold(state, &principal.actor(), principal.account_id, request).await {
-        Ok(_) => Ok(Outcome::Done(format!("Placed a hold on {} {id}.", kind.key()))),
-        Err(AppError::Store(StoreError::Conflict(_))) => {
-            Ok(Outcome::Refused(format!("The {} {id} is already under a hold.", kind.key())))
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// Why a hold could not be placed, in the words of the page.
-fn refusal(kind: &str, errors: &[casetrail_core::FieldError]) -> String {
-    match errors.first().map(|e| e.field.as_str()) {
-        Some("type") => "Choose a case or a client to hold.".into(),
-        Some("id") => format!("Enter the id of the {kind} to hold."),
-        _ => format!("The reason may be at most {MAX_REASON_CHARS} characters."),
-    }
-}
-
-/// Lifts a hold and records it, as `DELETE /api/v1/holds/{type}/{id}` does.
-async fn lift(state: &AppState, principal: &Principal, kind: &str, id: &str) -> ApiResult<Outcome> {
-    let gone = || Outcome::Refused("That hold is no longer in place.".into());
-    let Some(kind) = holdable(kind) else { return Ok(gone()) };
-    match lift_hold(state, &principal.actor(), principal.account_id, kind, id).await {
-        Ok(hold) => Ok(Outcome::Done(format!("Lifted the hold on {} {}.", kind.key(), hold.id))),
-        Err(AppError::NotFound(_)) => Ok(gone()),
-        Err(err) => Err(err.into()),
-    }
-}
-
 async fn legal_hold(state: &AppState, principal: &Principal, on: bool) -> ApiResult<Outcome> {
     set_legal_hold(state, &principal.actor(), principal.account_id, on).await?;
     Ok(Outcome::Done(if on {
@@ -248,61 +183,6 @@ async fn legal_hold(state: &AppState, principal: &Principal, on: bool) -> ApiRes
     } else {
         "The account-wide legal hold is lifted.".into()
     }))
-}
-
-fn parse_days(value: &str) -> Result<Option<u32>, String> {
-    parse_retention_text(value).map_err(|_| {
-        format!(
-            "\u{201c}{value}\u{201d} can't be used: retention must be a whole number of days from \
-             {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}, or empty to keep forever."
-        )
-    })
-}
-
-/// The dry run of a new policy, as `GET /api/v1/retention/preview` computes it.
-async fn preview(state: &AppState, principal: &Principal, value: &str) -> ApiResult<Outcome> {
-    let days = match parse_days(value) {
-        Ok(days) => days,
-        Err(message) => return Ok(Outcome::Refused(message)),
-    };
-    let account = state.account(principal.account_id).await?;
-    if days == account.retention_days {
-        return Ok(Outcome::Refused(format!("The policy is already {}.", policy_label(days).to_lowercase())));
-    }
-    let tz = account.time_zone().clone();
-    let trial = Account { retention_days: days, ..account.clone() };
-    let (mut events, mut oldest, mut newest) = (0, String::new(), String::new());
-    if let Some(cutoff) = trial.purge_cutoff(Timestamp::now()) {
-        let p = state.store.purge_preview(account.id, cutoff).await?;
-        events = p.events;
-        oldest = p.oldest.map(|t| when(t, &tz)).unwrap_or_default();
-        newest = p.newest.map(|t| when(t, &tz)).unwrap_or_default();
-    }
-    let shortening = match (account.retention_days, days) {
-        (_, None) => false,
-        (None, Some(_)) => true,
-        (Some(now), Some(new)) => new < now,
-    };
-    Ok(Outcome::Confirm(DryRun {
-        value: days.map_or("forever".to_string(), |d| d.to_string()),
-        label: policy_label(days),
-        current: policy_label(account.retention_days),
-        events,
-        oldest,
-        newest,
-        shortening,
-        legal_hold: account.legal_hold,
-    }))
-}
-
-/// The confirmed change, recorded as `PUT /api/v1/settings/retention` does.
-async fn apply(state: &AppState, principal: &Principal, value: &str) -> ApiResult<Outcome> {
-    let days = match parse_days(value) {
-        Ok(days) => days,
-        Err(message) => return Ok(Outcome::Refused(message)),
-    };
-    set_retention(state, &principal.actor(), principal.account_id, days).await?;
-    Ok(Outcome::Done(format!("Retention changed to {}.", policy_label(days).to_lowercase())))
 }
 
 async fn purge(state: &AppState, principal: &Principal) -> ApiResult<Outcome> {

@@ -14,7 +14,7 @@ async fn submit(b: &Browser, button: &str) {
 #[tokio::test]
 async fn holds_are_placed_listed_and_lifted_and_retention_changes_after_a_dry_run() {
     let app = spawn_app().await;
-    let policy = casetrail_store::AccountChange::RetentionDays(Some(90));
+    let policy = casetrail_store::AccountChange::retention_days(Some(90));
     app.store.change_account(app.account_id(), policy, casetrail_store::unrecorded()).await.unwrap();
     // Entries 200 and 150 days old, one on a held case: outside a 100-day period.
     app.append_direct(vec![

@@ -83,8 +83,7 @@ impl Fixture {
         let run = casetrail_store::PurgeRun {
             id: uuid::Uuid::now_v7(),
             account_id: self.account,
-            cutoff,
-            retention_days: account.retention_days,
+            cutoffs: casetrail_store::PurgeCutoffs::uniform(cutoff, account.retention_days),
             actor: casetrail_app::retention::retention_actor(),
             started_at: Timestamp::now(),
         };

@@ -97,7 +97,7 @@ pub async fn a_failed_record_leaves_neither_change_nor_event(store: Arc<dyn Stor
         assert!(outcome.is_err(), "{what}: a failing record must fail the change");
     };
     failed("legal hold", store.change_account(account, AccountChange::LegalHold(true), failing()).await.map(drop));
-    failed("retention", store.change_account(account, AccountChange::RetentionDays(None), failing()).await.map(drop));
+    failed("retention", store.change_account(account, AccountChange::retention_days(None), failing()).await.map(drop));
     failed("profile", store.change_account(account, rename("Gone LLP"), failing()).await.map(drop));
     failed(
         "create user",

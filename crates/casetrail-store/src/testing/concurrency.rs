@@ -137,7 +137,7 @@ pub async fn purge_on_one_handle_while_the_other_appends(first: Arc<dyn Store>, 
     // from the first handle's purge.
     append(&*second, account, (0..5).map(old).collect()).await;
     set_legal_hold(&*second, account, true).await;
-    assert_eq!(first.purge_preview(account, cutoff).await.unwrap(), PurgePreview::default());
+    assert_eq!(first.purge_preview(account, None, cutoff).await.unwrap(), PurgePreview::default());
     assert_eq!(purge_batch(&*first, account, cutoff, 100).await, PurgeBatch::default());
     set_legal_hold(&*second, account, false).await;
     assert_eq!(purged_count(&purge_all(&*first, account, cutoff, 100).await), 5);

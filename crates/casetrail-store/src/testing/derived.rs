@@ -71,6 +71,26 @@ pub const SHARED_TAMPERS: &[Tamper] = &[
               SELECT acct, 'case', 'c_1', occurred_at, seq FROM events WHERE seq = 2",
         expected: &[(2, "case or client link")],
     },
+    // The related-records index of the record histories: a row gone, a row added,
+    // a row pointing to another record, a row's `first` flipped.
+    Tamper { sql: "DELETE FROM record_events WHERE seq = 4", expected: &[(4, "record history index entry")] },
+    Tamper {
+        sql: "INSERT INTO record_events (acct, kind, record_id, occurred_at, seq, first)
+              SELECT acct, 'case', 'c_1', occurred_at, seq, false FROM events WHERE seq = 5",
+        expected: &[(5, "record history index entry")],
+    },
+    Tamper {
+        sql: "UPDATE record_events SET record_id = 'cl_2' WHERE seq = 1 AND record_id = 'cl_1'",
+        expected: &[(1, "record history index entry")],
+    },
+    Tamper {
+        sql: "UPDATE record_events SET first = false WHERE seq = 3",
+        expected: &[(3, "record history index entry")],
+    },
+    Tamper {
+        sql: "UPDATE record_events SET occurred_at = occurred_at + 1 WHERE seq = 2",
+        expected: &[(2, "record history index entry")],
+    },
     // A filter column kept beside the body.
     Tamper { sql: "UPDATE events SET actor_id = 'u_2' WHERE seq = 3", expected: &[(3, "actor_id")] },
     // Pickers: an entry gone, older than an event, renamed, or not found by its words.

@@ -66,8 +66,8 @@ pub async fn holds_are_per_account(store: Arc<dyn Store>) {
 
     let cutoff = ts("2025-06-01T00:00:00Z");
     let empty = PurgePreview::default();
-    assert_eq!(store.purge_preview(a, cutoff).await.unwrap(), empty, "a's hold keeps a's event");
-    let b_preview = store.purge_preview(b, cutoff).await.unwrap();
+    assert_eq!(store.purge_preview(a, None, cutoff).await.unwrap(), empty, "a's hold keeps a's event");
+    let b_preview = store.purge_preview(b, None, cutoff).await.unwrap();
     assert_eq!(b_preview.events, 1, "a's hold does not keep b's event");
     assert_eq!(purge_all(store, b, cutoff, 10).await[0].purged, 1);
     assert_eq!(purge_all(store, a, cutoff, 10).await[0].purged, 0);
@@ -94,7 +94,7 @@ pub async fn account_legal_hold_stops_purge_and_preview(store: Arc<dyn Store>) {
     let cutoff = ts("2025-06-01T00:00:00Z");
 
     set_legal_hold(store, account, true).await;
-    assert_eq!(store.purge_preview(account, cutoff).await.unwrap(), PurgePreview::default());
+    assert_eq!(store.purge_preview(account, None, cutoff).await.unwrap(), PurgePreview::default());
     assert_eq!(purge_batch(store, account, cutoff, 100).await, PurgeBatch::default());
     assert_eq!(whole_chain(store, account).await, before, "a legal hold keeps every event");
     assert_eq!(store.tombstones(account).await.unwrap(), [], "and leaves no tombstone");
@@ -106,12 +106,12 @@ pub async fn account_legal_hold_stops_purge_and_preview(store: Arc<dyn Store>) {
     assert_eq!(first, PurgeBatch { purged: 2, first_seq: Some(1), last_seq: Some(2), behind: None });
     set_legal_hold(store, account, true).await;
     assert_eq!(purge_batch(store, account, cutoff, 2).await, PurgeBatch::default(), "the hold is read by every batch");
-    assert_eq!(store.purge_preview(account, cutoff).await.unwrap(), PurgePreview::default());
+    assert_eq!(store.purge_preview(account, None, cutoff).await.unwrap(), PurgePreview::default());
     let seqs: Vec<u64> = whole_chain(store, account).await.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [3, 4, 5, 6]);
 
     set_legal_hold(store, account, false).await;
-    let preview = store.purge_preview(account, cutoff).await.unwrap();
+    let preview = store.purge_preview(account, None, cutoff).await.unwrap();
     assert_eq!(preview.events, 4, "once lifted, the preview counts again");
     assert_eq!(purged_count(&purge_all(store, account, cutoff, 2).await), 4);
     let spans: Vec<(u64, u64)> =

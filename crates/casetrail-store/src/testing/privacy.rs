@@ -27,7 +27,14 @@ pub async fn masking_patterns_default_and_replace(store: Arc<dyn Store>) {
     assert_eq!(store.account(account.id).await.unwrap().unwrap().masking, Vec::<String>::new());
 
     let map = BTreeMap::from([("team".to_string(), Some(2555)), ("system_log".to_string(), None)]);
-    store.change_account(account.id, AccountChange::RetentionCategories(map.clone()), unrecorded()).await.unwrap();
+    store
+        .change_account(
+            account.id,
+            AccountChange::Retention { days: None, categories: Some(map.clone()) },
+            unrecorded(),
+        )
+        .await
+        .unwrap();
     let read = store.account(account.id).await.unwrap().unwrap();
     assert_eq!(read.retention_categories, map);
     assert_eq!(read.retention_days, Some(90), "categories leave retention_days as it was");

@@ -125,7 +125,7 @@ pub async fn case_and_client_holds_keep_their_events(store: Arc<dyn Store>) {
     hold_record(store, account, RecordType::Client, "cl-held").await;
     let cutoff = ts(&hour(24));
 
-    let preview = store.purge_preview(account, cutoff).await.unwrap();
+    let preview = store.purge_preview(account, None, cutoff).await.unwrap();
     assert_eq!(preview, PurgePreview { events: 5, oldest: Some(ts(&hour(0))), newest: Some(ts(&hour(6))) });
     let started = Timestamp::now();
     assert_eq!(purged_count(&purge_all(store, account, cutoff, 100).await), 5);
@@ -172,7 +172,7 @@ pub async fn purge_batches_are_bounded_and_loop_to_the_purgeable_set(store: Arc<
     hold_record(store, account, RecordType::Case, "c-held").await;
     let cutoff = ts(&hour(25 * 24));
 
-    assert_eq!(store.purge_preview(account, cutoff).await.unwrap().events, 21);
+    assert_eq!(store.purge_preview(account, None, cutoff).await.unwrap().events, 21);
     let started = Timestamp::now();
     let batches = purge_all(store, account, cutoff, 4).await;
     let got: Vec<(u64, Option<u64>, Option<u64>)> =
@@ -197,7 +197,7 @@ pub async fn purge_batches_are_bounded_and_loop_to_the_purgeable_set(store: Arc<
     assert_tombstone_of(&tombstones[2], &original, 13, 23, started);
     let report = assert_chain_verifies(store, account).await;
     assert_eq!((report.events_checked, report.purged, report.reached), (4, 21, 25));
-    assert_eq!(store.purge_preview(account, cutoff).await.unwrap(), PurgePreview::default());
+    assert_eq!(store.purge_preview(account, None, cutoff).await.unwrap(), PurgePreview::default());
 }
 
 /// Separate purges merge: a run ending right before a tombstone, one starting right
@@ -263,8 +263,12 @@ pub async fn purge_preview_equals_what_purge_removes(store: Arc<dyn Store>) {
     hold_record(store, account, RecordType::Client, "cl-held").await;
     let cutoff = ts(&hour(8 * 24));
 
-    assert_eq!(store.purge_preview(account, ts(&hour(0))).await.unwrap(), PurgePreview::default(), "nothing is older");
-    let preview = store.purge_preview(account, cutoff).await.unwrap();
+    assert_eq!(
+        store.purge_preview(account, None, ts(&hour(0))).await.unwrap(),
+        PurgePreview::default(),
+        "nothing is older"
+    );
+    let preview = store.purge_preview(account, None, cutoff).await.unwrap();
     let batches = purge_all(store, account, cutoff, 3).await;
     let kept: BTreeSet<u64> = remaining_seqs(store, account).await.into_iter().collect();
     let removed: Vec<Timestamp> =
@@ -280,7 +284,7 @@ pub async fn purge_preview_equals_what_purge_removes(store: Arc<dyn Store>) {
         let should_go = b.occurred_at < cutoff && !held;
         assert_eq!(!kept.contains(&e.seq), should_go, "seq {} at {}", e.seq, b.occurred_at);
     }
-    assert_eq!(store.purge_preview(account, cutoff).await.unwrap(), PurgePreview::default(), "nothing left");
+    assert_eq!(store.purge_preview(account, None, cutoff).await.unwrap(), PurgePreview::default(), "nothing left");
     assert_chain_verifies(store, account).await;
 }
 

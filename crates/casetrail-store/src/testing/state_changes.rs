@@ -59,8 +59,7 @@ pub fn purge_run(account: AccountId, cutoff: Timestamp) -> PurgeRun {
     PurgeRun {
         id: uuid::Uuid::now_v7(),
         account_id: account,
-        cutoff,
-        retention_days: Some(90),
+        cutoffs: crate::PurgeCutoffs::uniform(cutoff, Some(90)),
         actor: casetrail_core::Actor {
             id: "casetrail".into(),
             name: "casetrail retention".into(),
