@@ -15,6 +15,7 @@ use casetrail_core::validate::{
     IngestError, IngestRules, MAX_BATCH, MAX_CHANGES, MAX_FUTURE_MILLIS, MAX_METADATA_BYTES, MAX_RELATED, NewEvent,
     parse_ingest,
 };
+use casetrail_core::retention::RetentionWindow;
 use casetrail_core::{AccountId, ChainHash, ChainedEvent, EventId, Timestamp};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
@@ -31,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let now = Timestamp::from_millis(NOW_MILLIS).unwrap();
     // A retention window of a year when the body is long enough to be odd-sized, none
     // otherwise: both branches of the window rule get inputs.
-    let window_start = (data.len() % 2 == 1).then(|| now.minus_days(365));
+    let window_start = (data.len() % 2 == 1).then(|| RetentionWindow::uniform(Some(now.minus_days(365))));
     let rules = IngestRules { now, window_start, allow_reserved: false };
 
     let outcome = parse_ingest(&body, &rules);
@@ -64,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
 fn check_accepted(event: &NewEvent, rules: &IngestRules) {
     assert!(!event.activity.is_reserved());
     assert!(event.occurred_at <= rules.now.plus_millis(MAX_FUTURE_MILLIS));
-    if let Some(start) = rules.window_start {
+    if let Some(start) = rules.window_start.and_then(|w| w.start_for(Some(event.activity))) {
         assert!(event.occurred_at >= start);
     }
     assert!(event.related.len() <= MAX_RELATED);
