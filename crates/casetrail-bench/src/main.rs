@@ -127,7 +127,8 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     quiet_wait_secs: u64,
     /// Runs only one ingest path and prints its rate, for `perf record`: raw, store, http
-    /// (batches) or single (20k single events from 32 clients); or, with
+    /// (batches), single (20k single events from 32 clients) or streams (the stream
+    /// delivery phase alone, on either backend); or, with
     /// `--database-url`, `spread`: only the one-server / two-server comparison.
     #[arg(long, value_name = "PATH")]
     profile: Option<String>,
@@ -197,6 +198,9 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(path) = &args.profile {
+        if path == "streams" {
+            return streams::profile(&rt, &data, args.database_url.as_deref(), &tmp);
+        }
         return server::profile(&rt, path, &data, batches, &tmp);
     }
     let mut rng = Rng::new(args.seed);

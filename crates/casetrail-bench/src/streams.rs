@@ -211,6 +211,31 @@ pub fn measure(
     Ok(())
 }
 
+/// The phase alone (`--profile streams`): its figures on standard error, nothing
+/// written.
+pub fn profile(
+    rt: &tokio::runtime::Runtime,
+    data: &Dataset,
+    database_url: Option<&str>,
+    tmp: &Path,
+) -> anyhow::Result<()> {
+    let figures = rt.block_on(on_fresh_store(data, database_url, tmp))?;
+    let (first, last) = (figures.lag_first_tenth.p50(), figures.lag_last_tenth.p50());
+    eprintln!(
+        "streams: client ingest {} events/s; delivery {} events/s; live ingest {} events/s; lag p50 {} ms, \
+         p99 {} ms; p50 of the first tenth {} ms, of the last tenth {} ms; {} repeats",
+        int(figures.client_ingest.eps()),
+        int(figures.delivery_eps()),
+        int(figures.live_ingest.eps()),
+        ms(figures.lag.p50()),
+        ms(figures.lag.p99()),
+        ms(first),
+        ms(last),
+        figures.repeats
+    );
+    Ok(())
+}
+
 async fn on_fresh_store(data: &Dataset, database_url: Option<&str>, tmp: &Path) -> anyhow::Result<StreamFigures> {
     let events: Vec<Event> = data
         .events_of(data.seed.wrapping_add(3), data.count)

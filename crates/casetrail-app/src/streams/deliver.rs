@@ -4,16 +4,23 @@
 //! enabled stream that this server does not already deliver. A task first takes the
 //! stream's lease ([`StreamStore::take_stream_lease`]); if another server holds it,
 //! the task ends and the next scan tries again (so a dead server's streams move to
-//! a live one once its lease expires). While it holds the lease, the task loops:
+//! a live one once its lease expires). It renews the lease every
+//! [`LEASE_RENEW_EVERY`], not every round. While it holds the lease, the task loops:
 //!
 //! 1. read the stream again (deleted or disabled: end; replayed: start from the new
-//!    position) and up to [`BATCH`] events after its position (`EventStore::chain`);
-//! 2. send those that match the filters, as one batch, and wait for the receiver's
-//!    acknowledgement;
+//!    position) and up to [`ROUND_EVENTS`] events after its position
+//!    (`EventStore::chain`);
+//! 2. send those that match the filters as consecutive batches, each cut from at
+//!    most [`BATCH`] events read, each acknowledged before the next is sent;
 //! 3. move the position to the last event *read* (filtered-out events are passed
 //!    over), only for this holder and only from the position read in 1
-//!    ([`StreamStore::stream_delivered`]); or count the failure and wait the backoff
+//!    ([`StreamStore::stream_delivered`]); or, when a batch fails, move it to the end
+//!    of the batches acknowledged before it, count the failure and wait the backoff
 //!    (1 s, doubling, at most 5 minutes) before the same batch is tried again.
+//!
+//! One lease write every ten seconds and one position write per round: on SQLite
+//! every write waits for the single writer, behind group commits of up to 5,000
+//! events, so a write per batch held a busy stream to a few batches a second.
 //!
 //! A backoff ends early when the stream is changed in a way that matters to its
 //! delivery — replayed, resumed, pointed elsewhere, given a new secret or CA: this
@@ -25,8 +32,9 @@
 //! With nothing new, it waits for this server's writer to commit or for
 //! [`POLL_EVERY`] (which finds what other servers and recorded changes appended),
 //! so a healthy receiver gets a new event within about a second of its commit.
-//! Nothing is acknowledged before the receiver did, so a crash or a SIGKILL at any
-//! point resends at most the batch in flight: at least once, in seq order.
+//! Nothing is recorded as delivered before the receiver acknowledged it, so a crash
+//! or a SIGKILL at any point resends at most the round in flight: at least once, in
+//! seq order.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -47,12 +55,16 @@ use crate::App;
 pub const SCAN_EVERY: Duration = Duration::from_secs(1);
 /// How often a caught-up stream asks the database for new events.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
-/// The most events read (and sent) at once.
+/// The most events read for one batch (§13: a webhook carries 1 to 500 events).
 pub const BATCH: u32 = 500;
-/// How long a lease lives unless renewed; a round renews it, and a round takes at
-/// most the receiver's timeout and a few statements.
+/// The most events one round reads and sends (as batches of [`BATCH`]) before it
+/// moves the position.
+pub const ROUND_EVENTS: u32 = 10 * BATCH;
+/// How long a lease lives unless renewed ([`LEASE_RENEW_EVERY`]).
 const LEASE_TTL_MS: i64 = 30_000;
-/// How often a stream waiting out a backoff renews its lease (well within its life).
+/// How often a stream renews its lease, delivering or waiting out a backoff: well
+/// within its life, so that a batch sent just before the renewal is due (the
+/// receiver has [`RECEIVER_TIMEOUT`](super::sinks::RECEIVER_TIMEOUT)) is still acknowledged inside the lease.
 const LEASE_RENEW_EVERY: Duration = Duration::from_secs(10);
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -92,6 +104,7 @@ pub async fn run(app: App, options: StreamOptions, stop: CancellationToken) {
                         stop: stop.clone(),
                         sender,
                         first_backoff: options.first_backoff,
+                        lease_taken: None,
                     };
                     running.insert(stream.id, tokio::spawn(task.run(stream)));
                 }
@@ -118,6 +131,8 @@ struct StreamTask {
     stop: CancellationToken,
     sender: Sender,
     first_backoff: Duration,
+    /// When this task last took (or renewed) the stream's lease.
+    lease_taken: Option<tokio::time::Instant>,
 }
 
 /// What one round did.
@@ -188,9 +203,8 @@ impl StreamTask {
     /// early once `seen` (the stream as the failed round read it) was changed in a
     /// way that matters to its delivery, or is gone: heard of at once when the change
     /// was made here, read from the database every [`POLL_EVERY`] otherwise.
-    async fn back_off(&self, pause: Duration, seen: &Stream, changes: &mut broadcast::Receiver<Uuid>) -> bool {
+    async fn back_off(&mut self, pause: Duration, seen: &Stream, changes: &mut broadcast::Receiver<Uuid>) -> bool {
         let until = tokio::time::Instant::now() + pause;
-        let mut renewed = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => return false,
@@ -213,19 +227,34 @@ impl StreamTask {
             }
             // The lease is kept through a long backoff, so another server does not
             // take the stream over and try at once.
-            if renewed.elapsed() >= LEASE_RENEW_EVERY {
-                renewed = tokio::time::Instant::now();
-                let held = self.store().take_stream_lease(seen.id, self.holder, Timestamp::now(), LEASE_TTL_MS).await;
-                if !matches!(held, Ok(true)) {
-                    return true;
-                }
+            if !matches!(self.hold_lease(seen.id).await, Ok(true)) {
+                return true;
             }
         }
     }
 
+    /// Holds the lease for twice [`RECEIVER_TIMEOUT`](super::sinks::RECEIVER_TIMEOUT) more at least: renewed once
+    /// [`LEASE_RENEW_EVERY`] has passed since it was last taken, so a busy stream
+    /// writes its lease every ten seconds rather than every round (on SQLite each
+    /// write waits behind the writer's group commits). `false`: another server has it.
+    async fn hold_lease(&mut self, id: Uuid) -> Result<bool, StoreError> {
+        if self.lease_taken.is_some_and(|at| at.elapsed() < LEASE_RENEW_EVERY) {
+            return Ok(true);
+        }
+        let taken_at = tokio::time::Instant::now();
+        let held = self.app.store.take_stream_lease(id, self.holder, Timestamp::now(), LEASE_TTL_MS).await?;
+        self.lease_taken = held.then_some(taken_at);
+        Ok(held)
+    }
+
+    /// Reads up to [`ROUND_EVENTS`] events after the stream's position and sends them
+    /// as consecutive batches of at most [`BATCH`] read events, each acknowledged
+    /// before the next is sent; then moves the position once, to the last event read.
+    /// One position write per round, not per batch: a stream behind by thousands of
+    /// events is not held back by the store's write latency.
     async fn round(&mut self, first: &Stream, retry_to: &mut Option<u64>) -> Result<Round, StoreError> {
         let store = self.app.store.clone();
-        if !store.take_stream_lease(first.id, self.holder, Timestamp::now(), LEASE_TTL_MS).await? {
+        if !self.hold_lease(first.id).await? {
             return Ok(Round::Done);
         }
         let Some(stream) = store.stream(first.account_id, first.id).await? else { return Ok(Round::Done) };
@@ -237,29 +266,45 @@ impl StreamTask {
         if retry_to.is_some_and(|to| to <= from) {
             *retry_to = None;
         }
+        // A batch that failed is tried again alone, with the same events and so the
+        // same delivery id.
         let limit = match *retry_to {
             Some(to) => u32::try_from(to - from).unwrap_or(BATCH).clamp(1, BATCH),
-            None => BATCH,
+            None => ROUND_EVENTS,
         };
         let chained = store.chain(stream.account_id, from, limit).await?;
         let Some(last) = chained.last().map(|e| e.seq) else { return Ok(Round::CaughtUp) };
-        let mut batch = Vec::with_capacity(chained.len());
-        for event in &chained {
-            let outgoing =
-                Outgoing::read(event).map_err(|e| StoreError::Corrupt(format!("event seq {}: {e}", event.seq)))?;
-            if matches(&stream.settings.filters, &outgoing.event) {
-                batch.push(outgoing);
+        // The highest seq the receiver acknowledged (or that no filter let through).
+        let mut acked = from;
+        for read in chained.chunks(BATCH as usize) {
+            let read_last = read.last().map_or(acked, |e| e.seq);
+            let mut batch = Vec::with_capacity(read.len());
+            for event in read {
+                let outgoing =
+                    Outgoing::read(event).map_err(|e| StoreError::Corrupt(format!("event seq {}: {e}", event.seq)))?;
+                if matches(&stream.settings.filters, &outgoing.event) {
+                    batch.push(outgoing);
+                }
             }
-        }
-        if !batch.is_empty() {
-            let delivery = delivery_id(stream.id, from, last);
-            if let Err(err) = self.sender.send(&stream, &batch, &delivery).await {
-                *retry_to = Some(last);
-                let failures = store.stream_failed(stream.id, self.holder, &err.0).await?;
-                tracing::info!(stream = %stream.id, error = %err, failures, "a stream's receiver failed");
-                let pause = |n| Round::Failed(backoff(self.first_backoff, n), Some(Box::new(stream.clone())));
-                return Ok(failures.map_or(Round::Done, pause));
+            if !batch.is_empty() {
+                if !self.hold_lease(stream.id).await? {
+                    // Another server has the stream: what was acknowledged is not
+                    // ours to record any more (it sends those events again).
+                    return Ok(Round::Done);
+                }
+                let delivery = delivery_id(stream.id, acked, read_last);
+                if let Err(err) = self.sender.send(&stream, &batch, &delivery).await {
+                    if acked > from {
+                        store.stream_delivered(stream.id, self.holder, from, acked, Timestamp::now()).await?;
+                    }
+                    *retry_to = Some(read_last);
+                    let failures = store.stream_failed(stream.id, self.holder, &err.0).await?;
+                    tracing::info!(stream = %stream.id, error = %err, failures, "a stream's receiver failed");
+                    let pause = |n| Round::Failed(backoff(self.first_backoff, n), Some(Box::new(stream.clone())));
+                    return Ok(failures.map_or(Round::Done, pause));
+                }
             }
+            acked = read_last;
         }
         *retry_to = None;
         // `false`: a replay (or another holder) moved the position meanwhile; the next

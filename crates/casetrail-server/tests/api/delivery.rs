@@ -34,6 +34,18 @@ pub async fn stream_state(app: &TestApp, id: &str) -> Value {
     app.admin_get(&format!("/api/v1/streams/{id}")).await.1
 }
 
+/// Waits until the stream has failed `n` times in a row: it is then in its backoff.
+pub async fn failed(app: &TestApp, id: &str, n: u64) -> Value {
+    for _ in 0..200 {
+        let state = stream_state(app, id).await;
+        if state["failures"].as_u64().unwrap_or(0) >= n {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the stream did not fail {n} times: {}", stream_state(app, id).await)
+}
+
 /// The stream once its position reached `seq` (the acknowledgement is written just
 /// after the receiver answered).
 async fn settled(app: &TestApp, id: &str, seq: u64) -> Value {
@@ -94,15 +106,7 @@ async fn a_failing_receiver_gets_every_event_once_it_answers_again_even_across_a
     let id = created["id"].as_str().unwrap().to_string();
     ingest_n(&app, 0, 3).await;
     // It fails, with backoff, and says so.
-    let mut stream = Value::Null;
-    for _ in 0..100 {
-        stream = stream_state(&app, &id).await;
-        if stream["failures"].as_u64().unwrap_or(0) >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(stream["failures"].as_u64().unwrap() >= 2, "{stream}");
+    let stream = failed(&app, &id, 2).await;
     assert_eq!(stream["last_error"], "the receiver answered 503 Service Unavailable");
     assert_eq!(stream["delivered_seq"], 1, "nothing acknowledged after its creation record, nothing skipped");
     // The server goes away in the middle; another starts on the same database.
@@ -115,6 +119,34 @@ async fn a_failing_receiver_gets_every_event_once_it_answers_again_even_across_a
     let stream = stream_state(&second, &id).await;
     assert_eq!((stream["failures"].as_u64(), stream["last_error"].is_null()), (Some(0), true));
     second.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_failing_mid_round_keeps_the_batches_acknowledged_before_it() {
+    let app = spawn_private().await;
+    let receiver = HttpReceiver::start().await;
+    // 1,500 events behind: one round reads them all and sends three batches of 500.
+    for from in [0, 750] {
+        ingest_n(&app, from, 750).await;
+    }
+    receiver.fail_after(1);
+    let (_, created) =
+        create(&app, json!({"name": "hook", "kind": "webhook", "url": receiver.base, "from_seq": 1})).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let stream = failed(&app, &id, 1).await;
+    assert_eq!(stream["delivered_seq"], 500, "the first batch was acknowledged, the second was not");
+    assert_eq!(seqs(&receiver.events()), (1..=500).collect::<Vec<u64>>());
+    receiver.fail(false);
+    // The rest, and the stream's creation record (seq 1501).
+    let events = receiver.wait_for(1501, WITHIN).await;
+    assert_eq!(seqs(&events), (1..=1501).collect::<Vec<u64>>(), "in order, none twice, none skipped");
+    let refused = receiver.refused();
+    let retried = receiver.received()[1].headers["x-casetrail-delivery"].to_str().unwrap().to_string();
+    assert_eq!(refused[0], format!("{id}:501-1000"));
+    assert_eq!(retried, refused[0], "the batch tried again keeps its delivery id");
+    let stream = settled(&app, &id, 1501).await;
+    assert_eq!((stream["delivered_seq"].as_u64(), stream["failures"].as_u64()), (Some(1501), Some(0)));
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::delivery::{ingest_n, private, stream_state};
+use super::delivery::{failed, ingest_n, private};
 use super::streams::create;
 use crate::support::receivers::{HttpReceiver, seqs};
 use crate::support::{TestApp, spawn_app_with};
@@ -24,17 +24,6 @@ fn long_backoff() -> casetrail_server::ServerConfig {
 }
 
 /// Waits until the stream has failed `n` times in a row: it is then in its backoff.
-async fn failed(app: &TestApp, id: &str, n: u64) -> Value {
-    for _ in 0..200 {
-        let state = stream_state(app, id).await;
-        if state["failures"].as_u64().unwrap_or(0) >= n {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the stream did not fail {n} times: {}", stream_state(app, id).await)
-}
-
 async fn change(app: &TestApp, method: Method, path: String, body: Value) -> Value {
     let (status, answer) = app.admin_send(method, &path, Some(body)).await;
     assert_eq!(status, 200, "{path}: {answer}");

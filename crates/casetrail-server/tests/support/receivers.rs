@@ -23,6 +23,10 @@ pub struct Received {
 struct Shared {
     got: Arc<Mutex<Vec<Received>>>,
     failing: Arc<AtomicBool>,
+    /// With `Some(n)` in `fail_after`: acknowledge `n` more requests, then fail.
+    allowance: Arc<Mutex<Option<usize>>>,
+    /// The `X-Casetrail-Delivery` of each request answered 503.
+    refused: Arc<Mutex<Vec<String>>>,
 }
 
 /// An HTTP receiver: answers 204 to every POST, or 503 while failing.
@@ -43,7 +47,19 @@ impl HttpReceiver {
 
     /// From now on, every request is answered 503 (and not kept), or again 204.
     pub fn fail(&self, failing: bool) {
+        *self.shared.allowance.lock().unwrap() = None;
         self.shared.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Acknowledges `n` more requests, then answers 503 until [`HttpReceiver::fail`]
+    /// says otherwise.
+    pub fn fail_after(&self, n: usize) {
+        *self.shared.allowance.lock().unwrap() = Some(n);
+    }
+
+    /// The delivery id of each request answered 503, in order.
+    pub fn refused(&self) -> Vec<String> {
+        self.shared.refused.lock().unwrap().clone()
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -88,7 +104,15 @@ pub fn seqs(events: &[serde_json::Value]) -> Vec<u64> {
 }
 
 async fn receive(State(shared): State<Shared>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if let Some(left) = shared.allowance.lock().unwrap().as_mut() {
+        match left.checked_sub(1) {
+            Some(fewer) => *left = fewer,
+            None => shared.failing.store(true, Ordering::SeqCst),
+        }
+    }
     if shared.failing.load(Ordering::SeqCst) {
+        let delivery = headers.get("x-casetrail-delivery").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        shared.refused.lock().unwrap().push(delivery.to_string());
         return StatusCode::SERVICE_UNAVAILABLE;
     }
     shared.got.lock().unwrap().push(Received { path: uri.path().to_string(), headers, body });
