@@ -22,7 +22,8 @@
 //!    ([`export`]); full and incremental verification ([`verify`]); single events from
 //!    32 clients; the purge of 10 % of N old events with ingest running ([`purge`]).
 //!    Then stream delivery on a store of its own, ingest through `casetrail-client` ([`streams`]).
-//! 4. **Report** ([`report`], [`tables`], [`goals`]): Markdown tables, printed and
+//!    Then where each database's bytes go, table by table and index by index ([`storage`]).
+//! 4. **Report** ([`report`], [`tables`], [`goals`], [`finish`]): Markdown tables, printed and
 //!    written to `BENCHMARKS.md` (newest run first, older runs kept, hand-written
 //!    notes kept, goals rebuilt on top).
 //!
@@ -45,6 +46,7 @@ mod cpu;
 mod data;
 mod evidence;
 mod export;
+mod finish;
 mod goals;
 mod history;
 mod ingest;
@@ -62,6 +64,7 @@ mod server;
 mod soak;
 mod soak_report;
 mod stats;
+mod storage;
 mod streams;
 mod tables;
 mod verify;
@@ -81,6 +84,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use casetrail_export::Format;
 
 use crate::data::{Dataset, Rng, SearchWords};
+use crate::finish::{command_line, finish, finish_soak, workspace_root};
 use crate::machine::{Machine, Phases};
 use crate::queries::Timing;
 use crate::report::{Engine, IngestRow, QueryRow, Run, VerifyRow};
@@ -89,7 +93,7 @@ use crate::server::{BATCH_CLIENTS, HttpInput, SINGLE_CLIENTS};
 /// Measures casetrail beside the raw SQLite engine and writes BENCHMARKS.md.
 #[derive(Debug, Parser)]
 #[command(name = "casetrail-bench", version)]
-struct Args {
+pub struct Args {
     /// How many events to generate, ingest and query.
     #[arg(long, default_value_t = 100_000)]
     events: usize,
@@ -115,10 +119,10 @@ struct Args {
     purge_events: Option<usize>,
     /// Where to write the report (default: BENCHMARKS.md at the workspace root).
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
     /// Print the table only; leave BENCHMARKS.md alone.
     #[arg(long)]
-    no_write: bool,
+    pub no_write: bool,
     /// Where the temporary databases go (default: the system's temporary directory).
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
@@ -135,7 +139,7 @@ struct Args {
     /// Run on PostgreSQL (`postgres://…`): every database a throwaway schema of this
     /// server's database, dropped at the end; the raw engine is plain tokio-postgres.
     #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
+    pub database_url: Option<String>,
     /// Instead of the benchmark, a soak of this many seconds ([`soak`]): `--events`
     /// seeded, then ingest, browse, export and purge at once, the server's memory read
     /// all along; fails on any error. With `--smoke`, 2000 events seeded.
@@ -146,7 +150,7 @@ struct Args {
     soak_rate: u64,
     /// A soak at a fixed store size: ingested events age out and are purged.
     #[arg(long)]
-    soak_steady: bool,
+    pub soak_steady: bool,
     /// Internal: be the server child on `--db` or `--database-url` (see `child.rs`).
     #[arg(long, hide = true)]
     serve_child: bool,
@@ -281,6 +285,7 @@ fn main() -> anyhow::Result<()> {
         Format::ALL.iter().map(|f| export::raw(&raw.reader()?, *f, export_runs)).collect::<anyhow::Result<_>>()?;
     let raw_single = ingest::raw(&mut raw, &single_bodies[..singles.min(RAW_SINGLE_MAX)])?;
     let raw_size = raw.size_bytes();
+    let raw_storage = storage::read(raw.path())?;
     drop(raw);
     phases.end("raw queries and export", watch);
 
@@ -331,9 +336,12 @@ fn main() -> anyhow::Result<()> {
         extra_summary: {
             let mut summary = evidence::summary(&http.evidence);
             summary.extend(history::summary(&http.history));
+            summary.extend(storage::summary(&http.storage, args.events));
             summary
         },
-        extra_markdown: evidence::markdown(&http.evidence, csv_rows_per_s) + &history::markdown(&http.history),
+        extra_markdown: evidence::markdown(&http.evidence, csv_rows_per_s)
+            + &history::markdown(&http.history)
+            + &storage::markdown(&http.storage, &raw_storage, args.events),
         date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
         command: command_line(),
         machine,
@@ -352,48 +360,6 @@ fn main() -> anyhow::Result<()> {
     };
     streams::measure(&rt, &mut run, &data, None, &tmp)?;
     finish(&run, &args, &repo)
-}
-
-/// Prints the run and, unless told not to, writes it into BENCHMARKS.md.
-fn finish(run: &Run, args: &Args, repo: &std::path::Path) -> anyhow::Result<()> {
-    println!("{}", run.markdown());
-    if !args.no_write {
-        let path = args.out.clone().unwrap_or_else(|| repo.join("BENCHMARKS.md"));
-        report::write(&path, run).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("casetrail-bench: wrote {}", path.display());
-    }
-    Ok(())
-}
-
-/// Prints the soak's report, writes it into BENCHMARKS.md unless told not to, and
-/// fails unless the soak passed.
-fn finish_soak(
-    figures: &soak_report::SoakFigures,
-    args: &Args,
-    repo: &std::path::Path,
-    m: &Machine,
-    secs: u64,
-) -> anyhow::Result<()> {
-    let head = soak_report::SoakHead {
-        date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
-        commit: m.commit.clone(),
-        engine: if args.database_url.is_some() { " · PostgreSQL" } else { "" },
-        command: command_line(),
-        machine: format!("{} CPUs ({}), {:.1} GiB RAM, Linux {}", m.cpus, m.cpu_model, m.memory_gib, m.kernel),
-        purge_every_secs: soak::purge_every(secs, args.soak_steady).as_secs(),
-        export_every_secs: soak::export_every(secs).as_secs(),
-    };
-    let markdown = figures.markdown(&head);
-    println!("{markdown}");
-    if !args.no_write {
-        let path = args.out.clone().unwrap_or_else(|| repo.join("BENCHMARKS.md"));
-        report::write_section(&path, &markdown).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("casetrail-bench: wrote {}", path.display());
-    }
-    match figures.failure() {
-        Some(why) => anyhow::bail!("the soak failed: {why}"),
-        None => Ok(()),
-    }
 }
 
 /// What the report says of the machine's noise during the run.
@@ -418,23 +384,4 @@ fn join_queries(http: Vec<Timing>, store: Vec<Timing>, raw: Vec<Timing>, raw_no_
             http: h,
         })
         .collect()
-}
-
-/// The checkout the command runs in: the git top level of the current directory (what
-/// `cargo run` at the workspace root gives), else this crate's workspace.
-fn workspace_root() -> PathBuf {
-    std::process::Command::new("git")
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
-
-/// The command as typed, in its cargo form.
-fn command_line() -> String {
-    let args: Vec<String> =
-        std::env::args().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }).collect();
-    format!("cargo run --release -p casetrail-bench -- {}", args.join(" ")).trim_end().to_string()
 }

@@ -146,6 +146,8 @@ pub struct HttpFigures {
     pub history: crate::history::HistoryFigures,
     pub stats_fresh: bool,
     pub db_size: u64,
+    /// SQLite only: where the database's bytes go.
+    pub storage: crate::storage::Storage,
 }
 
 /// Starts a server child without blocking the runtime's other tasks.
@@ -171,11 +173,8 @@ pub async fn sqlite_http_phase(
     let mut out = http_phase(data, input, &dir, store, phases).await?;
     let path = dir.db();
     out.stats_fresh = has_statistics(&path);
-    out.db_size = ["", "-wal"]
-        .iter()
-        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
-        .map(|m| m.len())
-        .sum();
+    out.storage = crate::storage::read(&path)?;
+    out.db_size = out.storage.file_bytes;
     Ok(out)
 }
 

@@ -42,7 +42,7 @@ pub(crate) async fn check_page(db: Db<'_>, pk: i64, rows: &mut [PageRow]) -> Sto
     // The related-records index: one range of its `(acct, seq)` index too.
     let indexed = db
         .query(
-            "SELECT seq, kind, record_id, occurred_at, first FROM record_events
+            "SELECT seq, kind, record_id, occurred_at, leads FROM record_events
              WHERE acct = $1 AND seq BETWEEN $2 AND $3",
             &[&pk, &first, &last],
         )

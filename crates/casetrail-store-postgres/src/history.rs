@@ -1,8 +1,9 @@
 //! The related-records index, `record_events`: one row per record an event relates
 //! to (every record type, unlike `event_records`, which holds the case and client
-//! filters), with whether it is the event's first related record. A record's history
-//! is then an index range: its count, its first and last `occurred_at`, and the
-//! events it leads, without reading any other event.
+//! filters), with whether the event leads it (its first related record, and it
+//! changed something). A record's history is then an index range: its count, its
+//! first and last `occurred_at`, and the events it leads, without reading any other
+//! event.
 
 use std::collections::BTreeMap;
 
@@ -21,8 +22,8 @@ pub(crate) struct RecordLinks(BTreeMap<(i64, &'static str, String, i64, i64), bo
 impl RecordLinks {
     pub(crate) fn push(&mut self, pk: i64, event: &Event) {
         let (occurred, seq) = (event.occurred_at.as_millis(), event.seq as i64);
-        for (kind, id, first) in history_links(event) {
-            self.0.insert((pk, kind, id.to_string(), occurred, seq), first);
+        for (kind, id, leads) in history_links(event) {
+            self.0.insert((pk, kind, id.to_string(), occurred, seq), leads);
         }
     }
 
@@ -36,11 +37,11 @@ impl RecordLinks {
         let record_id: Vec<&str> = rows.iter().map(|(k, _)| k.2.as_str()).collect();
         let occurred_at: Vec<i64> = rows.iter().map(|(k, _)| k.3).collect();
         let seq: Vec<i64> = rows.iter().map(|(k, _)| k.4).collect();
-        let first: Vec<bool> = rows.iter().map(|(_, first)| *first).collect();
+        let leads: Vec<bool> = rows.iter().map(|(_, leads)| *leads).collect();
         db.execute(
-            "INSERT INTO record_events (acct, kind, record_id, occurred_at, seq, first)
+            "INSERT INTO record_events (acct, kind, record_id, occurred_at, seq, leads)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::boolean[])",
-            &[&acct, &kind, &record_id, &occurred_at, &seq, &first],
+            &[&acct, &kind, &record_id, &occurred_at, &seq, &leads],
         )
         .await?;
         Ok(())
@@ -75,7 +76,7 @@ pub(crate) async fn record_events(
 
     let range = "FROM record_events r JOIN events e ON e.acct = r.acct AND e.seq = r.seq \
                  WHERE r.acct = $1 AND e.acct = $1 AND r.kind = $2 AND r.record_id = $3";
-    let sql = format!("SELECT {EVENT_COLUMNS} {range} AND r.first ORDER BY r.occurred_at, r.seq");
+    let sql = format!("SELECT {EVENT_COLUMNS} {range} AND r.leads ORDER BY r.occurred_at, r.seq");
     let led = db.query(&sql, &key).await?.iter().map(|r| chained(r).map(|(e, _)| e)).collect::<StoreResult<_>>()?;
 
     let sql = format!("SELECT {EVENT_COLUMNS} {range} ORDER BY r.occurred_at DESC, r.seq DESC LIMIT {RECENT_EVENTS}");

@@ -276,6 +276,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE purge_runs ALTER COLUMN cutoff DROP NOT NULL;
     ALTER TABLE purge_runs ADD COLUMN categories TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 10: a record's field history reads only the events that lead it and changed
+    // something (`casetrail_store::derived::history_links`), not every event it is
+    // first in: a busy client's messages changed nothing.
+    r#"
+    ALTER TABLE record_events RENAME COLUMN first TO leads;
+    UPDATE record_events r SET leads = false
+    FROM events e
+    WHERE r.leads AND e.acct = r.acct AND e.seq = r.seq
+      AND jsonb_array_length(e.body::jsonb -> 'changes') = 0;
+    "#,
 ];
 
 /// The first key of the migrations' advisory lock (the second is the schema's).

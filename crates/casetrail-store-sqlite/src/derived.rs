@@ -76,7 +76,7 @@ fn stored_links(conn: &Connection, pk: i64, (first, last): (i64, i64)) -> StoreR
 fn stored_history(conn: &Connection, pk: i64, (first, last): (i64, i64)) -> StoreResult<StoredHistory> {
     let mut st = conn
         .prepare_cached(
-            "SELECT seq, kind, record_id, occurred_at, first FROM record_events
+            "SELECT seq, kind, record_id, occurred_at, leads FROM record_events
              WHERE acct = ?1 AND seq BETWEEN ?2 AND ?3",
         )
         .map_err(db)?;

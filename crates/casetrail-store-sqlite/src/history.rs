@@ -1,8 +1,9 @@
 //! The related-records index, `record_events`: one row per record an event relates
 //! to (every record type, unlike `event_records`, which holds the case and client
-//! filters), with whether it is the event's first related record. A record's history
-//! is then an index range: its count, its first and last `occurred_at`, and the
-//! events it leads, without reading any other event.
+//! filters), with whether the event leads it (its first related record, and it
+//! changed something). A record's history is then an index range: its count, its
+//! first and last `occurred_at`, and the events it leads, without reading any other
+//! event.
 
 use casetrail_core::{Event, RecordType, Timestamp};
 use casetrail_store::derived::history_links;
@@ -17,13 +18,13 @@ use crate::db;
 pub(crate) fn link_event(tx: &Transaction<'_>, pk: i64, event: &Event) -> StoreResult<()> {
     let mut st = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO record_events (acct, kind, record_id, occurred_at, seq, first)
+            "INSERT OR IGNORE INTO record_events (acct, kind, record_id, occurred_at, seq, leads)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(db)?;
     let (occurred, seq) = (event.occurred_at.as_millis(), event.seq as i64);
-    for (kind, id, first) in history_links(event) {
-        st.execute(params![pk, kind, id, occurred, seq, first]).map_err(db)?;
+    for (kind, id, leads) in history_links(event) {
+        st.execute(params![pk, kind, id, occurred, seq, leads]).map_err(db)?;
     }
     Ok(())
 }
@@ -47,7 +48,7 @@ pub(crate) fn record_events(
 
     let range = "FROM record_events r CROSS JOIN events e ON e.acct = r.acct AND e.seq = r.seq \
                  WHERE r.acct = ?1 AND r.kind = ?2 AND r.record_id = ?3";
-    let sql = format!("SELECT {EVENT_COLUMNS} {range} AND r.first ORDER BY r.occurred_at, r.seq");
+    let sql = format!("SELECT {EVENT_COLUMNS} {range} AND r.leads ORDER BY r.occurred_at, r.seq");
     let mut st = conn.prepare_cached(&sql).map_err(db)?;
     let led = st.query_map(key, |r| chained(r).map(|(e, _)| e)).map_err(db)?.collect::<Result<Vec<_>, _>>();
     let led = led.map_err(db)?;

@@ -304,6 +304,18 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE purge_runs;
     ALTER TABLE purge_runs_v11 RENAME TO purge_runs;
     "#,
+    // 12: a record's field history reads only the events that lead it and changed
+    // something (`casetrail_store::derived::history_links`), not every event it is
+    // first in: a busy client's messages changed nothing.
+    r#"
+    ALTER TABLE record_events RENAME COLUMN first TO leads;
+    UPDATE record_events SET leads = 0
+    WHERE leads AND EXISTS (
+        SELECT 1 FROM events e
+        WHERE e.acct = record_events.acct AND e.seq = record_events.seq
+          AND json_array_length(e.body, '$.changes') = 0
+    );
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step. The version is

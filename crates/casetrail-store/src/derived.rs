@@ -43,14 +43,19 @@ pub fn filter_links(event: &Event) -> Vec<(&'static str, &str)> {
 }
 
 /// The related-records index rows of an event (`record_events`), `(type key,
-/// record id, first)`, sorted and without repeats: one per record it names, of every
-/// type, `first` when the record is its first related one (a record named twice is
-/// one row, first if either mention is).
+/// record id, leads)`, sorted and without repeats: one per record it names, of every
+/// type, `leads` when the record is its first related one and the event changed
+/// something (a record named twice is one row, leading if either mention does).
+///
+/// Only a leading event's changes are in the record's field history (docs/API.md
+/// §14), so the history reads those alone: a busy client's history then reads its few
+/// hundred updates, not its thousands of messages.
 pub fn history_links(event: &Event) -> Vec<(&'static str, &str, bool)> {
+    let changed = !event.changes.is_empty();
     let mut links: Vec<(&'static str, &str, bool)> =
-        event.related.iter().enumerate().map(|(i, r)| (r.kind.key(), r.id.as_str(), i == 0)).collect();
+        event.related.iter().enumerate().map(|(i, r)| (r.kind.key(), r.id.as_str(), i == 0 && changed)).collect();
     // The mention at position 0 sorts after a later one of the same record (true >
-    // false), so keeping the last of each record keeps its `first`.
+    // false), so keeping the last of each record keeps its `leads`.
     links.sort_unstable();
     let mut out: Vec<(&'static str, &str, bool)> = Vec::with_capacity(links.len());
     for link in links {
@@ -354,16 +359,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn history_links_are_one_row_per_record_first_if_any_mention_is() {
+    fn history_links_are_one_row_per_record_leading_if_any_mention_does() {
         let body = serde_json::json!({
             "id": "018f0000-0000-7000-8000-000000000000", "account_id": "018f0000-0000-7000-8000-000000000001",
             "seq": 7, "occurred_at": "2026-11-25T10:00:00.000Z", "recorded_at": "2026-11-25T10:00:00.000Z",
             "actor": {"id": "u_1", "name": "Jane", "email": null, "type": "user"},
-            "activity": "case.updated", "description": "x", "changes": [], "metadata": {}, "context": {},
+            "activity": "case.updated", "description": "x", "metadata": {}, "context": {},
+            "changes": [{"field": "status", "before": "Intake", "after": "Active"}],
             "related": [{"type": "case", "id": "c_1", "name": null}, {"type": "user", "id": "u_9", "name": null},
                         {"type": "case", "id": "c_1", "name": "Again"}, {"type": "client", "id": "c_1", "name": null}],
         });
-        let event: Event = serde_json::from_value(body).expect("an event body");
+        let mut event: Event = serde_json::from_value(body).expect("an event body");
         assert_eq!(history_links(&event), [("case", "c_1", true), ("client", "c_1", false), ("user", "u_9", false)]);
         let mut stored = vec![
             ("user".to_string(), "u_9".to_string(), event.occurred_at.as_millis(), false),
@@ -373,8 +379,12 @@ mod tests {
         assert!(history_agrees(&event, &mut stored));
         // Sorted now: case, client, user.
         stored[2].3 = true;
-        assert!(!history_agrees(&event, &mut stored), "a flipped first disagrees");
+        assert!(!history_agrees(&event, &mut stored), "a flipped `leads` disagrees");
         stored[2].3 = false;
         assert!(!history_agrees(&event, &mut stored[..2]), "a missing row disagrees");
+        // An event that changed nothing leads no record, not even its first.
+        event.changes.clear();
+        assert_eq!(history_links(&event), [("case", "c_1", false), ("client", "c_1", false), ("user", "u_9", false)]);
+        assert!(!history_agrees(&event, &mut stored), "stored as leading, it disagrees");
     }
 }

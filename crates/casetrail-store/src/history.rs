@@ -1,6 +1,7 @@
 //! One record's history (docs/API.md §14), as the store answers it: the backends keep
 //! a related-records index (`record_events`: every record each event relates to, and
-//! whether it is the event's first), so a record's events are one index range.
+//! whether the event leads it: the record is its first related one and it changed
+//! something), so a record's events are one index range.
 
 use casetrail_core::{ChainedEvent, RecordType, Timestamp};
 
@@ -14,8 +15,8 @@ pub struct RecordEvents {
     pub last_seen: Timestamp,
     /// The name the newest event that names the record gives it.
     pub name: Option<String>,
-    /// The events whose first related record it is, oldest first: their changes are
-    /// the record's own.
+    /// The events whose first related record it is and that changed something,
+    /// oldest first: their changes are the record's own.
     pub led: Vec<ChainedEvent>,
     /// The newest [`RECENT_EVENTS`] events related to it, newest first: its timeline.
     pub recent: Vec<ChainedEvent>,

@@ -46,6 +46,25 @@ pub fn derived_seed() -> Vec<NewEvent> {
         .collect()
 }
 
+/// Two events relating to case `c_1` first and client `cl_1` second, seq 1 changing a
+/// status and seq 2 changing nothing, and the `record_events` rows `(seq, kind,
+/// leads)` they must have: what a backend's migration from the index's old `first`
+/// (set on every event's first related record) must leave.
+pub fn leading_seed() -> (Vec<NewEvent>, [(i64, &'static str, bool); 4]) {
+    let event = |description: &str, changes: serde_json::Value| {
+        new_event(json!({
+            "actor": {"id": "u_1", "name": "Jane Doe"}, "activity": "case.updated", "description": description,
+            "related": [{"type": "case", "id": "c_1", "name": "Smith v. Jones"}, {"type": "client", "id": "cl_1"}],
+            "changes": changes,
+        }))
+    };
+    let events = vec![
+        event("changed", json!([{"field": "status", "before": "Intake", "after": "Active"}])),
+        event("unchanged", json!([])),
+    ];
+    (events, [(1, "case", true), (1, "client", false), (2, "case", false), (2, "client", false)])
+}
+
 /// A change made behind the store's back and the `(seq, label)` of each problem it
 /// must cause (the label is in the problem's message).
 #[derive(Debug)]
@@ -72,10 +91,10 @@ pub const SHARED_TAMPERS: &[Tamper] = &[
         expected: &[(2, "case or client link")],
     },
     // The related-records index of the record histories: a row gone, a row added,
-    // a row pointing to another record, a row's `first` flipped.
+    // a row pointing to another record, a row's `leads` flipped.
     Tamper { sql: "DELETE FROM record_events WHERE seq = 4", expected: &[(4, "record history index entry")] },
     Tamper {
-        sql: "INSERT INTO record_events (acct, kind, record_id, occurred_at, seq, first)
+        sql: "INSERT INTO record_events (acct, kind, record_id, occurred_at, seq, leads)
               SELECT acct, 'case', 'c_1', occurred_at, seq, false FROM events WHERE seq = 5",
         expected: &[(5, "record history index entry")],
     },
@@ -84,7 +103,7 @@ pub const SHARED_TAMPERS: &[Tamper] = &[
         expected: &[(1, "record history index entry")],
     },
     Tamper {
-        sql: "UPDATE record_events SET first = false WHERE seq = 3",
+        sql: "UPDATE record_events SET leads = NOT leads WHERE seq = 3",
         expected: &[(3, "record history index entry")],
     },
     Tamper {

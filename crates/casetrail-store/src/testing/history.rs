@@ -20,6 +20,14 @@ fn ev(occurred_at: &str, description: &str, related: Value) -> casetrail_core::N
     }))
 }
 
+/// An event that changed nothing: it leads no record's field history.
+fn unchanged(occurred_at: &str, description: &str, related: Value) -> casetrail_core::NewEvent {
+    new_event(json!({
+        "actor": {"id": "u_1", "name": "Jane"}, "activity": "communication.sms_sent", "occurred_at": occurred_at,
+        "description": description, "related": related
+    }))
+}
+
 fn descriptions(led: &[casetrail_core::ChainedEvent]) -> Vec<String> {
     led.iter().map(|e| body(e).description).collect()
 }
@@ -40,21 +48,30 @@ pub async fn a_record_history_is_read_through_its_index(store: Arc<dyn Store>) {
             ev("2025-01-04T00:00:00Z", "tie-a", json!([case(Value::Null)])),
             ev("2025-01-04T00:00:00Z", "tie-b", json!([case(Value::Null), case(Value::Null)])),
             ev("2025-01-05T00:00:00Z", "user", json!([{"type": "user", "id": "u_9", "name": "Ann"}])),
+            unchanged("2025-01-04T12:00:00Z", "no-change", json!([case(json!("Smith v. Jones (settled)")), client])),
         ],
     )
     .await;
     append(store, other, vec![ev("2025-02-01T00:00:00Z", "theirs", json!([case(json!("Theirs"))]))]).await;
 
     let history = store.record_events(account, RecordType::Case, "c_1").await.unwrap().expect("the case was seen");
-    assert_eq!(history.events, 5, "every related event, led or not; a record named twice counts once");
+    assert_eq!(history.events, 6, "every related event, led or not; a record named twice counts once");
     assert_eq!(history.first_seen, ts("2025-01-01T00:00:00Z"));
-    assert_eq!(history.last_seen, ts("2025-01-04T00:00:00Z"));
-    assert_eq!(history.name.as_deref(), Some("Smith v. Jones (renamed)"), "the newest name given; null names none");
-    assert_eq!(descriptions(&history.led), ["first", "second", "tie-a", "tie-b"], "led events, by time then seq");
-    assert_eq!(descriptions(&history.recent), ["tie-b", "tie-a", "client-led", "second", "first"], "newest first");
+    assert_eq!(history.last_seen, ts("2025-01-04T12:00:00Z"));
+    assert_eq!(history.name.as_deref(), Some("Smith v. Jones (settled)"), "the newest name given; null names none");
+    assert_eq!(
+        descriptions(&history.led),
+        ["first", "second", "tie-a", "tie-b"],
+        "led events, by time then seq; one that changed nothing leads nothing"
+    );
+    assert_eq!(
+        descriptions(&history.recent),
+        ["no-change", "tie-b", "tie-a", "client-led", "second", "first"],
+        "newest first"
+    );
 
     let client = store.record_events(account, RecordType::Client, "cl_1").await.unwrap().unwrap();
-    assert_eq!((client.events, descriptions(&client.led)), (3, vec!["client-led".to_string()]));
+    assert_eq!((client.events, descriptions(&client.led)), (4, vec!["client-led".to_string()]));
     assert_eq!(client.name.as_deref(), Some("John Smith"));
     let user = store.record_events(account, RecordType::User, "u_9").await.unwrap().unwrap();
     assert_eq!((user.events, user.name.as_deref()), (1, Some("Ann")), "every record type is indexed");
@@ -68,7 +85,7 @@ pub async fn a_record_history_is_read_through_its_index(store: Arc<dyn Store>) {
     // A purge takes its events out of the history.
     purge_all(store, account, ts("2025-01-02T12:00:00Z"), 500).await;
     let history = store.record_events(account, RecordType::Case, "c_1").await.unwrap().unwrap();
-    assert_eq!(history.events, 3);
+    assert_eq!(history.events, 4);
     assert_eq!(history.first_seen, ts("2025-01-03T00:00:00Z"));
     assert_eq!(descriptions(&history.led), ["tie-a", "tie-b"]);
 }
