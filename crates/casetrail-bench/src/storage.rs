@@ -77,11 +77,25 @@ pub fn markdown(store: &Storage, raw: &Storage, events: usize) -> String {
         int(events as f64)
     );
     let total = store.total().max(1);
-    for (name, bytes) in &store.trees {
-        let share = 100.0 * *bytes as f64 / total as f64;
-        s += &format!("| `{name}` | {} | {share:.1} % | {} |\n", cell(Some(*bytes)), cell(raw.bytes_of(name)));
+    let share = |bytes: u64| format!("{:.1} %", 100.0 * bytes as f64 / total as f64);
+    // The small tables (accounts, keys, settings) under a byte per event are one row.
+    let small = |bytes: u64| bytes < events as u64;
+    for (name, bytes) in store.trees.iter().filter(|(_, b)| !small(*b)) {
+        s += &format!("| `{name}` | {} | {} | {} |\n", cell(Some(*bytes)), share(*bytes), cell(raw.bytes_of(name)));
     }
-    for (name, bytes) in raw.trees.iter().filter(|(n, _)| store.bytes_of(n).is_none()) {
+    let rest: Vec<&(String, u64)> = store.trees.iter().filter(|(_, b)| small(*b)).collect();
+    if !rest.is_empty() {
+        let bytes: u64 = rest.iter().map(|(_, b)| b).sum();
+        let raw_bytes: u64 = rest.iter().filter_map(|(n, _)| raw.bytes_of(n)).sum();
+        s += &format!(
+            "| {} more, under a byte per event each | {} | {} | {} |\n",
+            rest.len(),
+            cell(Some(bytes)),
+            share(bytes),
+            cell(Some(raw_bytes))
+        );
+    }
+    for (name, bytes) in raw.trees.iter().filter(|(n, b)| store.bytes_of(n).is_none() && !small(*b)) {
         s += &format!("| `{name}` (raw only) | — | — | {} |\n", cell(Some(*bytes)));
     }
     s += &format!(
@@ -123,6 +137,10 @@ mod tests {
         assert_eq!(storage.total(), storage.trees.iter().map(|(_, b)| b).sum::<u64>());
         let table = markdown(&storage, &storage, 500);
         assert!(table.contains("| `events` |"), "{table}");
+        // 500 events: every b-tree here is over a byte per event; at 10M none is.
+        assert!(!table.contains("more, under a byte"), "{table}");
+        let folded = markdown(&storage, &storage, 10_000_000);
+        assert!(folded.contains(&format!("| {} more, under a byte per event each |", names.len())), "{folded}");
         assert_eq!(summary(&storage, 500)["db_body_bytes_per_event"], json!(10.0));
         std::fs::remove_file(&path).unwrap();
     }
