@@ -101,7 +101,8 @@ pub async fn verify_account_with_progress(
     // adds nothing to that report.
     let reported: std::collections::HashSet<u64> = report.problems.iter().map(|p| p.seq).collect();
     report.problems.extend(tree_problems.into_iter().filter(|p| !reported.contains(&p.seq)));
-    report.problems.extend(crate::tree_check::checkpoint_problems(store, account, &checkpoints, ring).await?);
+    let checked = crate::tree_check::checkpoint_problems(store, account, &checkpoints, ring, started_after).await?;
+    report.problems.extend(checked);
     // The head the store records must be where the walk ended; a head beyond it means
     // events were cut off the end.
     if let Some(head) = store.head(account).await? {

@@ -39,11 +39,18 @@ pub async fn leaf_problems(
 /// The checkpoints' tree heads against the stored tree and one another.
 /// `checkpoints` may come in any order; those whose signatures fail are reported
 /// elsewhere and left out here.
+///
+/// Only the pairs of consecutive heads that end beyond `after_size` are checked: an
+/// incremental verification starts at a good checkpoint and takes what precedes it
+/// as checked, as its chain walk does; a full one passes 0. (Checking every pair
+/// cost an incremental run one store read per 1,000 events of the whole log: 230 ms
+/// at 1M events, for 1,000 new ones.)
 pub async fn checkpoint_problems(
     store: &dyn Store,
     account: AccountId,
     checkpoints: &[Checkpoint],
     ring: &KeyRing,
+    after_size: u64,
 ) -> StoreResult<Vec<Problem>> {
     let mut heads: Vec<(u64, ChainHash, u64)> = checkpoints
         .iter()
@@ -53,7 +60,7 @@ pub async fn checkpoint_problems(
     heads.sort_by_key(|(size, _, _)| *size);
     heads.dedup();
     let mut problems = Vec::new();
-    for pair in heads.windows(2) {
+    for pair in heads.windows(2).filter(|pair| pair[1].0 > after_size) {
         let ((from, from_root, _), (to, to_root, seq)) = (pair[0], pair[1]);
         let plan = ProofPlan::consistency(from, to).expect("sorted sizes above zero");
         let nodes = store.tree_nodes(account, &plan.nodes()).await?;

@@ -113,3 +113,23 @@ async fn a_checkpoint_over_another_history_is_not_an_extension() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_incremental_verification_checks_the_tree_heads_from_where_it_starts() {
+    let fx = Fixture::new().await;
+    fx.seed(8).await;
+    tree_checkpoint(&fx, None).await;
+    fx.seed(4).await;
+    tree_checkpoint(&fx, Some(ChainHash([9; 32]))).await;
+    fx.seed(4).await;
+    tree_checkpoint(&fx, None).await;
+    let full: Vec<(u64, String)> = fx.problems(false).await;
+    assert_eq!(
+        full,
+        [(12, "hash_mismatch".to_string()), (16, "hash_mismatch".to_string())],
+        "a full run checks every pair of heads: 8 → 12 and 12 → 16 do not extend"
+    );
+    // From the good checkpoint at 16, what precedes it is taken as checked, as the
+    // chain walk takes it.
+    assert_eq!(fx.problems(true).await, []);
+}
