@@ -50,10 +50,14 @@ use std::sync::{Arc, Mutex};
 use casetrail_store::{AccountId, StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 
-/// How many idle reader connections are kept. Each may cache up to
-/// [`READER_CACHE_KIB`], so this bounds the server's memory as much as its parallelism
-/// (two cores here; a busier machine can raise it).
-const MAX_IDLE_READERS: usize = 4;
+/// How many reads run at once, each on a reader connection of its own that is kept
+/// for the next read. Each may cache up to [`READER_CACHE_KIB`], so this bounds the
+/// server's memory as much as its parallelism (two cores here; a busier machine can
+/// raise it). A read beyond them waits for one to finish: opening a connection for
+/// it instead (and closing it after) parses the schema each time, which took a third
+/// of the CPU of 32 clients sending single events (`casetrail-bench --profile
+/// single`, perf).
+const READERS: usize = 6;
 /// The page cache of one reader connection.
 const READER_CACHE_KIB: i64 = 8_000;
 
@@ -67,6 +71,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per read in flight, [`READERS`] in all.
+    reading: Arc<tokio::sync::Semaphore>,
     stats: stats::Freshness,
     /// Set when a write failed for want of space (or a failed file write); the next
     /// write first folds the WAL back in and truncates it (`checkpointer.rs`).
@@ -99,6 +105,7 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
                 stats,
                 out_of_space: AtomicBool::new(false),
                 checkpointer,
@@ -185,6 +192,8 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let inner = self.inner.clone();
+        // Never closed while the store lives.
+        let permit = inner.reading.clone().acquire_owned().await.map_err(StoreError::backend)?;
         tokio::task::spawn_blocking(move || {
             let idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match idle {
@@ -192,10 +201,9 @@ impl SqliteStore {
                 None => open_reader(&inner.path)?,
             };
             let result = f(&conn);
-            let mut pool = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < MAX_IDLE_READERS {
-                pool.push(conn);
-            }
+            // With the permit still held, so the pool never holds more than READERS.
+            inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            drop(permit);
             result
         })
         .await
