@@ -316,6 +316,14 @@ const MIGRATIONS: &[&str] = &[
           AND json_array_length(e.body, '$.changes') = 0
     );
     "#,
+    // 13: the actor index carries the activity, so "this member's sign-ins this week"
+    // filters by activity inside the index instead of reading each of the member's
+    // events of the week from the table: at 1M events, 19k table reads for the
+    // busiest actor (p95 58 ms → 9 ms on a copy of the benchmark's raw database).
+    r#"
+    DROP INDEX events_actor;
+    CREATE INDEX events_actor ON events(acct, actor_id, occurred_at, seq, activity);
+    "#,
 ];
 
 /// Brings the file up to the newest schema, one transaction per step. The version is
