@@ -81,9 +81,10 @@ pub fn write_filtered<W: Write + Send>(
     }
 }
 
+/// Each event straight from its stored body: no `Event` is built per row.
 fn write_page<W: Write + Send>(writer: &mut ExportWriter<W>, events: &[ChainedEvent]) -> anyhow::Result<()> {
     for chained in events {
-        writer.write_event(&chained.event()?)?;
+        writer.write_stored(&chained.body)?;
     }
     Ok(())
 }

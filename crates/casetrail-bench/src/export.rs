@@ -190,18 +190,15 @@ pub async fn http(
     Ok((times, rows, bytes, peaks))
 }
 
-/// The raw engine's export: every body newest first from rusqlite, parsed and written
-/// by the same `ExportWriter` into a sink; answers the times and the rows.
+/// The raw engine's export: every body newest first from rusqlite, written by the
+/// same `ExportWriter::write_stored` as the server's into a sink; answers the times
+/// and the rows.
 pub fn raw(reader: &RawReader, format: Format, runs: usize) -> anyhow::Result<(Samples, u64)> {
     let (mut times, mut rows) = (Samples::default(), 0);
     for _ in 0..runs {
         let started = Instant::now();
         let mut writer = ExportWriter::new(format, std::io::sink())?;
-        reader.bodies_newest_first(|body| {
-            let event: casetrail_core::Event = serde_json::from_str(body)?;
-            writer.write_event(&event)?;
-            Ok(())
-        })?;
+        reader.bodies_newest_first(|body| Ok(writer.write_stored(body)?))?;
         rows = writer.finish()?.rows;
         times.push(started.elapsed());
     }

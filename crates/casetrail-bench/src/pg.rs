@@ -91,12 +91,7 @@ async fn raw_export(raw: &mut RawPg, format: Format, runs: usize) -> anyhow::Res
     for _ in 0..runs {
         let started = Instant::now();
         let mut writer = ExportWriter::new(format, std::io::sink())?;
-        raw.bodies_newest_first(|body| {
-            let event: casetrail_core::Event = serde_json::from_str(body)?;
-            writer.write_event(&event)?;
-            Ok(())
-        })
-        .await?;
+        raw.bodies_newest_first(|body| Ok(writer.write_stored(body)?)).await?;
         rows = writer.finish()?.rows;
         times.push(started.elapsed());
     }

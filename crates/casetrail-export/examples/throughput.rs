@@ -1,15 +1,19 @@
 //! Measures the export writer: rows per second and peak memory.
 //!
-//! `cargo run --release -p casetrail-export --example throughput -- [ROWS] [csv|xlsx|both] [OUTPUT_DIR]`
+//! `cargo run --release -p casetrail-export --example throughput -- [ROWS] [csv|xlsx|both] [stored|parsed|both] [OUTPUT_DIR]`
 //!
-//! Events come from a pool of 1,000 varied ones (a page of the store would be 500),
-//! so the memory measured is the writer's. Bytes go to a counting sink that drops
+//! Events come from a pool of 1,000 varied ones, kept as the stores keep them (their
+//! JSON bodies), so the memory measured is the writer's. `stored` writes each body
+//! with `ExportWriter::write_stored`, as the export drivers do; `parsed` parses each
+//! into an `Event` first (as `ChainedEvent::event` does) and writes that with
+//! `write_event`, as the drivers did before. Bytes go to a counting sink that drops
 //! them (as a response body would pass them on) unless OUTPUT_DIR is given.
 //! Peak memory is the process's high-water mark (VmHWM), read before and after.
 
 use std::io::{self, Write};
 use std::time::Instant;
 
+use casetrail_core::bounded::parse_bounded;
 use casetrail_core::time::Timestamp;
 use casetrail_core::validate::{IngestRules, parse_ingest};
 use casetrail_export::{ExportWriter, Format};
@@ -31,7 +35,7 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-fn pool() -> Vec<casetrail_core::Event> {
+fn pool() -> Vec<String> {
     let now = Timestamp::now();
     let rules = IngestRules { now, window_start: None, allow_reserved: true };
     let activities =
@@ -56,6 +60,7 @@ fn pool() -> Vec<casetrail_core::Event> {
             });
             let new = parse_ingest(&body, &rules).expect("valid").remove(0);
             new.into_event(casetrail_core::EventId::new_v7(), casetrail_core::AccountId::new_v7(), i + 1, now)
+                .canonical_body()
         })
         .collect()
 }
@@ -68,7 +73,13 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn run(format: Format, rows: u64, events: &[casetrail_core::Event], out: Option<&str>) {
+#[derive(Clone, Copy, Debug)]
+enum Path {
+    Stored,
+    Parsed,
+}
+
+fn run(format: Format, path: Path, rows: u64, bodies: &[String], out: Option<&str>) {
     let sink: Box<dyn Write + Send> = match out {
         Some(dir) => Box::new(io::BufWriter::new(
             std::fs::File::create(format!("{dir}/throughput.{}", format.extension())).expect("output file"),
@@ -79,7 +90,14 @@ fn run(format: Format, rows: u64, events: &[casetrail_core::Event], out: Option<
     let start = Instant::now();
     let mut writer = ExportWriter::new(format, Counting { inner: sink, bytes: 0 }).expect("writer");
     for i in 0..rows {
-        writer.write_event(&events[(i % events.len() as u64) as usize]).expect("write");
+        let body = &bodies[(i % bodies.len() as u64) as usize];
+        match path {
+            Path::Stored => writer.write_stored(body).expect("write"),
+            Path::Parsed => {
+                let event: casetrail_core::Event = parse_bounded(body).expect("an event");
+                writer.write_event(&event).expect("write");
+            }
+        }
     }
     let rows_done = writer.rows();
     let written = Instant::now();
@@ -87,7 +105,7 @@ fn run(format: Format, rows: u64, events: &[casetrail_core::Event], out: Option<
     let secs = start.elapsed().as_secs_f64();
     let after = peak_rss_kib();
     println!(
-        "{format}: {rows_done} rows in {secs:.2} s = {:.0} rows/s (rows {:.2} s, finish {:.2} s); {:.1} MiB out; \
+        "{format} {path:?}: {rows_done} rows in {secs:.2} s = {:.0} rows/s (rows {:.2} s, finish {:.2} s); {:.1} MiB out; \
          {} sheet(s); peak RSS {:.1} MiB (before {:.1} MiB, growth {:.1} MiB)",
         rows_done as f64 / secs,
         (written - start).as_secs_f64(),
@@ -107,9 +125,17 @@ fn main() {
         None | Some("both") => vec![Format::Csv, Format::Xlsx],
         Some(f) => vec![Format::from_param(f).expect("csv, xlsx or both")],
     };
-    let out = args.get(2).map(String::as_str);
-    let events = pool();
+    let paths = match args.get(2).map(String::as_str) {
+        None | Some("stored") => vec![Path::Stored],
+        Some("parsed") => vec![Path::Parsed],
+        Some("both") => vec![Path::Stored, Path::Parsed],
+        Some(other) => panic!("stored, parsed or both, not {other:?}"),
+    };
+    let out = args.get(3).map(String::as_str);
+    let bodies = pool();
     for format in formats {
-        run(format, rows, &events, out);
+        for &path in &paths {
+            run(format, path, rows, &bodies, out);
+        }
     }
 }

@@ -3,17 +3,16 @@
 
 use std::io::{self, Write};
 
-use casetrail_core::Event;
-
 use crate::ExportError;
-use crate::row::{COLUMNS, HEADER, fill_row, guard_formula_in_place};
+use crate::row::{COLUMNS, CellBuffers, HEADER, guard_formula};
+use crate::stored::Source;
 
 /// The UTF-8 byte-order mark, so that Excel reads accents right.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub(crate) struct CsvWriter<W: Write> {
     csv: csv::Writer<W>,
-    cells: [String; COLUMNS],
+    buffers: CellBuffers,
 }
 
 impl<W: Write> CsvWriter<W> {
@@ -25,31 +24,27 @@ impl<W: Write> CsvWriter<W> {
             .quote_style(csv::QuoteStyle::Necessary)
             .buffer_capacity(64 * 1024)
             .from_writer(sink);
-        let mut writer = CsvWriter { csv, cells: Default::default() };
-        for (cell, title) in writer.cells.iter_mut().zip(HEADER) {
-            cell.clear();
-            cell.push_str(title);
-        }
-        writer.write_cells()?;
+        let mut writer = CsvWriter { csv, buffers: CellBuffers::default() };
+        write_guarded(&mut writer.csv, HEADER)?;
         Ok(writer)
     }
 
-    pub(crate) fn write_event(&mut self, event: &Event) -> Result<(), ExportError> {
-        fill_row(event, &mut self.cells);
-        self.write_cells()
-    }
-
-    fn write_cells(&mut self) -> Result<(), ExportError> {
-        for cell in &mut self.cells {
-            guard_formula_in_place(cell);
-        }
-        self.csv.write_record(&self.cells).map_err(csv_error)
+    pub(crate) fn write_row(&mut self, source: Source<'_>) -> Result<(), ExportError> {
+        let csv = &mut self.csv;
+        source.with_cells(&mut self.buffers, |texts| write_guarded(csv, texts))?
     }
 
     /// Flushes everything and hands the sink back.
     pub(crate) fn finish(self) -> Result<W, ExportError> {
         self.csv.into_inner().map_err(|e| ExportError::Io(e.into_error()))
     }
+}
+
+/// One record, each cell behind the formula guard; the texts go straight into the
+/// csv writer's buffer, copied only when guarded.
+fn write_guarded<W: Write>(csv: &mut csv::Writer<W>, texts: [&str; COLUMNS]) -> Result<(), ExportError> {
+    let guarded = texts.map(guard_formula);
+    csv.write_record(guarded.iter().map(|cell| cell.as_bytes())).map_err(csv_error)
 }
 
 fn csv_error(error: csv::Error) -> ExportError {

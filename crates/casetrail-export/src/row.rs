@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use casetrail_core::{Event, Timestamp};
+use casetrail_core::{Activity, Event, EventId, RecordType, Timestamp};
 use serde_json::Value;
 
 /// The header row, in the order of docs/API.md §6.
@@ -40,44 +40,113 @@ pub const EXCEL_MAX_CELL_CHARS: usize = 32_767;
 ///   value bare, any other value as compact JSON;
 /// - IP address: `context.ip` (empty when none); Event ID: the event's UUID.
 pub fn row(event: &Event) -> [String; COLUMNS] {
-    let mut cells: [String; COLUMNS] = Default::default();
-    fill_row(event, &mut cells);
-    cells
+    let mut buffers = CellBuffers::default();
+    event_cells(event, &mut buffers).map(str::to_string)
 }
 
-/// [`row`] into cells that are cleared and reused, to spare allocations.
-pub(crate) fn fill_row(event: &Event, cells: &mut [String; COLUMNS]) {
-    for cell in cells.iter_mut() {
-        cell.clear();
+/// What the ten cells show of an event, wherever it was read from: a parsed
+/// [`Event`] or the view of a stored body (`crate::stored`). `related` yields each
+/// record's type and shown name, `changes` each change's field and values.
+pub(crate) struct RowParts<'r, R, C> {
+    pub(crate) occurred_at: Timestamp,
+    pub(crate) name: &'r str,
+    pub(crate) email: &'r str,
+    pub(crate) activity: Activity,
+    pub(crate) description: &'r str,
+    pub(crate) related: R,
+    pub(crate) changes: C,
+    pub(crate) ip: &'r str,
+    pub(crate) id: EventId,
+}
+
+/// A change's value as the Changes cell shows it: a JSON string bare, any other value
+/// through [`push_value`].
+#[derive(Clone, Copy)]
+pub(crate) enum Shown<'v> {
+    Text(&'v str),
+    Json(&'v Value),
+}
+
+impl<'v> Shown<'v> {
+    pub(crate) fn of(value: &'v Value) -> Shown<'v> {
+        match value {
+            Value::String(s) => Shown::Text(s),
+            other => Shown::Json(other),
+        }
     }
-    let [timestamp, user, email, activity, activity_type, details, related, changes, ip, id] = cells;
-    push_timestamp(timestamp, event.occurred_at);
-    user.push_str(&event.actor.name);
-    email.push_str(event.actor.email.as_deref().unwrap_or(""));
-    activity.push_str(event.activity.label());
-    activity_type.push_str(event.activity.key());
-    details.push_str(&event.description);
-    for (i, record) in event.related.iter().enumerate() {
+}
+
+/// The texts of the cells that are built rather than borrowed, kept from row to row
+/// so that their capacity is reused.
+#[derive(Debug, Default)]
+pub(crate) struct CellBuffers {
+    timestamp: String,
+    related: String,
+    changes: String,
+    id: String,
+}
+
+/// The ten cell texts of `parts`: the built ones in `buffers`, the others borrowed
+/// from `parts` itself, so that a writer copies each text once, into its output.
+pub(crate) fn cells<'r, R, C>(parts: RowParts<'r, R, C>, buffers: &'r mut CellBuffers) -> [&'r str; COLUMNS]
+where
+    R: Iterator<Item = (RecordType, &'r str)>,
+    C: Iterator<Item = (&'r str, Shown<'r>, Shown<'r>)>,
+{
+    let CellBuffers { timestamp, related, changes, id } = buffers;
+    timestamp.clear();
+    push_timestamp(timestamp, parts.occurred_at);
+    related.clear();
+    for (i, (kind, name)) in parts.related.enumerate() {
         if i > 0 {
             related.push_str("; ");
         }
-        related.push_str(record.kind.label());
+        related.push_str(kind.label());
         related.push_str(": ");
-        related.push_str(record.display_name());
+        related.push_str(name);
     }
-    for (i, change) in event.changes.iter().enumerate() {
+    changes.clear();
+    for (i, (field, before, after)) in parts.changes.enumerate() {
         if i > 0 {
             changes.push_str("; ");
         }
-        changes.push_str(&change.field);
+        changes.push_str(field);
         changes.push_str(": ");
-        push_value(changes, &change.before);
+        push_value(changes, before);
         changes.push_str(" → ");
-        push_value(changes, &change.after);
+        push_value(changes, after);
     }
-    ip.push_str(event.context.ip.as_deref().unwrap_or(""));
+    id.clear();
     // Writing into a String cannot fail.
-    let _ = write!(id, "{}", event.id);
+    let _ = write!(id, "{}", parts.id);
+    [
+        timestamp,
+        parts.name,
+        parts.email,
+        parts.activity.label(),
+        parts.activity.key(),
+        parts.description,
+        related,
+        changes,
+        parts.ip,
+        id,
+    ]
+}
+
+/// The cells of a parsed event.
+pub(crate) fn event_cells<'r>(event: &'r Event, buffers: &'r mut CellBuffers) -> [&'r str; COLUMNS] {
+    let parts = RowParts {
+        occurred_at: event.occurred_at,
+        name: &event.actor.name,
+        email: event.actor.email.as_deref().unwrap_or(""),
+        activity: event.activity,
+        description: &event.description,
+        related: event.related.iter().map(|r| (r.kind, r.display_name())),
+        changes: event.changes.iter().map(|c| (c.field.as_str(), Shown::of(&c.before), Shown::of(&c.after))),
+        ip: event.context.ip.as_deref().unwrap_or(""),
+        id: event.id,
+    };
+    cells(parts, buffers)
 }
 
 /// What `Timestamp`'s Display writes (`2026-11-25T10:15:30.123Z`), several times
@@ -121,12 +190,12 @@ pub const MASKED_CELL: &str = "[masked]";
 
 /// A JSON string bare; a masked value as `[masked]` (its fingerprint means nothing
 /// to the reader of a spreadsheet); anything else as compact JSON text.
-fn push_value(out: &mut String, value: &Value) {
+fn push_value(out: &mut String, value: Shown<'_>) {
     match value {
-        Value::String(s) => out.push_str(s),
-        masked if casetrail_core::mask::masked_fingerprint(masked).is_some() => out.push_str(MASKED_CELL),
+        Shown::Text(s) => out.push_str(s),
+        Shown::Json(masked) if casetrail_core::mask::masked_fingerprint(masked).is_some() => out.push_str(MASKED_CELL),
         // `Value`'s Display is compact JSON (`{:#}` would be pretty).
-        other => {
+        Shown::Json(other) => {
             let _ = write!(out, "{other}");
         }
     }
@@ -142,13 +211,6 @@ pub fn needs_formula_guard(cell: &str) -> bool {
 /// the cell untouched otherwise.
 pub fn guard_formula(cell: &str) -> Cow<'_, str> {
     if needs_formula_guard(cell) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
-}
-
-/// In place: what [`guard_formula`] returns.
-pub(crate) fn guard_formula_in_place(cell: &mut String) {
-    if needs_formula_guard(cell) {
-        cell.insert(0, '\'');
-    }
 }
 
 /// An XLSX cell's text: the cell itself when Excel can hold it, else as much of it
@@ -244,9 +306,6 @@ mod tests {
             ("Smith", "Smith"),
         ] {
             assert_eq!(guard_formula(cell), want, "{cell:?}");
-            let mut owned = cell.to_string();
-            guard_formula_in_place(&mut owned);
-            assert_eq!(owned, want, "{cell:?}");
         }
     }
 

@@ -5,11 +5,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use casetrail_core::Event;
+use std::borrow::Cow;
+
 use rust_xlsxwriter::{Format as CellFormat, Workbook, XlsxError};
 
 use crate::ExportError;
-use crate::row::{COLUMNS, HEADER, fill_row, fit_excel_cell};
+use crate::row::{COLUMNS, CellBuffers, HEADER, fit_excel_cell};
+use crate::stored::Source;
 
 /// The most data rows a sheet takes: Excel's 1,048,576 rows less the header.
 pub const MAX_ROWS_PER_SHEET: u32 = 1_048_575;
@@ -39,7 +41,7 @@ pub(crate) struct XlsxWriter<W: Write + Send> {
     xml_bytes: u64,
     zip64_after: u64,
     truncated_cells: u64,
-    cells: [String; COLUMNS],
+    buffers: CellBuffers,
 }
 
 /// What the finished workbook holds, besides the sink.
@@ -73,7 +75,7 @@ impl<W: Write + Send> XlsxWriter<W> {
             xml_bytes: 0,
             zip64_after,
             truncated_cells: 0,
-            cells: Default::default(),
+            buffers: CellBuffers::default(),
         };
         writer.add_sheet()?;
         Ok(writer)
@@ -108,35 +110,39 @@ impl<W: Write + Send> XlsxWriter<W> {
         Ok(())
     }
 
-    pub(crate) fn write_event(&mut self, event: &Event) -> Result<(), ExportError> {
+    pub(crate) fn write_row(&mut self, source: Source<'_>) -> Result<(), ExportError> {
         if self.rows_in_sheet >= self.rows_per_sheet {
             self.close_sheet()?;
             self.add_sheet()?;
         }
-        fill_row(event, &mut self.cells);
         let row = self.rows_in_sheet + 1;
         let sheet = self.workbook.worksheet_from_index(self.sheet).map_err(xlsx_error)?;
-        self.xml_bytes += ROW_XML_BYTES;
-        for (col, cell) in (0u16..).zip(self.cells.iter_mut()) {
-            // An empty string makes no cell at all, which every reader shows as empty.
-            if cell.is_empty() {
-                continue;
-            }
-            // No escape makes a byte longer than 7 (`\u{1}` is `_x0001_`): that bound
-            // is cheap, and while it stays under the ZIP64 threshold the exact
-            // count is not needed.
-            let cheap = 7 * cell.len() as u64;
-            self.xml_bytes += CELL_XML_BYTES
-                + if self.xml_bytes + cheap <= self.zip64_after { cheap } else { escaped_len_bound(cell) };
-            let text = match fit_excel_cell(cell) {
-                std::borrow::Cow::Borrowed(_) => std::mem::take(cell),
-                std::borrow::Cow::Owned(fitted) => {
-                    self.truncated_cells += 1;
-                    fitted
+        let (xml_bytes, zip64_after, truncated_cells) =
+            (&mut self.xml_bytes, self.zip64_after, &mut self.truncated_cells);
+        source.with_cells(&mut self.buffers, |texts| {
+            *xml_bytes += ROW_XML_BYTES;
+            for (col, cell) in (0u16..).zip(texts) {
+                // An empty string makes no cell at all, which every reader shows as empty.
+                if cell.is_empty() {
+                    continue;
                 }
-            };
-            sheet.write_string(row, col, text).map_err(xlsx_error)?;
-        }
+                // No escape makes a byte longer than 7 (`\u{1}` is `_x0001_`): that
+                // bound is cheap, and while it stays under the ZIP64 threshold the
+                // exact count is not needed.
+                let cheap = 7 * cell.len() as u64;
+                *xml_bytes +=
+                    CELL_XML_BYTES + if *xml_bytes + cheap <= zip64_after { cheap } else { escaped_len_bound(cell) };
+                let text = match fit_excel_cell(cell) {
+                    Cow::Borrowed(whole) => whole.to_owned(),
+                    Cow::Owned(fitted) => {
+                        *truncated_cells += 1;
+                        fitted
+                    }
+                };
+                sheet.write_string(row, col, text).map_err(xlsx_error)?;
+            }
+            Ok::<(), ExportError>(())
+        })??;
         self.rows_in_sheet = row;
         Ok(())
     }
