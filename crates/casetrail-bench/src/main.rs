@@ -60,6 +60,7 @@ mod queries;
 mod raw;
 mod raw_pg;
 mod report;
+mod search_designs;
 mod server;
 mod soak;
 mod soak_report;
@@ -131,8 +132,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     quiet_wait_secs: u64,
     /// Runs only one ingest path and prints its rate, for `perf record`: raw, store, http
-    /// (batches), single (20k single events from 32 clients) or streams (the stream
-    /// delivery phase alone, on either backend); or, with
+    /// (batches), single (20k single events from 32 clients), streams (the stream
+    /// delivery phase alone, on either backend); search (the SQLite search index's
+    /// designs side by side, `search_designs.rs`); or, with
     /// `--database-url`, `spread`: only the one-server / two-server comparison.
     #[arg(long, value_name = "PATH")]
     profile: Option<String>,
@@ -202,6 +204,9 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(path) = &args.profile {
+        if path == "search" {
+            return search_designs::profile(&data, &batches, &tmp, args.requests, args.seed);
+        }
         if path == "streams" {
             return streams::profile(&rt, &data, args.database_url.as_deref(), &tmp);
         }

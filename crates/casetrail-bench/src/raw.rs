@@ -202,6 +202,15 @@ impl RawDb {
         &self.path
     }
 
+    /// The writer connection, for `--profile search` to rebuild the search index.
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub fn account_pk(&self) -> i64 {
+        self.pk
+    }
+
     pub fn size_bytes(&self) -> u64 {
         ["raw.db", "raw.db-wal"].iter().filter_map(|f| std::fs::metadata(self.dir.join(f)).ok()).map(|m| m.len()).sum()
     }
@@ -224,6 +233,10 @@ pub struct RawReader {
 }
 
 impl RawReader {
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Walks the chain in seq order and checks every link; answers the events checked.
     pub fn verify_chain(&self) -> anyhow::Result<u64> {
         let mut st =

@@ -9,7 +9,7 @@ use casetrail_store::{ActorSummary, ChainHead, Page, RecordSummary, StoreError, 
 use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
-use crate::db;
+use crate::{db, search};
 
 pub(crate) const EVENT_COLUMNS: &str = "e.seq, e.occurred_at, e.body, e.prev_hash, e.hash";
 
@@ -30,14 +30,8 @@ pub(crate) fn chained(row: &Row<'_>) -> rusqlite::Result<(ChainedEvent, i64)> {
     Ok((event, occurred))
 }
 
-/// Below this many keyword matches (in all accounts), the search index drives the
-/// query: fetching that many events by rowid and sorting them is cheaper than walking
-/// the log newest first until enough of them turn up. Above it, matches are dense
-/// enough that the walk stops early.
-const FTS_DRIVES_BELOW: i64 = 2_000;
-
 /// What a page's query starts from.
-enum Driver {
+pub(crate) enum Driver {
     /// The events table, newest first through an index on (acct, …, occurred_at, seq).
     Events,
     /// The links of one case or client: their primary key (acct, kind, record_id,
@@ -48,22 +42,10 @@ enum Driver {
     Keywords,
 }
 
-/// The FTS5 query for `words`. Words are letters and digits only (casetrail-core's
-/// tokenizer), so quoting each one makes a plain prefix term whatever the user typed.
-fn match_expr(words: &[String]) -> String {
-    words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
-}
-
 fn driver(conn: &Connection, query: &BrowseQuery) -> StoreResult<Driver> {
     let f = &query.filter;
-    if !f.words.is_empty() {
-        let matches: i64 = conn
-            .prepare_cached("SELECT count(*) FROM (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1 LIMIT ?2)")
-            .and_then(|mut st| st.query_row(params![match_expr(&f.words), FTS_DRIVES_BELOW], |r| r.get(0)))
-            .map_err(db)?;
-        if matches < FTS_DRIVES_BELOW {
-            return Ok(Driver::Keywords);
-        }
+    if !f.words.is_empty() && search::is_rare(conn, &f.words, query.limit as usize + 1)? {
+        return Ok(Driver::Keywords);
     }
     let record = [(RecordType::Case, &f.case), (RecordType::Client, &f.client)]
         .into_iter()
@@ -71,34 +53,104 @@ fn driver(conn: &Connection, query: &BrowseQuery) -> StoreResult<Driver> {
     Ok(record.unwrap_or(Driver::Events))
 }
 
-/// One page of the newest-first browse. Builds one statement from the filters; every
-/// user value is a bound parameter and search words are quoted prefix terms.
+/// How the search words of a page that does not start from the index are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum CommonWords {
+    /// Walk the log in page order and keep the events the index matches, reading the
+    /// index newest first only as far as the walk has come (`search::walk`).
+    Walk,
+    /// An `IN` over the whole match set, which SQLite builds before the first row:
+    /// the plan before the walk, kept for the benchmark's comparison.
+    #[cfg_attr(not(feature = "bench"), allow(dead_code))]
+    MatchSet,
+}
+
+/// One page of the newest-first browse.
 pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResult<Page> {
-    let f = &query.filter;
+    page_with(conn, pk, query, CommonWords::Walk)
+}
+
+pub(crate) fn page_with(conn: &Connection, pk: i64, query: &BrowseQuery, common: CommonWords) -> StoreResult<Page> {
     let driver = driver(conn, query)?;
+    let want = query.limit as usize + 1;
+    let mut rows: Vec<(ChainedEvent, i64)> = if query.filter.words.is_empty() || common == CommonWords::MatchSet {
+        let (sql, args) = statement(pk, &driver, query, cursor_key(query), Select::Events, want);
+        let mut st = conn.prepare_cached(&sql).map_err(db)?;
+        st.query_map(params_from_iter(args), chained).map_err(db)?.collect::<Result<_, _>>().map_err(db)?
+    } else if matches!(driver, Driver::Keywords) {
+        search::sorted_matches(conn, pk, &driver, query, want)?
+    } else {
+        search::walk(conn, pk, &driver, query, want)?
+    };
+    let next_cursor = if rows.len() > query.limit as usize {
+        rows.truncate(query.limit as usize);
+        rows.last().map(|(e, occurred)| Cursor {
+            occurred_at: Timestamp::from_millis(*occurred).unwrap_or(Timestamp::EPOCH),
+            seq: e.seq,
+        })
+    } else {
+        None
+    };
+    Ok(Page { events: rows.into_iter().map(|(e, _)| e).collect(), next_cursor })
+}
+
+/// The query's cursor as (occurred_at, seq).
+pub(crate) fn cursor_key(query: &BrowseQuery) -> Option<(i64, i64)> {
+    query.cursor.map(|c| (c.occurred_at.as_millis(), c.seq as i64))
+}
+
+/// What a page's statement reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Select {
+    /// [`EVENT_COLUMNS`]; search words not driving the page are an `IN` on the whole
+    /// match set.
+    Events,
+    /// `rid, occurred_at, seq` only, for `search.rs`, which applies common words itself
+    /// and reads the bodies of the page alone.
+    Keys,
+}
+
+/// The statement of a page: every filter of `query` but the cursor, which is
+/// `cursor` as (occurred_at, seq) (the walk moves it chunk by chunk), at most `limit`
+/// rows. Every user value
+/// is a bound parameter and search words are quoted prefix terms.
+pub(crate) fn statement(
+    pk: i64,
+    driver: &Driver,
+    query: &BrowseQuery,
+    cursor: Option<(i64, i64)>,
+    select: Select,
+    limit: usize,
+) -> (String, Vec<Sql>) {
+    let f = &query.filter;
     let mut args: Vec<Sql> = vec![Sql::Integer(pk)];
     let arg = |args: &mut Vec<Sql>, v: Sql| {
         args.push(v);
         format!("?{}", args.len())
     };
-    let mut sql = match &driver {
-        Driver::Events => format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.acct = ?1"),
+    // `o` is the table whose (occurred_at, seq) orders the page.
+    let o = if matches!(driver, Driver::Record(..)) { "d" } else { "e" };
+    let columns = match select {
+        Select::Events => EVENT_COLUMNS.to_string(),
+        Select::Keys => format!("e.rid, {o}.occurred_at, {o}.seq"),
+    };
+    let mut sql = match driver {
+        Driver::Events => format!("SELECT {columns} FROM events e WHERE e.acct = ?1"),
         Driver::Record(..) => format!(
-            "SELECT {EVENT_COLUMNS} FROM event_records d CROSS JOIN events e ON e.acct = d.acct AND e.seq = d.seq \
+            "SELECT {columns} FROM event_records d CROSS JOIN events e ON e.acct = d.acct AND e.seq = d.seq \
              WHERE d.acct = ?1 AND e.acct = ?1"
         ),
         // CROSS JOIN pins the order (SQLite never reorders it): the matches outside,
         // each event found by rowid.
         Driver::Keywords => {
-            let p = arg(&mut args, Sql::Text(match_expr(&f.words)));
+            let p = arg(&mut args, Sql::Text(search::match_expr(&f.words)));
             format!(
-                "SELECT {EVENT_COLUMNS} FROM (SELECT rowid AS r FROM events_fts WHERE events_fts MATCH {p}) m \
+                "SELECT {columns} FROM (SELECT rowid AS r FROM events_fts WHERE events_fts MATCH {p}) m \
                  CROSS JOIN events e ON e.rid = m.r WHERE e.acct = ?1"
             )
         }
     };
-    // `o` is the table whose (occurred_at, seq) orders the page.
-    let o = if matches!(driver, Driver::Record(..)) { "d" } else { "e" };
     if let Some(from) = f.from {
         let p = arg(&mut args, Sql::Integer(from.as_millis()));
         sql += &format!(" AND {o}.occurred_at >= {p}");
@@ -115,13 +167,13 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
         let list: Vec<String> = f.activities.iter().map(|a| arg(&mut args, Sql::Text(a.key().to_string()))).collect();
         sql += &format!(" AND e.activity IN ({})", list.join(","));
     }
-    if let Driver::Record(kind, id) = &driver {
+    if let Driver::Record(kind, id) = driver {
         let k = arg(&mut args, Sql::Text(kind.key().to_string()));
         let p = arg(&mut args, Sql::Text(id.clone()));
         sql += &format!(" AND d.kind = {k} AND d.record_id = {p}");
     }
     for (kind, id) in [(RecordType::Case, &f.case), (RecordType::Client, &f.client)] {
-        if matches!(&driver, Driver::Record(k, _) if *k == kind) {
+        if matches!(driver, Driver::Record(k, _) if *k == kind) {
             continue;
         }
         if let Some(id) = id {
@@ -133,34 +185,21 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
             );
         }
     }
-    if !f.words.is_empty() && !matches!(driver, Driver::Keywords) {
-        let p = arg(&mut args, Sql::Text(match_expr(&f.words)));
-        // Common words: the `+` keeps the planner from driving by these rowids (and
-        // sorting them all), which fresh statistics would otherwise tempt it to do.
+    if !f.words.is_empty() && !matches!(driver, Driver::Keywords) && select == Select::Events {
+        let p = arg(&mut args, Sql::Text(search::match_expr(&f.words)));
+        // Common words as the plan before the walk applied them (`CommonWords`): the
+        // `+` keeps the planner from driving by these rowids (and sorting them all),
+        // which fresh statistics would otherwise tempt it to do.
         sql += &format!(" AND +e.rid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {p})");
     }
-    if let Some(c) = query.cursor {
-        let t = arg(&mut args, Sql::Integer(c.occurred_at.as_millis()));
-        let s = arg(&mut args, Sql::Integer(c.seq as i64));
+    if let Some((occurred_at, seq)) = cursor {
+        let t = arg(&mut args, Sql::Integer(occurred_at));
+        let s = arg(&mut args, Sql::Integer(seq));
         sql += &format!(" AND ({o}.occurred_at, {o}.seq) < ({t}, {s})");
     }
-    let limit = query.limit as usize;
-    let l = arg(&mut args, Sql::Integer(limit as i64 + 1));
+    let l = arg(&mut args, Sql::Integer(limit as i64));
     sql += &format!(" ORDER BY {o}.occurred_at DESC, {o}.seq DESC LIMIT {l}");
-
-    let mut st = conn.prepare_cached(&sql).map_err(db)?;
-    let mut rows: Vec<(ChainedEvent, i64)> =
-        st.query_map(params_from_iter(args), chained).map_err(db)?.collect::<Result<_, _>>().map_err(db)?;
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|(e, occurred)| Cursor {
-            occurred_at: Timestamp::from_millis(*occurred).unwrap_or(Timestamp::EPOCH),
-            seq: e.seq,
-        })
-    } else {
-        None
-    };
-    Ok(Page { events: rows.into_iter().map(|(e, _)| e).collect(), next_cursor })
+    (sql, args)
 }
 
 pub(crate) fn by_id(conn: &Connection, pk: i64, id: EventId) -> StoreResult<Option<ChainedEvent>> {

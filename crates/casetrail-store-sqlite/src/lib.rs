@@ -13,7 +13,7 @@
 //!   (`checkpointer.rs`).
 //! - Events keep their canonical body text (what the chain hashes) beside indexed
 //!   copies of the filtered members; case/client links live in `event_records`,
-//!   keywords in a contentless FTS5 table (`schema.rs`).
+//!   keywords in a contentless FTS5 table (`schema.rs`, `search.rs`).
 //! - Planner statistics refreshed by the store as the log grows or shrinks (`stats.rs`),
 //!   and the plans that matter pinned in the SQL (`browse.rs`).
 //!
@@ -37,6 +37,7 @@ mod purge_runs;
 mod records;
 mod retention;
 mod schema;
+mod search;
 mod service;
 mod stats;
 mod store_impl;
@@ -231,6 +232,44 @@ pub fn browse_page(
     query: &casetrail_core::query::BrowseQuery,
 ) -> StoreResult<casetrail_store::Page> {
     browse::page(conn, account_pk, query)
+}
+
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub use browse::CommonWords;
+
+/// [`browse_page`] with either plan for common search words, for the benchmark's
+/// comparison of the two.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub fn browse_page_with(
+    conn: &Connection,
+    account_pk: i64,
+    query: &casetrail_core::query::BrowseQuery,
+    common: CommonWords,
+) -> StoreResult<casetrail_store::Page> {
+    browse::page_with(conn, account_pk, query, common)
+}
+
+/// Makes the search index anew with `create` (a `CREATE VIRTUAL TABLE events_fts …`)
+/// and fills it from the stored bodies as the migration does, `batch` events per
+/// transaction; answers how many events it read. For the benchmark's comparison of
+/// index designs.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub fn rebuild_search_index(conn: &mut Connection, create: &str, batch: i64) -> StoreResult<u64> {
+    let tx = conn.transaction().map_err(db)?;
+    search::recreate(&tx, create).map_err(db)?;
+    tx.commit().map_err(db)?;
+    let mut after = 0;
+    loop {
+        let tx = conn.transaction().map_err(db)?;
+        let last = search::index_stored(&tx, after, batch).map_err(db)?;
+        tx.commit().map_err(db)?;
+        let Some(last) = last else { break };
+        after = last;
+    }
+    conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(db)
 }
 
 /// The file holds the whole log, password hashes and token hashes: only its owner
