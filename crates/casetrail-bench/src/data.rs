@@ -41,6 +41,11 @@ impl Dataset {
         Dataset { firm: casetrail_demo::firm(seed), seed, count, shift_ms: weeks * WEEK_MS }
     }
 
+    /// The same run with at most `max` events.
+    pub fn capped(&self, max: usize) -> Dataset {
+        Dataset { count: self.count.min(max), ..self.clone() }
+    }
+
     fn window() -> (jiff::Timestamp, jiff::Timestamp) {
         let end = jiff::Timestamp::from_second(GEN_END_SECONDS).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let start = end.checked_sub(jiff::SignedDuration::from_hours(24 * SPAN_DAYS)).unwrap_or(end);
@@ -173,7 +178,7 @@ impl SearchWords {
 }
 
 /// The report's lines about the data: what was generated, and the search words.
-pub fn describe(data: &Dataset, words: &SearchWords, singles: usize) -> Vec<String> {
+pub fn describe(data: &Dataset, words: &SearchWords, singles: usize, old_events: usize) -> Vec<String> {
     let int = crate::report::int;
     let (start, end) = data.span();
     let share = |w: &[(String, f64)]| w.iter().map(|(w, s)| format!("`{w}` {:.2} %", s * 100.0)).collect::<Vec<_>>();
@@ -187,7 +192,7 @@ pub fn describe(data: &Dataset, words: &SearchWords, singles: usize) -> Vec<Stri
             &start.to_string()[..10],
             &end.to_string()[..10],
             int(singles as f64),
-            int((data.count / 10) as f64),
+            int(old_events as f64),
         ),
         format!(
             "Search words (share of a 20k-event sample they match): common {}; rare {} words such as {}",

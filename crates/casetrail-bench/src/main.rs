@@ -32,6 +32,10 @@
 //! chain verifying after the purge. `--smoke` runs all of it at 2000 events for CI.
 //! With `--serve-child` the executable is the server child instead ([`child::serve`]).
 //!
+//! With `--build-direct` (for 10M events) the store is built through `Store::append` in
+//! transactions of 10,000 instead, only the newest 100k events go through HTTP at N
+//! stored, and the raw engine works on a copy of the built file ([`direct`]).
+//!
 //! With `--database-url postgres://…` every phase runs on PostgreSQL instead, beside a
 //! raw tokio-postgres engine, and adds two servers on one database and a purge by
 //! partitions ([`pg`]); each database is a throwaway schema, dropped at the end.
@@ -44,6 +48,7 @@
 mod child;
 mod cpu;
 mod data;
+mod direct;
 mod evidence;
 mod export;
 mod finish;
@@ -64,6 +69,7 @@ mod search_designs;
 mod server;
 mod soak;
 mod soak_report;
+mod sqlite_run;
 mod stats;
 mod storage;
 mod streams;
@@ -82,14 +88,11 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-use casetrail_export::Format;
-
 use crate::data::{Dataset, Rng, SearchWords};
 use crate::finish::{command_line, finish, finish_soak, workspace_root};
 use crate::machine::{Machine, Phases};
-use crate::queries::Timing;
-use crate::report::{Engine, IngestRow, QueryRow, Run, VerifyRow};
-use crate::server::{BATCH_CLIENTS, HttpInput, SINGLE_CLIENTS};
+use crate::report::{Engine, Run};
+use crate::server::HttpInput;
 
 /// Measures casetrail beside the raw SQLite engine and writes BENCHMARKS.md.
 #[derive(Debug, Parser)]
@@ -153,6 +156,11 @@ pub struct Args {
     /// A soak at a fixed store size: ingested events age out and are purged.
     #[arg(long)]
     pub soak_steady: bool,
+    /// Build the store through `Store::append` in large transactions instead of through
+    /// HTTP, and give the raw engine a copy of it ([`direct`]): for 10M events. Only the
+    /// newest 100k events (at most a tenth) then go through HTTP, at N stored.
+    #[arg(long)]
+    build_direct: bool,
     /// Internal: be the server child on `--db` or `--database-url` (see `child.rs`).
     #[arg(long, hide = true)]
     serve_child: bool,
@@ -165,10 +173,12 @@ pub struct Args {
 }
 
 const BATCH: usize = 1000;
+/// Events the stream phase holds in memory at most.
+const STREAM_EVENTS_MAX: usize = 1_000_000;
 /// Incremental verifications, each after a checkpoint and 1000 new events.
 const INCREMENTAL_RUNS: usize = 5;
 /// One transaction per event is slow; the raw engine does this many of them.
-const RAW_SINGLE_MAX: usize = 2000;
+pub(crate) const RAW_SINGLE_MAX: usize = 2000;
 
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
@@ -196,7 +206,12 @@ fn main() -> anyhow::Result<()> {
     eprintln!("casetrail-bench: {} events, seed {}, commit {}", args.events, args.seed, machine.commit);
     let t = Instant::now();
     let data = Dataset::new(args.seed, args.events, Timestamp::now());
-    let batches = ingest::bodies(data.events(), BATCH)?;
+    anyhow::ensure!(
+        !args.build_direct || (args.database_url.is_none() && args.soak_secs.is_none() && args.profile.is_none()),
+        "--build-direct is for a benchmark run on SQLite, without --database-url, --soak-secs or --profile"
+    );
+    // A direct build generates its events as it goes; only the HTTP path needs them all up front.
+    let batches = if args.build_direct { Vec::new() } else { ingest::bodies(data.events(), BATCH)? };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     if let (Some("spread"), Some(url)) = (args.profile.as_deref(), &args.database_url) {
         let bodies = pg_spread::batches(&batches, data.count);
@@ -234,17 +249,28 @@ fn main() -> anyhow::Result<()> {
 
     let mut phases = Phases { quiet: Duration::from_secs(args.quiet_wait_secs), ..Phases::default() };
     let export_runs = export::runs_for(args.events);
-    let old_events = args.purge_events.unwrap_or(args.events / 10).max(1);
+    // A direct build's purge is bounded: what it measures grows with the events purged,
+    // not with those kept.
+    let default_old = if args.build_direct { (args.events / 10).min(direct::TAIL_MAX) } else { args.events / 10 };
+    let old_events = args.purge_events.unwrap_or(default_old).max(1);
 
     if let Some(url) = &args.database_url {
         anyhow::ensure!(
             url.starts_with("postgres://") || url.starts_with("postgresql://"),
             "--database-url takes postgres://…"
         );
-        let input = HttpInput { batches, singles: single_bodies, verify_batches, plan: &plan, export_runs, old_events };
+        let input = HttpInput {
+            batches,
+            singles: single_bodies,
+            verify_batches,
+            plan: &plan,
+            export_runs,
+            old_events,
+            preloaded: 0,
+        };
         let pg = rt.block_on(pg::run(url, &data, input, &tmp, &mut phases))?;
         let mut notes = pg.notes;
-        notes.extend(noise_notes(&phases));
+        notes.extend(sqlite_run::noise_notes(&phases));
         let mut run = Run {
             engine: Engine::Postgres,
             extra_summary: pg.summary,
@@ -253,7 +279,7 @@ fn main() -> anyhow::Result<()> {
             command: command_line(),
             machine,
             events: args.events,
-            data: data::describe(&data, &words, singles),
+            data: data::describe(&data, &words, singles, old_events),
             ingest: pg.ingest,
             queries: pg.queries,
             verify: pg.verify,
@@ -265,128 +291,32 @@ fn main() -> anyhow::Result<()> {
             stats_fresh: pg.stats_fresh,
             took_secs: started.elapsed().as_secs_f64(),
         };
-        streams::measure(&rt, &mut run, &data, Some(url), &tmp)?;
+        streams::measure(&rt, &mut run, &data.capped(STREAM_EVENTS_MAX), Some(url), &tmp)?;
         return finish(&run, &args, &repo);
     }
 
-    // The raw engine and the store without HTTP, batch after batch.
-    let watch = phases.begin();
-    let mut raw = raw::RawDb::create(&tmp)?;
-    let (raw_batch, store_batch) = rt.block_on(async {
-        let store = casetrail_store_sqlite::SqliteStore::open_temporary()?;
-        let account = casetrail_store::AccountStore::create_account(&store, &data.firm.name).await?;
-        ingest::side_by_side(&mut raw, &store, account.id, &batches).await
-    })?;
-    let (raw_eps, store_eps) = (report::int(raw_batch.eps()), report::int(store_batch.eps()));
-    eprintln!("  raw: {raw_eps} events/s, store: {store_eps} events/s");
-    phases.end("raw + store ingest", watch);
-
-    let watch = phases.begin();
-    let raw_no_stats = rt.block_on(queries::run(&mut queries::Raw(raw.reader()?), &plan))?;
-    let analyze = raw.analyze()?;
-    let raw_queries = rt.block_on(queries::run(&mut queries::Raw(raw.reader()?), &plan))?;
-    let (raw_verify, raw_verified) = verify::raw(&raw.reader()?)?;
-    let raw_exports: Vec<_> =
-        Format::ALL.iter().map(|f| export::raw(&raw.reader()?, *f, export_runs)).collect::<anyhow::Result<_>>()?;
-    let raw_single = ingest::raw(&mut raw, &single_bodies[..singles.min(RAW_SINGLE_MAX)])?;
-    let raw_size = raw.size_bytes();
-    let raw_storage = storage::read(raw.path())?;
-    drop(raw);
-    phases.end("raw queries and export", watch);
-
-    // The server, as a child process.
-    let input = HttpInput { batches, singles: single_bodies, verify_batches, plan: &plan, export_runs, old_events };
-    let mut http = rt.block_on(server::sqlite_http_phase(&data, input, &tmp, &mut phases))?;
-    for (figures, raw) in http.exports.iter_mut().zip(raw_exports) {
-        (figures.raw, figures.raw_rows) = raw;
-    }
-
-    let raw_name = |what: &str| format!("rusqlite, {what}");
-    let ingest = vec![
-        IngestRow {
-            name: format!("HTTP, batches of {BATCH}, {BATCH_CLIENTS} clients"),
-            result: http.batch,
-            raw: Some((raw_name("1000 per transaction"), raw_batch.clone())),
-        },
-        IngestRow {
-            name: format!("HTTP, single events, {SINGLE_CLIENTS} clients"),
-            result: http.single,
-            raw: Some((raw_name("1 transaction per event (sequential)"), raw_single)),
-        },
-        IngestRow {
-            name: format!("Store::append, batches of {BATCH}"),
-            result: store_batch,
-            raw: Some((raw_name("1000 per transaction"), raw_batch)),
-        },
-    ];
-    let queries = join_queries(http.queries, http.store_queries, raw_queries, raw_no_stats);
-    let verify = VerifyRow { casetrail: http.verify, raw: raw_verify, raw_events: raw_verified };
-
-    let mut notes = vec![
-        format!(
-            "Database size: casetrail {} MiB, raw {} MiB (file + WAL); raw `ANALYZE` took {:.1} s",
-            http.db_size >> 20,
-            raw_size >> 20,
-            analyze.as_secs_f64()
-        ),
-        "Raw and store ingest run side by side, batch after batch, into fresh databases; raw times only the \
-         SQLite transactions (rows prepared beforehand), store only `Store::append` (parsing beforehand); HTTP \
-         times the whole exchange, on a third fresh database, served by a child process (`--serve-child`)."
-            .to_string(),
-    ];
-    notes.extend(noise_notes(&phases));
-    let csv_rows_per_s = http.exports.iter().find(|e| e.format == Format::Csv).and_then(|e| e.rows_per_s());
-    let mut run = Run {
-        engine: Engine::Sqlite,
-        extra_summary: {
-            let mut summary = evidence::summary(&http.evidence);
-            summary.extend(history::summary(&http.history));
-            summary.extend(storage::summary(&http.storage, args.events));
-            summary
-        },
-        extra_markdown: evidence::markdown(&http.evidence, csv_rows_per_s)
-            + &history::markdown(&http.history)
-            + &storage::markdown(&http.storage, &raw_storage, args.events),
-        date: jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
-        command: command_line(),
-        machine,
-        events: args.events,
-        data: data::describe(&data, &words, singles),
-        ingest,
-        queries,
-        verify: Some(verify),
-        exports: http.exports,
-        purge: Some(http.purge),
-        memory: Some(http.memory),
-        noise: phases.noise,
-        notes,
-        stats_fresh: http.stats_fresh,
-        took_secs: started.elapsed().as_secs_f64(),
+    let input = HttpInput {
+        batches,
+        singles: single_bodies,
+        verify_batches,
+        plan: &plan,
+        export_runs,
+        old_events,
+        preloaded: 0,
     };
-    streams::measure(&rt, &mut run, &data, None, &tmp)?;
+    let figures = if args.build_direct {
+        rt.block_on(direct::run(&data, input, &tmp, &mut phases))?
+    } else {
+        sqlite_run::side_by_side(&rt, &data, input, &tmp, &mut phases)?
+    };
+    let described = data::describe(&data, &words, singles, old_events);
+    let mut run = sqlite_run::assemble(figures, &args, described, machine, phases, started);
+    // The stream phase holds its events in memory: at most a million, on a store of its own.
+    let stream_data = data.capped(STREAM_EVENTS_MAX);
+    if stream_data.count < data.count {
+        run.notes
+            .push(format!("The stream phase ran on {} events of its own store", report::int(stream_data.count as f64)));
+    }
+    streams::measure(&rt, &mut run, &stream_data, None, &tmp)?;
     finish(&run, &args, &repo)
-}
-
-/// What the report says of the machine's noise during the run.
-fn noise_notes(phases: &Phases) -> Vec<String> {
-    let mut notes = Vec::new();
-    if phases.waited >= Duration::from_secs(1) {
-        notes.push(format!("Waited {:.0} s in all for compilers to finish before phases", phases.waited.as_secs_f64()));
-    }
-    if phases.noise.iter().any(|(_, n)| n.max_compilers > 0) {
-        notes.push("⚠ compilers ran during this run: its figures are noisier than usual".to_string());
-    }
-    notes
-}
-
-fn join_queries(http: Vec<Timing>, store: Vec<Timing>, raw: Vec<Timing>, raw_no_stats: Vec<Timing>) -> Vec<QueryRow> {
-    let find = |list: &[Timing], name: &str| list.iter().find(|t| t.name == name).cloned();
-    http.into_iter()
-        .map(|h| QueryRow {
-            store: find(&store, &h.name),
-            raw: find(&raw, &h.name),
-            raw_no_stats: find(&raw_no_stats, &h.name),
-            http: h,
-        })
-        .collect()
 }

@@ -127,7 +127,7 @@ pub async fn run(
     let analyze = raw.analyze().await?;
     let raw_queries = queries::run(&mut queries::RawPgPager(&raw), input.plan).await?;
     let (mut raw_verify, mut raw_verified) = (Samples::default(), 0);
-    for _ in 0..verify::FULL_RUNS {
+    for _ in 0..verify::full_runs(data.count) {
         let started = Instant::now();
         raw_verified = raw.verify_chain().await?;
         raw_verify.push(started.elapsed());
@@ -151,7 +151,8 @@ pub async fn run(
     let product = PostgresStore::open_temporary(url).await?;
     let dir = ServerDir::postgres(tmp, "pg-server", product.url())?;
     let store: Arc<dyn Store> = Arc::new(product.clone());
-    let mut http = server::http_phase(data, input, &dir, store, phases).await?;
+    let firm = server::provision(store.as_ref(), data).await?;
+    let mut http = server::http_phase(data, input, &dir, store, firm, phases).await?;
     for (figures, raw) in http.exports.iter_mut().zip(raw_exports) {
         (figures.raw, figures.raw_rows) = raw;
     }
@@ -189,7 +190,7 @@ pub async fn run(
             raw: Some((raw_name("1000 per transaction, binary COPY"), copy.clone())),
         },
     ];
-    out.queries = crate::join_queries(http.queries, http.store_queries, raw_queries, raw_no_stats);
+    out.queries = crate::sqlite_run::join_queries(http.queries, http.store_queries, raw_queries, raw_no_stats);
     out.verify = Some(VerifyRow { casetrail: http.verify, raw: raw_verify, raw_events: raw_verified });
     let csv_rows_per_s = http.exports.iter().find(|e| e.format == Format::Csv).and_then(|e| e.rows_per_s());
     let evidence_markdown = crate::evidence::markdown(&http.evidence, csv_rows_per_s);

@@ -80,6 +80,28 @@ impl RawDb {
         Ok(RawDb { conn, dir, path, pk, head_seq: 0, head_hash: ChainHash::default(), keep: false })
     }
 
+    /// A copy of a product database whose connections are all closed (`--build-direct`):
+    /// the raw engine then writes into the very b-trees the product built, at the same
+    /// size, as the product's account; the copy's head is that account's head.
+    pub fn copy_of(parent: &Path, source: &Path, account: casetrail_core::AccountId) -> anyhow::Result<RawDb> {
+        let dir = parent.join(format!("casetrail-bench-raw-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("raw.db");
+        std::fs::copy(source, &path)?;
+        let conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "cache_size", -32_000)?;
+        let (pk, head_seq, head): (i64, i64, Vec<u8>) = conn.query_row(
+            "SELECT pk, head_seq, head_hash FROM accounts WHERE id = ?1",
+            [account.as_bytes().as_slice()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let head_hash = ChainHash::from_slice(&head).unwrap_or_default();
+        Ok(RawDb { conn, dir, path, pk, head_seq: head_seq as u64, head_hash, keep: false })
+    }
+
     /// Turns ingest event objects into rows: parsing, canonical JSON, hashing and search
     /// text, none of it timed.
     pub fn prepare(&mut self, events: Vec<Value>) -> anyhow::Result<Vec<Row>> {

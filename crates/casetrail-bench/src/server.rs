@@ -119,6 +119,8 @@ pub struct HttpInput<'a> {
     pub export_runs: usize,
     /// Events older than the retention window to store, then purge.
     pub old_events: usize,
+    /// Events the store already holds before the HTTP phase ingests `batches`.
+    pub preloaded: u64,
 }
 
 /// The server's memory: after batch ingest (resident, and the peak since start), and
@@ -170,7 +172,8 @@ pub async fn sqlite_http_phase(
 ) -> anyhow::Result<HttpFigures> {
     let dir = ServerDir::create(tmp)?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.db())?);
-    let mut out = http_phase(data, input, &dir, store, phases).await?;
+    let firm = provision(store.as_ref(), data).await?;
+    let mut out = http_phase(data, input, &dir, store, firm, phases).await?;
     let path = dir.db();
     out.stats_fresh = has_statistics(&path);
     out.storage = crate::storage::read(&path)?;
@@ -179,16 +182,16 @@ pub async fn sqlite_http_phase(
 }
 
 /// Every HTTP phase on the database `dir` names, `store` being the bench's own handle
-/// on it (dropped at the end).
+/// on it (dropped at the end) and `firm` the account provisioned in it.
 pub async fn http_phase(
     data: &Dataset,
     input: HttpInput<'_>,
     dir: &ServerDir,
     store: Arc<dyn Store>,
+    firm: Provisioned,
     phases: &mut Phases,
 ) -> anyhow::Result<HttpFigures> {
     let mut out = HttpFigures::default();
-    let firm = provision(store.as_ref(), data).await?;
     let (admin, ingest_key) = (firm.admin_key.as_str(), firm.ingest_key.as_str());
     let client = http_client()?;
 
@@ -197,7 +200,7 @@ pub async fn http_phase(
     out.batch = ingest::http(&client, &server.base, ingest_key, input.batches, BATCH_CLIENTS).await?;
     phases.end("HTTP ingest", watch);
     eprintln!("  http: {} events/s in batches", report::int(out.batch.eps()));
-    out.memory.stored = out.batch.events as u64;
+    out.memory.stored = input.preloaded + out.batch.events as u64;
     out.memory.after_ingest = server.memory()?;
 
     let watch = phases.begin();
@@ -211,7 +214,7 @@ pub async fn http_phase(
     phases.end("queries", watch);
 
     let watch = phases.begin();
-    let (mut stored, mut exports) = (out.batch.events as u64, 0);
+    let (mut stored, mut exports) = (input.preloaded + out.batch.events as u64, 0);
     for format in Format::ALL {
         let (runs, rows, bytes, peaks) =
             export::http(&client, &server, admin, format, input.export_runs, &mut stored, &mut exports).await?;
@@ -224,7 +227,8 @@ pub async fn http_phase(
 
     let server = start(dir, Some(u64::MAX))?;
     let watch = phases.begin();
-    out.verify = verify::http(&client, &server.base, admin, ingest_key, input.verify_batches).await?;
+    let full_runs = verify::full_runs(out.batch.events.max(data.count));
+    out.verify = verify::http(&client, &server.base, admin, ingest_key, input.verify_batches, full_runs).await?;
     phases.end("verification", watch);
     stop(server)?;
 
@@ -244,7 +248,7 @@ pub async fn http_phase(
 }
 
 /// Whether SQLite's planner statistics exist in the product's database.
-fn has_statistics(path: &Path) -> bool {
+pub fn has_statistics(path: &Path) -> bool {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
     rusqlite::Connection::open_with_flags(path, flags)
         .and_then(|c| c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'", [], |r| r.get(0)))
