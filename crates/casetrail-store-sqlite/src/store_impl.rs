@@ -33,8 +33,12 @@ impl AccountStore for SqliteStore {
 
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
         self.read(move |conn| {
+            // Read on every API request (ingest applies its retention and masking), so
+            // kept prepared: parsing it anew was 3 % of single-event ingest's CPU.
             let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1");
-            conn.query_row(&sql, [id.as_bytes().as_slice()], account_row).optional().map_err(db)
+            conn.prepare_cached(&sql)
+                .and_then(|mut st| st.query_row([id.as_bytes().as_slice()], account_row).optional())
+                .map_err(db)
         })
         .await
     }
