@@ -255,10 +255,6 @@ pub struct RawReader {
 }
 
 impl RawReader {
-    pub fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
     /// Walks the chain in seq order and checks every link; answers the events checked.
     pub fn verify_chain(&self) -> anyhow::Result<u64> {
         let mut st =

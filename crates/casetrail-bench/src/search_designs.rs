@@ -8,12 +8,12 @@
 //! matches). Every page is compared with the first design's, so a design or plan that
 //! answers differently shows up as a count of differing pages.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use casetrail_core::query::BrowseQuery;
 use casetrail_store_sqlite::CommonWords;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::data::{Dataset, Rng, SearchWords};
 use crate::ingest::{self, Body};
@@ -71,6 +71,9 @@ fn kinds(data: &Dataset, words: &SearchWords, requests: usize, rng: &mut Rng) ->
         out.push(("rare".into(), (0..n).map(|i| query(&[("q", rare[i % rare.len()])])).collect()));
     }
     if !words.phrases.is_empty() {
+        let two =
+            |i: usize| words.phrases[i % words.phrases.len()].splitn(3, ' ').take(2).collect::<Vec<_>>().join(" ");
+        out.push(("2 words".into(), (0..n).map(|i| query(&[("q", &two(i))])).collect()));
         let phrases = (0..n).map(|i| query(&[("q", &words.phrases[i % words.phrases.len()])]));
         out.push(("3 words".into(), phrases.collect()));
     }
@@ -84,23 +87,69 @@ fn bytes(conn: &Connection, pattern: &str) -> rusqlite::Result<u64> {
     Ok(sum as u64)
 }
 
+/// The database the designs are measured on: made afresh and removed afterwards, or,
+/// with `CASETRAIL_BENCH_SEARCH_KEEP` set, kept under the temporary directory by event
+/// count and seed and reused by the next run (building 1M events takes minutes; a
+/// kept database holds the schema's index, so only the schema's design runs).
+struct Db {
+    conn: Connection,
+    path: PathBuf,
+    pk: i64,
+    events: u64,
+    _made: Option<RawDb>,
+}
+
+impl Db {
+    fn open(batches: &[Body], tmp: &Path, count: usize, seed: u64, keep: bool) -> anyhow::Result<Db> {
+        let kept = tmp.join(format!("casetrail-search-{count}-{seed}"));
+        if !keep || !kept.join("raw.db").exists() {
+            let mut made = RawDb::create(tmp)?;
+            let ingested = ingest::raw(&mut made, batches)?;
+            made.analyze()?;
+            eprintln!("raw database: {} events in {:.1} s", ingested.events, ingested.elapsed.as_secs_f64());
+            if !keep {
+                let conn = Connection::open(made.path())?;
+                let (path, pk) = (made.path().to_path_buf(), made.account_pk());
+                return Ok(Db { conn, path, pk, events: ingested.events as u64, _made: Some(made) });
+            }
+            made.conn_mut().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+            made.keep = true;
+            let dir = made.path().parent().expect("the raw database is in its own directory").to_path_buf();
+            drop(made);
+            std::fs::rename(dir, &kept)?;
+        }
+        let path = kept.join("raw.db");
+        let conn = Connection::open(&path)?;
+        let pk: i64 = conn.query_row("SELECT pk FROM accounts WHERE name = 'raw'", [], |r| r.get(0))?;
+        let events: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
+        eprintln!("reusing {} ({events} events)", path.display());
+        Ok(Db { conn, path, pk, events: events as u64, _made: None })
+    }
+
+    /// A read-only connection with the raw engine's reader settings.
+    fn reader(&self) -> rusqlite::Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.pragma_update(None, "cache_size", -16_000)?;
+        Ok(conn)
+    }
+}
+
 pub fn profile(data: &Dataset, batches: &[Body], tmp: &Path, requests: usize, seed: u64) -> anyhow::Result<()> {
-    let mut db = RawDb::create(tmp)?;
-    let ingested = ingest::raw(&mut db, batches)?;
-    db.analyze()?;
-    let events = ingested.events as f64;
-    eprintln!("raw database: {} events in {:.1} s", ingested.events, ingested.elapsed.as_secs_f64());
+    let keep = std::env::var_os("CASETRAIL_BENCH_SEARCH_KEEP").is_some();
+    let mut db = Db::open(batches, tmp, data.count, seed, keep)?;
+    let events = db.events as f64;
     let mut rng = Rng::new(seed);
     let words = SearchWords::pick(data, &mut rng);
     let kinds = kinds(data, &words, requests, &mut rng);
-    let pk = db.account_pk();
-    let all = bytes(db.conn_mut(), "%")? - bytes(db.conn_mut(), "events_fts%")?;
+    let pk = db.pk;
+    let all = bytes(&db.conn, "%")? - bytes(&db.conn, "events_fts%")?;
 
     let mut lines = vec![
         format!(
             "{} events; up to {requests} timed requests per kind (fewer past {} s); p50 / p95 in ms of one page \
              of 50, SQL only",
-            ingested.events,
+            db.events,
             BUDGET.as_secs()
         ),
         String::new(),
@@ -111,15 +160,18 @@ pub fn profile(data: &Dataset, batches: &[Body], tmp: &Path, requests: usize, se
         format!("|---|---|---|---|---|---|{}---|", "---|".repeat(kinds.len())),
     ];
     let mut reference: Option<Vec<Vec<Vec<u64>>>> = None;
-    for design in DESIGNS {
+    let designs = if keep { &DESIGNS[..1] } else { DESIGNS };
+    for design in designs {
         let started = Instant::now();
         let create = format!(
             "CREATE VIRTUAL TABLE events_fts USING fts5(text, content='', contentless_delete=1, {})",
             design.options
         );
-        casetrail_store_sqlite::rebuild_search_index(db.conn_mut(), &create, 1000)?;
+        if !keep {
+            casetrail_store_sqlite::rebuild_search_index(&mut db.conn, &create, 1000)?;
+        }
         let rebuild = started.elapsed();
-        let conn = db.conn_mut();
+        let conn = &db.conn;
         let index = bytes(conn, "events_fts_data")? + bytes(conn, "events_fts_idx")?;
         let docsize = bytes(conn, "events_fts_docsize")?;
         let fts = bytes(conn, "events_fts%")?;
@@ -128,7 +180,7 @@ pub fn profile(data: &Dataset, batches: &[Body], tmp: &Path, requests: usize, se
             let mut cells = Vec::new();
             let mut pages: Vec<Vec<Vec<u64>>> = Vec::new();
             for (name, queries) in &kinds {
-                let (samples, seqs) = time_kind(reader.conn(), pk, queries, common)?;
+                let (samples, seqs) = time_kind(&reader, pk, queries, common)?;
                 eprintln!("  {} / {common:?} / {name}: p95 {} ms", design.name, report::ms(samples.p95()));
                 cells.push(format!("{} / {}", report::ms(samples.p50()), report::ms(samples.p95())));
                 pages.push(seqs);

@@ -38,19 +38,26 @@ pub(crate) enum Driver {
     /// occurred_at, seq) yields that record's events in page order, so a record with
     /// few events never scans the whole log.
     Record(RecordType, String),
-    /// The rowids of a rare keyword match, looked up and sorted.
-    Keywords,
+    /// The rowids of a rare keyword match (this FTS5 query, `search::plan`), looked up
+    /// and sorted.
+    Keywords(String),
 }
 
-fn driver(conn: &Connection, query: &BrowseQuery) -> StoreResult<Driver> {
+/// The page's driver, and the FTS5 query of its search words (empty without words).
+fn driver(conn: &Connection, query: &BrowseQuery) -> StoreResult<(Driver, String)> {
     let f = &query.filter;
-    if !f.words.is_empty() && search::is_rare(conn, &f.words, query.limit as usize + 1)? {
-        return Ok(Driver::Keywords);
+    let mut expr = String::new();
+    if !f.words.is_empty() {
+        let rare;
+        (expr, rare) = search::plan(conn, &f.words, query.limit as usize + 1)?;
+        if rare {
+            return Ok((Driver::Keywords(expr.clone()), expr));
+        }
     }
     let record = [(RecordType::Case, &f.case), (RecordType::Client, &f.client)]
         .into_iter()
         .find_map(|(kind, id)| id.as_ref().map(|id| Driver::Record(kind, id.clone())));
-    Ok(record.unwrap_or(Driver::Events))
+    Ok((record.unwrap_or(Driver::Events), expr))
 }
 
 /// How the search words of a page that does not start from the index are applied.
@@ -72,16 +79,16 @@ pub(crate) fn page(conn: &Connection, pk: i64, query: &BrowseQuery) -> StoreResu
 }
 
 pub(crate) fn page_with(conn: &Connection, pk: i64, query: &BrowseQuery, common: CommonWords) -> StoreResult<Page> {
-    let driver = driver(conn, query)?;
+    let (driver, expr) = driver(conn, query)?;
     let want = query.limit as usize + 1;
     let mut rows: Vec<(ChainedEvent, i64)> = if query.filter.words.is_empty() || common == CommonWords::MatchSet {
         let (sql, args) = statement(pk, &driver, query, cursor_key(query), Select::Events, want);
         let mut st = conn.prepare_cached(&sql).map_err(db)?;
         st.query_map(params_from_iter(args), chained).map_err(db)?.collect::<Result<_, _>>().map_err(db)?
-    } else if matches!(driver, Driver::Keywords) {
+    } else if matches!(driver, Driver::Keywords(_)) {
         search::sorted_matches(conn, pk, &driver, query, want)?
     } else {
-        search::walk(conn, pk, &driver, query, want)?
+        search::walk(conn, pk, &driver, query, &expr, want)?
     };
     let next_cursor = if rows.len() > query.limit as usize {
         rows.truncate(query.limit as usize);
@@ -143,8 +150,8 @@ pub(crate) fn statement(
         ),
         // CROSS JOIN pins the order (SQLite never reorders it): the matches outside,
         // each event found by rowid.
-        Driver::Keywords => {
-            let p = arg(&mut args, Sql::Text(search::match_expr(&f.words)));
+        Driver::Keywords(expr) => {
+            let p = arg(&mut args, Sql::Text(expr.clone()));
             format!(
                 "SELECT {columns} FROM (SELECT rowid AS r FROM events_fts WHERE events_fts MATCH {p}) m \
                  CROSS JOIN events e ON e.rid = m.r WHERE e.acct = ?1"
@@ -185,7 +192,7 @@ pub(crate) fn statement(
             );
         }
     }
-    if !f.words.is_empty() && !matches!(driver, Driver::Keywords) && select == Select::Events {
+    if !f.words.is_empty() && !matches!(driver, Driver::Keywords(_)) && select == Select::Events {
         let p = arg(&mut args, Sql::Text(search::match_expr(&f.words)));
         // Common words as the plan before the walk applied them (`CommonWords`): the
         // `+` keeps the planner from driving by these rowids (and sorting them all),

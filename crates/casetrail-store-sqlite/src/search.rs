@@ -7,7 +7,8 @@
 //! applied by [`walk`]: the log in page order beside the index's matches newest
 //! first, each read only as far as the other has come, so a page of a word in 1 % of
 //! the log reads about a hundred pages' worth of the log's keys and a page of
-//! matches, never the whole match set.
+//! matches, never the whole match set. Both read the index through the query of
+//! `terms.rs`, where every longer word is its exact terms, so FTS5 reads each lazily.
 
 use std::collections::HashSet;
 
@@ -32,10 +33,12 @@ const DRIVES_BELOW_MAX: i64 = 20_000;
 const FIRST_CHUNK: usize = 1_000;
 const MAX_CHUNK: usize = 64_000;
 
-/// The FTS5 query for `words`. Words are letters and digits only (casetrail-core's
-/// tokenizer), so quoting each one makes a plain prefix term whatever the user typed.
+mod terms;
+
+/// The FTS5 query for `words` as plain prefix terms, each word read by FTS5 as it
+/// stands: the plan before [`terms::expression`], kept for the benchmark's `MatchSet`.
 pub(crate) fn match_expr(words: &[String]) -> String {
-    words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
+    words.iter().map(|w| terms::prefix(w)).collect::<Vec<_>>().join(" ")
 }
 
 /// How many matches the index drives the page below. Driving costs a fetch per match
@@ -52,15 +55,17 @@ fn drives_below(conn: &Connection, page: usize) -> StoreResult<i64> {
     Ok(even.clamp(DRIVES_BELOW_MIN, DRIVES_BELOW_MAX))
 }
 
-/// Whether `words` match so few events that the index should drive a page of `page`
-/// rows ([`drives_below`]).
-pub(crate) fn is_rare(conn: &Connection, words: &[String], page: usize) -> StoreResult<bool> {
+/// The FTS5 query of `words` ([`terms::expression`]), and whether it matches so few
+/// events that the index should drive a page of `page` rows ([`drives_below`]). The
+/// count reads the matches lazily, newest first, and stops at the threshold.
+pub(crate) fn plan(conn: &Connection, words: &[String], page: usize) -> StoreResult<(String, bool)> {
+    let expr = terms::expression(conn, words)?;
     let below = drives_below(conn, page)?;
     let matches: i64 = conn
         .prepare_cached("SELECT count(*) FROM (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1 LIMIT ?2)")
-        .and_then(|mut st| st.query_row(params![match_expr(words), below], |r| r.get(0)))
+        .and_then(|mut st| st.query_row(params![expr, below], |r| r.get(0)))
         .map_err(db)?;
-    Ok(matches < below)
+    Ok((expr, matches < below))
 }
 
 /// The index's matches, newest (highest rowid) first, read as far as asked.
@@ -95,20 +100,21 @@ impl Matches<'_> {
 }
 
 /// Up to `want` events of the page, in page order: the events `driver` yields under
-/// every other filter, kept when the index matches them. Both are read in the same
-/// direction (new to old; rowids follow arrival, which follows time but for late
-/// events), so the index is read about as far as the walk goes.
+/// every other filter, kept when the index matches them by `expr` ([`plan`]). Both
+/// are read in the same direction (new to old; rowids follow arrival, which follows
+/// time but for late events), so the index is read about as far as the walk goes.
 pub(crate) fn walk(
     conn: &Connection,
     pk: i64,
     driver: &Driver,
     query: &BrowseQuery,
+    expr: &str,
     want: usize,
 ) -> StoreResult<Vec<(ChainedEvent, i64)>> {
     let mut index = conn
         .prepare_cached("SELECT rowid FROM events_fts WHERE events_fts MATCH ?1 ORDER BY rowid DESC")
         .map_err(db)?;
-    let rows = index.query([match_expr(&query.filter.words)]).map_err(db)?;
+    let rows = index.query([expr]).map_err(db)?;
     let mut matches = Matches { rows, unclaimed: HashSet::new(), lowest: i64::MAX, done: false };
     let mut found: Vec<i64> = Vec::with_capacity(want);
     let mut cursor = cursor_key(query);
