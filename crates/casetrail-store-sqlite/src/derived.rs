@@ -21,7 +21,7 @@ use casetrail_store::derived::{
     DerivedPage, PickerCheck, PickerKey, StoredActor, StoredHistory, StoredLinks, StoredPickers, StoredRecord,
     picker_keys,
 };
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db;
 
@@ -175,61 +175,42 @@ fn varint(bytes: &[u8]) -> u64 {
     u64::MAX
 }
 
-/// The stored picker entries for `keys` (a key without a row is absent): one
-/// statement per kind for the whole page, the keys passed as a JSON array and looked
-/// up in the table's primary key in turn, instead of one statement per key (a page of
-/// 10,000 events names thousands of entries).
+/// The stored picker entries for `keys` (a key without a row is absent).
 fn stored_pickers(conn: &Connection, pk: i64, keys: &[PickerKey]) -> StoreResult<StoredPickers> {
-    let mut actor_ids: Vec<&str> = Vec::new();
-    let mut record_keys: Vec<(&'static str, &str)> = Vec::new();
+    let mut actor = conn
+        .prepare_cached("SELECT name, email, search, last_seen FROM actors WHERE acct = ?1 AND actor_id = ?2")
+        .map_err(db)?;
+    let mut record = conn
+        .prepare_cached("SELECT name, search, last_seen FROM records WHERE acct = ?1 AND kind = ?2 AND record_id = ?3")
+        .map_err(db)?;
+    let (mut actors, mut records) = (HashMap::new(), HashMap::new());
     for key in keys {
         match key {
-            PickerKey::Actor(id) => actor_ids.push(id),
-            PickerKey::Record(kind, id) => record_keys.push((kind, id)),
+            PickerKey::Actor(id) => {
+                let row = actor
+                    .query_row(params![pk, id], |r| {
+                        Ok(StoredActor { name: r.get(0)?, email: r.get(1)?, search: r.get(2)?, last_seen: r.get(3)? })
+                    })
+                    .optional()
+                    .map_err(db)?;
+                if let Some(row) = row {
+                    actors.insert(id.clone(), row);
+                }
+            }
+            PickerKey::Record(kind, id) => {
+                let row = record
+                    .query_row(params![pk, kind, id], |r| {
+                        Ok(StoredRecord { name: r.get(0)?, search: r.get(1)?, last_seen: r.get(2)? })
+                    })
+                    .optional()
+                    .map_err(db)?;
+                if let Some(row) = row {
+                    records.insert((*kind, id.clone()), row);
+                }
+            }
         }
     }
-    let (mut actors, mut records) = (HashMap::new(), HashMap::new());
-    // `j.key` is the key's position in the array; CROSS JOIN keeps the array outside.
-    let mut actor = conn
-        .prepare_cached(
-            "SELECT j.key, a.name, a.email, a.search, a.last_seen FROM json_each(?2) AS j
-             CROSS JOIN actors AS a ON a.acct = ?1 AND a.actor_id = j.value",
-        )
-        .map_err(db)?;
-    let mut rows = actor.query(params![pk, to_json(&actor_ids)]).map_err(db)?;
-    while let Some(r) = rows.next().map_err(db)? {
-        let at = r.get::<_, i64>(0).map_err(db)? as usize;
-        let row = StoredActor {
-            name: r.get(1).map_err(db)?,
-            email: r.get(2).map_err(db)?,
-            search: r.get(3).map_err(db)?,
-            last_seen: r.get(4).map_err(db)?,
-        };
-        actors.insert(actor_ids[at].to_string(), row);
-    }
-    let mut record = conn
-        .prepare_cached(
-            "SELECT j.key, r.name, r.search, r.last_seen FROM json_each(?2) AS j
-             CROSS JOIN records AS r ON r.acct = ?1 AND r.kind = j.value ->> 0 AND r.record_id = j.value ->> 1",
-        )
-        .map_err(db)?;
-    let mut rows = record.query(params![pk, to_json(&record_keys)]).map_err(db)?;
-    while let Some(r) = rows.next().map_err(db)? {
-        let at = r.get::<_, i64>(0).map_err(db)? as usize;
-        let row = StoredRecord {
-            name: r.get(1).map_err(db)?,
-            search: r.get(2).map_err(db)?,
-            last_seen: r.get(3).map_err(db)?,
-        };
-        let (kind, id) = record_keys[at];
-        records.insert((kind, id.to_string()), row);
-    }
     Ok((actors, records))
-}
-
-/// Strings (and pairs of them, as arrays) as a JSON array, for `json_each`.
-fn to_json(keys: &impl serde::Serialize) -> String {
-    serde_json::to_string(keys).expect("strings serialize")
 }
 
 /// Whether an event after `seq` may mention the entry at `occurred_at`: a retained
