@@ -52,12 +52,18 @@ pub async fn checkpoint_problems(
     ring: &KeyRing,
     after_size: u64,
 ) -> StoreResult<Vec<Problem>> {
-    let mut heads: Vec<(u64, ChainHash, u64)> = checkpoints
-        .iter()
-        .filter(|c| c.tree_size > 0 && c.verify(ring).is_ok())
-        .filter_map(|c| c.root_hash.map(|root| (c.tree_size, root, c.seq)))
-        .collect();
-    heads.sort_by_key(|(size, _, _)| *size);
+    let mut signed: Vec<&Checkpoint> =
+        checkpoints.iter().filter(|c| c.tree_size > 0 && c.root_hash.is_some()).collect();
+    signed.sort_by_key(|c| c.tree_size);
+    // Signatures are checked only where a pair needs them: the heads beyond
+    // `after_size`, and the newest good one at or below it (where the first pair
+    // starts). Checking them all cost an incremental run two Ed25519 verifications per
+    // checkpoint of the whole log (one per 1,000 events): ~150 ms at 1M events.
+    let split = signed.partition_point(|c| c.tree_size <= after_size);
+    let base = signed[..split].iter().rev().find(|c| c.verify(ring).is_ok());
+    let later = signed[split..].iter().filter(|c| c.verify(ring).is_ok());
+    let mut heads: Vec<(u64, ChainHash, u64)> =
+        base.into_iter().chain(later).filter_map(|c| c.root_hash.map(|root| (c.tree_size, root, c.seq))).collect();
     heads.dedup();
     let mut problems = Vec::new();
     for pair in heads.windows(2).filter(|pair| pair[1].0 > after_size) {

@@ -222,6 +222,13 @@ fn main() -> anyhow::Result<()> {
         if path == "search" {
             return search_designs::profile(&data, &batches, &tmp, args.requests, args.seed);
         }
+        if path == "verify" {
+            // Fresh extra events each run: the store is kept between runs.
+            let runs = std::env::var("CASETRAIL_PROFILE_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
+            let seed = args.seed.wrapping_add(Timestamp::now().as_millis() as u64);
+            let extra = ingest::bodies(data.events_of(seed, runs * BATCH), BATCH)?;
+            return verify::profile(&rt, &batches, &extra, &tmp);
+        }
         if path == "streams" {
             return streams::profile(&rt, &data, args.database_url.as_deref(), &tmp);
         }

@@ -106,3 +106,71 @@ pub fn raw(reader: &RawReader, full_runs: usize) -> anyhow::Result<(Samples, u64
     }
     Ok((samples, events))
 }
+
+/// `--profile verify`: verification in this process, for a profiler, on a store kept
+/// in `tmp` between runs (built once: the batches through `Store::append`, a
+/// checkpoint after each, as the server's writer signs one per 1000 events). Then
+/// [`FULL_RUNS`] full verifications and `PROFILE_INCREMENTAL` incremental ones, each
+/// after a checkpoint and one more batch of `extra`. `CASETRAIL_PROFILE_ONLY=incremental`
+/// or `=full` runs only that kind.
+pub fn profile(
+    rt: &tokio::runtime::Runtime,
+    batches: &[Body],
+    extra: &[Body],
+    tmp: &std::path::Path,
+) -> anyhow::Result<()> {
+    use casetrail_app::integrity::{checkpoint_now, verify_account};
+    use casetrail_app::signing::{Keys, register};
+    use casetrail_store::AccountStore;
+
+    let dir = tmp.join(format!("verify-profile-{}", batches.len()));
+    let fresh = !dir.join("account").exists();
+    std::fs::create_dir_all(&dir)?;
+    let keys = Keys::load_or_create(&dir.join("keys"))?;
+    let store = casetrail_store_sqlite::SqliteStore::open(dir.join("casetrail.db"))?;
+    let only = std::env::var("CASETRAIL_PROFILE_ONLY").unwrap_or_default();
+    rt.block_on(async {
+        register(&store, &keys).await?;
+        let account = if fresh {
+            let account = store.create_account("verify profile").await?.id;
+            let mut meter = crate::ingest::Meter::default();
+            for body in batches {
+                crate::ingest::store_step(&store, account, body, &mut meter).await?;
+                checkpoint_now(&store, &keys, account).await?;
+            }
+            std::fs::write(dir.join("account"), account.to_string())?;
+            account
+        } else {
+            std::fs::read_to_string(dir.join("account"))?.trim().parse()?
+        };
+        eprintln!("store at {} ready", dir.display());
+        let ring = keys.local_ring();
+        if only != "incremental" {
+            for _ in 0..FULL_RUNS {
+                let started = Instant::now();
+                let v = verify_account(&store, account, &ring, false).await?;
+                let took = started.elapsed();
+                anyhow::ensure!(v.report.problems.is_empty(), "problems: {:?}", &v.report.problems[..1]);
+                let eps = v.report.events_checked as f64 / took.as_secs_f64();
+                println!("full: {} events in {:.1} ms = {eps:.0} events/s", v.report.events_checked, ms(took));
+            }
+        }
+        if only != "full" {
+            let mut meter = crate::ingest::Meter::default();
+            for body in extra {
+                checkpoint_now(&store, &keys, account).await?;
+                crate::ingest::store_step(&store, account, body, &mut meter).await?;
+                let started = Instant::now();
+                let v = verify_account(&store, account, &ring, true).await?;
+                let took = started.elapsed();
+                anyhow::ensure!(v.report.problems.is_empty(), "problems: {:?}", &v.report.problems[..1]);
+                println!("incremental: {} events in {:.2} ms", v.report.events_checked, ms(took));
+            }
+        }
+        anyhow::Ok(())
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
