@@ -110,7 +110,7 @@ pub fn raw(reader: &RawReader, full_runs: usize) -> anyhow::Result<(Samples, u64
 /// `--profile verify`: verification in this process, for a profiler, on a store kept
 /// in `tmp` between runs (built once: the batches through `Store::append`, a
 /// checkpoint after each, as the server's writer signs one per 1000 events). Then
-/// [`FULL_RUNS`] full verifications and `PROFILE_INCREMENTAL` incremental ones, each
+/// [`full_runs`] full verifications and `PROFILE_INCREMENTAL` incremental ones, each
 /// after a checkpoint and one more batch of `extra`. `CASETRAIL_PROFILE_ONLY=incremental`
 /// or `=full` runs only that kind.
 pub fn profile(
@@ -146,7 +146,8 @@ pub fn profile(
         eprintln!("store at {} ready", dir.display());
         let ring = keys.local_ring();
         if only != "incremental" {
-            for _ in 0..FULL_RUNS {
+            let events: usize = batches.iter().map(|b| b.events).sum();
+            for _ in 0..full_runs(events) {
                 let started = Instant::now();
                 let v = verify_account(&store, account, &ring, false).await?;
                 let took = started.elapsed();
