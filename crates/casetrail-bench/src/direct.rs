@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use casetrail_core::Timestamp;
 use casetrail_core::validate::{IngestRules, NewEvent, parse_ingest};
-use casetrail_export::Format;
 use casetrail_store::{AppendBatch, EventStore, Store};
 use casetrail_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
@@ -29,8 +28,8 @@ use crate::machine::Phases;
 use crate::queries;
 use crate::raw::RawDb;
 use crate::server::{self, HttpInput};
-use crate::sqlite_run::SqliteFigures;
-use crate::{export, report, storage, verify};
+use crate::sqlite_run::{self, SqliteFigures};
+use crate::{report, storage};
 
 /// Events per transaction of the build: ten requests' worth, as a busy writer's group
 /// commit would hold.
@@ -64,13 +63,7 @@ pub async fn run(
     let raw_batch = ingest::raw(&mut raw, &tail_bodies)?;
     let analyze = raw.analyze()?;
     let raw_queries = queries::run(&mut queries::Raw(raw.reader()?), input.plan).await?;
-    let raw_verify = verify::raw(&raw.reader()?, verify::full_runs(data.count))?;
-    let raw_exports: Vec<_> = Format::ALL
-        .iter()
-        .map(|f| export::raw(&raw.reader()?, *f, input.export_runs))
-        .collect::<anyhow::Result<_>>()?;
-    let raw_single = ingest::raw(&mut raw, &input.singles[..input.singles.len().min(crate::RAW_SINGLE_MAX)])?;
-    let (raw_size, raw_storage) = (raw.size_bytes(), storage::read(raw.path())?);
+    let raw_rest = sqlite_run::raw_rest(&mut raw, data, &input)?;
     drop(raw);
     phases.end("raw engine at N", watch);
 
@@ -93,13 +86,9 @@ pub async fn run(
             None,
         ),
         raw_batch,
-        raw_single,
         raw_no_stats: Vec::new(),
         raw_queries,
-        raw_verify,
-        raw_exports,
-        raw_size,
-        raw_storage,
+        raw_rest,
         analyze,
         http,
         notes: vec![format!(

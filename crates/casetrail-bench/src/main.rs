@@ -260,21 +260,21 @@ fn main() -> anyhow::Result<()> {
     // not with those kept.
     let default_old = if args.build_direct { (args.events / 10).min(direct::TAIL_MAX) } else { args.events / 10 };
     let old_events = args.purge_events.unwrap_or(default_old).max(1);
+    let input = HttpInput {
+        batches,
+        singles: single_bodies,
+        verify_batches,
+        plan: &plan,
+        export_runs,
+        old_events,
+        preloaded: 0,
+    };
 
     if let Some(url) = &args.database_url {
         anyhow::ensure!(
             url.starts_with("postgres://") || url.starts_with("postgresql://"),
             "--database-url takes postgres://…"
         );
-        let input = HttpInput {
-            batches,
-            singles: single_bodies,
-            verify_batches,
-            plan: &plan,
-            export_runs,
-            old_events,
-            preloaded: 0,
-        };
         let pg = rt.block_on(pg::run(url, &data, input, &tmp, &mut phases))?;
         let mut notes = pg.notes;
         notes.extend(sqlite_run::noise_notes(&phases));
@@ -302,15 +302,6 @@ fn main() -> anyhow::Result<()> {
         return finish(&run, &args, &repo);
     }
 
-    let input = HttpInput {
-        batches,
-        singles: single_bodies,
-        verify_batches,
-        plan: &plan,
-        export_runs,
-        old_events,
-        preloaded: 0,
-    };
     let figures = if args.build_direct {
         rt.block_on(direct::run(&data, input, &tmp, &mut phases))?
     } else {

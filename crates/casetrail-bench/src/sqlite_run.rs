@@ -24,18 +24,37 @@ pub struct SqliteFigures {
     pub store: (String, IngestResult, Option<IngestResult>),
     /// Batches of 1000 into the raw engine, beside HTTP batch ingest.
     pub raw_batch: IngestResult,
-    pub raw_single: IngestResult,
     /// Empty when the raw engine's queries ran only once, after `ANALYZE`.
     pub raw_no_stats: Vec<Timing>,
     pub raw_queries: Vec<Timing>,
-    pub raw_verify: (Samples, u64),
-    pub raw_exports: Vec<(Samples, u64)>,
-    pub raw_size: u64,
-    pub raw_storage: storage::Storage,
+    pub raw_rest: RawRest,
     pub analyze: Duration,
     pub http: HttpFigures,
     /// What the way the store was built says of the figures.
     pub notes: Vec<String>,
+}
+
+/// What the raw engine measured after its queries, the same way whichever way the
+/// store was built.
+#[derive(Debug)]
+pub struct RawRest {
+    pub verify: (Samples, u64),
+    pub exports: Vec<(Samples, u64)>,
+    pub single: IngestResult,
+    pub size: u64,
+    pub storage: storage::Storage,
+}
+
+/// The raw engine's chain walk, exports of every event, single-event transactions and
+/// sizes, on `raw` as its queries left it.
+pub fn raw_rest(raw: &mut raw::RawDb, data: &Dataset, input: &HttpInput<'_>) -> anyhow::Result<RawRest> {
+    let verify = verify::raw(&raw.reader()?, verify::full_runs(data.count))?;
+    let exports = Format::ALL
+        .iter()
+        .map(|f| export::raw(&raw.reader()?, *f, input.export_runs))
+        .collect::<anyhow::Result<_>>()?;
+    let single = ingest::raw(raw, &input.singles[..input.singles.len().min(RAW_SINGLE_MAX)])?;
+    Ok(RawRest { verify, exports, single, size: raw.size_bytes(), storage: storage::read(raw.path())? })
 }
 
 /// The raw engine and the store batch after batch on fresh databases, the raw engine's
@@ -62,13 +81,7 @@ pub fn side_by_side(
     let raw_no_stats = rt.block_on(queries::run(&mut queries::Raw(raw.reader()?), input.plan))?;
     let analyze = raw.analyze()?;
     let raw_queries = rt.block_on(queries::run(&mut queries::Raw(raw.reader()?), input.plan))?;
-    let raw_verify = verify::raw(&raw.reader()?, verify::full_runs(data.count))?;
-    let raw_exports: Vec<_> = Format::ALL
-        .iter()
-        .map(|f| export::raw(&raw.reader()?, *f, input.export_runs))
-        .collect::<anyhow::Result<_>>()?;
-    let raw_single = ingest::raw(&mut raw, &input.singles[..input.singles.len().min(RAW_SINGLE_MAX)])?;
-    let (raw_size, raw_storage) = (raw.size_bytes(), storage::read(raw.path())?);
+    let raw_rest = raw_rest(&mut raw, data, &input)?;
     drop(raw);
     phases.end("raw queries and export", watch);
 
@@ -76,13 +89,9 @@ pub fn side_by_side(
     Ok(SqliteFigures {
         store: (format!("Store::append, batches of {BATCH}"), store_batch, Some(raw_batch.clone())),
         raw_batch,
-        raw_single,
         raw_no_stats,
         raw_queries,
-        raw_verify,
-        raw_exports,
-        raw_size,
-        raw_storage,
+        raw_rest,
         analyze,
         http,
         notes: vec![
@@ -104,8 +113,10 @@ pub fn assemble(
     phases: Phases,
     started: Instant,
 ) -> Run {
-    let SqliteFigures { mut http, raw_batch, raw_single, raw_verify, raw_storage, .. } = figures;
-    for (figures, raw) in http.exports.iter_mut().zip(figures.raw_exports) {
+    let SqliteFigures { mut http, raw_batch, raw_rest, .. } = figures;
+    let RawRest { verify: raw_verify, exports: raw_exports, single: raw_single, size: raw_size, storage: raw_storage } =
+        raw_rest;
+    for (figures, raw) in http.exports.iter_mut().zip(raw_exports) {
         (figures.raw, figures.raw_rows) = raw;
     }
     let raw_name = |what: &str| format!("rusqlite, {what}");
@@ -138,7 +149,7 @@ pub fn assemble(
     let mut notes = vec![format!(
         "Database size: casetrail {} MiB, raw {} MiB (file + WAL); raw `ANALYZE` took {:.1} s",
         http.db_size >> 20,
-        figures.raw_size >> 20,
+        raw_size >> 20,
         figures.analyze.as_secs_f64()
     )];
     notes.extend(figures.notes);
