@@ -169,3 +169,26 @@ fn parse_ahead(
     drop(tx);
     ingest::bodies(events, 1000)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_gets_exactly_its_events_in_transactions_and_the_rest_are_request_bodies() {
+        let data = Dataset::new(7, 12_345, Timestamp::now());
+        let (tx, mut rx) = tokio::sync::mpsc::channel(AHEAD);
+        let events = data.events();
+        let producer = std::thread::spawn(move || parse_ahead(events, 11_000, tx));
+        let mut sizes = Vec::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            sizes.push(chunk.expect("the generator's events parse").len());
+        }
+        let tail = producer.join().unwrap().unwrap();
+        assert_eq!(sizes, vec![TX_EVENTS, 1_000]);
+        let tail_sizes: Vec<usize> = tail.iter().map(|b| b.events).collect();
+        assert_eq!(tail_sizes, vec![1_000, 345]);
+        let first: Value = serde_json::from_slice(&tail[0].bytes).unwrap();
+        assert_eq!(first["events"].as_array().map(Vec::len), Some(1_000));
+    }
+}
